@@ -10,6 +10,7 @@ export interface TestTable {
   readonly table: ServiceTable;
   readonly clock: ManualClock;
   readonly env: SchedulerEnv;
+  readonly registry: SchedulerRegistry;
 }
 
 /** A service table whose registry holds the given factories; env fields may be overridden. */
@@ -24,7 +25,7 @@ export function makeTable(factories: readonly SchedulerFactory[], env: Partial<S
     lblcExpirationS: env.lblcExpirationS ?? 86400,
     lblcrExpirationS: env.lblcrExpirationS ?? 86400,
   };
-  return { table: new ServiceTable({ registry, env: fullEnv }), clock, env: fullEnv };
+  return { table: new ServiceTable({ registry, env: fullEnv }), clock, env: fullEnv, registry };
 }
 
 /** Parses "ip:port" / "[ip6]:port" or throws. */
