@@ -1,0 +1,111 @@
+// The daemon's control socket: a Unix stream socket speaking one JSON object per line.
+// tsvsadm sends {"argv": [...]} and gets {"stdout": "...", "stderr": "...", "exitCode": N}.
+// Requests are size-limited and parsed strictly; a bad request gets an error reply, never a crash.
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+
+export const DEFAULT_CONTROL_SOCKET = '/run/tsvs/tsvs.sock';
+const MAX_REQUEST_BYTES = 1 << 20;
+
+export interface ControlRequest {
+  readonly argv: string[];
+  /** Standard input for commands that read it (-R). */
+  readonly stdin?: string;
+}
+
+export interface ControlReply {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+export type ControlHandler = (req: ControlRequest) => ControlReply | Promise<ControlReply>;
+
+/** Listens on `path` (replacing a stale socket file); only root/owner may connect (mode 0600). */
+export async function startControlSocket(path: string, handler: ControlHandler): Promise<Server> {
+  mkdirSync(dirname(path), { recursive: true });
+  if (existsSync(path)) {
+    if (await isAlive(path)) throw new Error(`Cannot listen on control socket ${path}: another tsvs daemon is running there`);
+    unlinkSync(path);
+  }
+  const server = createServer((sock) => serve(sock, handler));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => { server.off('error', reject); resolve(); });
+  });
+  chmodSync(path, 0o600);
+  return server;
+}
+
+function serve(sock: Socket, handler: ControlHandler): void {
+  let buf = '';
+  sock.setEncoding('utf8');
+  sock.on('error', () => sock.destroy());
+  sock.on('data', (chunk: string) => {
+    buf += chunk;
+    if (buf.length > MAX_REQUEST_BYTES) {
+      reply(sock, { stdout: '', stderr: 'tsvs: control request too large\n', exitCode: 2 });
+      return;
+    }
+    const nl = buf.indexOf('\n');
+    if (nl === -1) return;
+    const line = buf.slice(0, nl);
+    buf = '';
+    const req = parseRequest(line);
+    if (typeof req === 'string') { reply(sock, { stdout: '', stderr: `tsvs: bad control request: ${req}\n`, exitCode: 2 }); return; }
+    Promise.resolve()
+      .then(() => handler(req))
+      .then((r) => reply(sock, r), (e: unknown) => reply(sock, { stdout: '', stderr: `tsvs: internal error: ${e instanceof Error ? e.message : String(e)}\n`, exitCode: 255 }));
+  });
+}
+
+function reply(sock: Socket, r: ControlReply): void {
+  if (sock.destroyed) return;
+  sock.end(JSON.stringify(r) + '\n');
+}
+
+function parseRequest(line: string): ControlRequest | string {
+  let v: unknown;
+  try { v = JSON.parse(line); } catch { return 'not JSON'; }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'expected an object';
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'argv' && k !== 'stdin') return `unknown field '${k}'`;
+  if (!Array.isArray(o.argv) || !o.argv.every((a) => typeof a === 'string')) return "'argv' must be an array of strings";
+  if (o.stdin !== undefined && typeof o.stdin !== 'string') return "'stdin' must be a string";
+  return { argv: o.argv as string[], stdin: o.stdin as string | undefined };
+}
+
+function isAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Sends one request to the daemon. Rejects with a clear message when no daemon answers. */
+export function sendControlRequest(path: string, req: ControlRequest, timeoutMs = 30_000): Promise<ControlReply> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path);
+    let data = '';
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`the tsvs daemon at ${path} did not answer within ${timeoutMs / 1000} s`)); }, timeoutMs);
+    s.setEncoding('utf8');
+    s.once('connect', () => s.write(JSON.stringify(req) + '\n'));
+    s.on('data', (c: string) => { data += c; });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'no tsvs daemon is running there (start one with `tsvs run`)' : e.message;
+      reject(new Error(`cannot reach the tsvs daemon at ${path}: ${why}`));
+    });
+    s.once('end', () => {
+      clearTimeout(timer);
+      try {
+        const r = JSON.parse(data) as ControlReply;
+        resolve(r);
+      } catch {
+        reject(new Error(`the tsvs daemon at ${path} sent an unreadable reply`));
+      }
+    });
+  });
+}
