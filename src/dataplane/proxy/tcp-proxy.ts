@@ -1,0 +1,428 @@
+// TCP proxying for one virtual service: accept on VIP:port (or a configured bind address), let the
+// engine pick the real server, connect with a timeout and retry the next choice on refusal or
+// timeout, then pipe both ways with backpressure, half-close (FIN) each direction separately and
+// map resets both ways. Every socket event is reported to the engine (engine.ts), which keeps the
+// kernel's connection states and counters (spec §2.4, §2.5).
+//
+// Hot path: one 'data' listener per direction writes the chunk straight to the other socket and
+// pauses the reader when write() reports a full buffer; 'drain' resumes it. No stream.pipe, no
+// per-chunk allocation of our own, no per-connection timers (the plane's sweep checks deadlines).
+import net from 'node:net';
+import { formatIp, parseIp } from '../../core/net/addr.js';
+import type { Destination } from '../../core/service/destination.js';
+import type { VirtualService } from '../../core/service/virtual-service.js';
+import { type Cidr, inAnyCidr, unmapIp } from './cidr.js';
+import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
+import { type ProxyProtocolVersion, decodeProxyHeader, encodeProxyHeader, encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
+
+/** Per-service settings of the TCP proxy. */
+export interface TcpServiceOptions {
+  /** Give up on a connect attempt after this long (ms). */
+  readonly connectTimeoutMs: number;
+  /** How many more real servers to try after the first connect failure. */
+  readonly retries: number;
+  /** Peers allowed (and required) to start with a PROXY v1/v2 header. */
+  readonly acceptProxyFrom: readonly Cidr[];
+  /** How long a trusted peer has to send its PROXY header (ms). */
+  readonly proxyHeaderTimeoutMs: number;
+  /** Which PROXY header (if any) to send to a real server. */
+  proxyProtocolFor(dest: Destination): ProxyProtocolVersion;
+}
+
+/** Counters of what the TCP proxy did that the engine does not count. */
+export class TcpProxyCounters {
+  accepted = 0;
+  refused = 0;
+  connectFailures = 0;
+  connectTimeouts = 0;
+  retries = 0;
+  gaveUp = 0;
+  clientResets = 0;
+  serverResets = 0;
+  idleTimeouts = 0;
+  proxyHeaderInvalid = 0;
+  proxyHeaderTimeouts = 0;
+  expiredNodest = 0;
+}
+
+/** A clock read once per sweep; sessions stamp activity with it (no syscall per chunk). */
+export interface CoarseClock {
+  now: number;
+}
+
+// session flags
+const F_CONNECTED = 1;
+const F_CLIENT_EOF = 2;
+const F_SERVER_EOF = 4;
+const F_CLIENT_CLOSED = 8;
+const F_SERVER_CLOSED = 16;
+const F_DONE = 32;
+const F_RESET = 64;
+const F_HEADER = 128;
+
+/** Sends RST (when the socket has a handle) and destroys; never throws. */
+function rst(s: net.Socket | undefined): void {
+  if (!s || s.destroyed) return;
+  try {
+    s.resetAndDestroy();
+  } catch {
+    s.destroy();
+  }
+}
+
+/** One proxied client connection and its (current) real-server socket. */
+export class TcpSession {
+  server: net.Socket | undefined;
+  conn: EngineConn | undefined;
+  flags = 0;
+  /** Connect (or PROXY header) deadline while not connected; -1 when none. */
+  deadline = -1;
+  lastActive: number;
+  private attempts = 0;
+  private flow: FlowAddrs;
+  private header: Buffer | undefined;
+
+  constructor(readonly listener: TcpListener, readonly client: net.Socket) {
+    this.lastActive = listener.clock.now;
+    this.flow = {
+      clientIp: unmapIp(client.remoteAddress ?? ''),
+      clientPort: client.remotePort ?? 0,
+      vip: listener.vip,
+      vport: listener.vport,
+    };
+    client.on('error', this.onClientError);
+    client.on('close', this.onClientClose);
+    client.on('end', this.onClientEnd);
+    client.on('drain', this.onClientDrain);
+  }
+
+  /** Starts the session: read a PROXY header from trusted peers, else schedule right away. */
+  start(): void {
+    const l = this.listener;
+    if (this.client.remoteAddress === undefined) { this.client.destroy(); return; }
+    if (inAnyCidr(this.flow.clientIp, l.opts.acceptProxyFrom)) {
+      this.flags |= F_HEADER;
+      this.deadline = l.clock.now + l.opts.proxyHeaderTimeoutMs;
+      this.client.on('data', this.onHeaderData);
+      this.client.resume();
+      return;
+    }
+    this.schedule();
+  }
+
+  private onHeaderData = (chunk: Buffer): void => {
+    this.header = this.header ? Buffer.concat([this.header, chunk]) : chunk;
+    const r = decodeProxyHeader(this.header);
+    if (r.status === 'incomplete') return;
+    this.client.removeListener('data', this.onHeaderData);
+    this.client.pause();
+    this.flags &= ~F_HEADER;
+    if (r.status === 'invalid') {
+      this.listener.counters.proxyHeaderInvalid++;
+      rst(this.client);
+      return;
+    }
+    const a = r.header.addresses;
+    if (a) {
+      this.flow = {
+        clientIp: unmapIp(formatIp(a.src)),
+        clientPort: a.srcPort,
+        vip: this.flow.vip,
+        vport: this.flow.vport,
+      };
+    }
+    const rest = this.header.subarray(r.length);
+    this.header = undefined;
+    if (rest.length > 0) this.client.unshift(rest);
+    this.schedule();
+  };
+
+  private schedule(): void {
+    const l = this.listener;
+    const res = l.engine.open(l.svc, 'tcp', this.flow, 0);
+    if (typeof res === 'string') {
+      // The kernel answers ICMP port unreachable (spec §2.6); a socket can only reset.
+      l.counters.refused++;
+      rst(this.client);
+      return;
+    }
+    this.conn = res;
+    this.connect();
+  }
+
+  private connect(): void {
+    const conn = this.conn!;
+    const l = this.listener;
+    this.attempts++;
+    this.deadline = l.clock.now + l.opts.connectTimeoutMs;
+    const s = net.connect({ host: conn.destHost, port: conn.destPort, noDelay: true, allowHalfOpen: true });
+    this.server = s;
+    s.on('connect', () => this.onServerConnect(s));
+    s.on('error', (e: NodeJS.ErrnoException) => this.onServerError(s, e));
+    s.on('close', () => this.onServerClose(s));
+    s.on('end', this.onServerEnd);
+    s.on('data', this.onServerData);
+    s.on('drain', this.onServerDrain);
+  }
+
+  private onServerConnect(s: net.Socket): void {
+    if (s !== this.server || this.flags & F_DONE) return;
+    this.flags |= F_CONNECTED;
+    this.deadline = -1;
+    this.lastActive = this.listener.clock.now;
+    const conn = this.conn!;
+    conn.established();
+    const pp = this.listener.opts.proxyProtocolFor(conn.dest);
+    if (pp !== 0) {
+      const src = parseIp(this.flow.clientIp);
+      const dst = parseIp(unmapIp(this.client.localAddress ?? ''));
+      if (src && dst && src.family === dst.family) {
+        s.write(encodeProxyHeader(pp, { transport: 'tcp', src, srcPort: this.flow.clientPort, dst, dstPort: this.client.localPort ?? 0 }));
+      } else {
+        // Families differ (an IPv6 client announced by an IPv4 upstream): no usable pair.
+        s.write(pp === 1 ? encodeProxyV1(undefined) : encodeProxyV2(undefined));
+      }
+    }
+    this.client.on('data', this.onClientData);
+    this.client.resume();
+  }
+
+  /** A connect attempt failed (error before connect, or the deadline passed): try the next choice. */
+  private connectFailed(timeout: boolean): void {
+    const l = this.listener;
+    const old = this.server;
+    this.server = undefined;
+    old?.destroy();
+    if (timeout) l.counters.connectTimeouts++;
+    else l.counters.connectFailures++;
+    if (this.client.destroyed) { this.finishIfClosed(); return; }
+    const next = this.attempts <= l.opts.retries ? this.conn!.retry() : undefined;
+    if (next) {
+      l.counters.retries++;
+      this.conn = next;
+      this.connect();
+      return;
+    }
+    if (this.attempts > l.opts.retries) { this.conn!.reset(); this.conn!.closed(); }
+    this.conn = undefined;
+    l.counters.gaveUp++;
+    rst(this.client);
+  }
+
+  private onClientData = (chunk: Buffer): void => {
+    this.lastActive = this.listener.clock.now;
+    this.conn!.inData(chunk.length);
+    const s = this.server!;
+    if (!s.destroyed && !s.write(chunk)) this.client.pause();
+  };
+
+  private onServerData = (chunk: Buffer): void => {
+    this.lastActive = this.listener.clock.now;
+    this.conn!.outData(chunk.length);
+    const c = this.client;
+    if (!c.destroyed && !c.write(chunk)) this.server!.pause();
+  };
+
+  private onServerDrain = (): void => {
+    if (!(this.flags & F_CLIENT_EOF)) this.client.resume();
+  };
+
+  private onClientDrain = (): void => {
+    if (this.server && !(this.flags & F_SERVER_EOF)) this.server.resume();
+  };
+
+  private onClientEnd = (): void => {
+    this.flags |= F_CLIENT_EOF;
+    if (this.flags & F_CONNECTED) {
+      this.conn!.clientFin();
+      if (!this.server!.destroyed) this.server!.end();
+    }
+  };
+
+  private onServerEnd = (): void => {
+    this.flags |= F_SERVER_EOF;
+    this.conn?.serverFin();
+    if (!this.client.destroyed) this.client.end();
+  };
+
+  private onClientError = (): void => {
+    // ECONNRESET and friends: the client is gone; reset the real server too.
+    if (this.flags & F_DONE) return;
+    this.listener.counters.clientResets++;
+    this.markReset();
+    rst(this.server);
+  };
+
+  private onServerError(s: net.Socket, _e: NodeJS.ErrnoException): void {
+    if (s !== this.server) return;
+    if (!(this.flags & F_CONNECTED)) { this.connectFailed(false); return; }
+    this.listener.counters.serverResets++;
+    this.markReset();
+    rst(this.client);
+  }
+
+  private markReset(): void {
+    if (this.flags & F_RESET) return;
+    this.flags |= F_RESET;
+    if (this.flags & F_CONNECTED) this.conn?.reset();
+  }
+
+  private onClientClose = (): void => {
+    this.flags |= F_CLIENT_CLOSED;
+    if (!(this.flags & F_CONNECTED)) {
+      // Closed before a real server answered: abandon the attempt.
+      const s = this.server;
+      this.server = undefined;
+      if (s) { rst(s); this.flags |= F_SERVER_CLOSED; }
+      if (this.conn) { this.conn.reset(); this.conn.closed(); this.conn = undefined; }
+    } else if (this.server && !this.server.destroyed && !(this.flags & F_CLIENT_EOF)) {
+      // Closed without a FIN we saw (destroyed locally): do not leave the server half-open.
+      rst(this.server);
+    }
+    this.finishIfClosed();
+  };
+
+  private onServerClose(s: net.Socket): void {
+    if (s !== this.server) return;
+    this.flags |= F_SERVER_CLOSED;
+    if (!this.client.destroyed && !(this.flags & F_SERVER_EOF)) rst(this.client);
+    this.finishIfClosed();
+  }
+
+  private finishIfClosed(): void {
+    if (this.flags & F_DONE) return;
+    if (!(this.flags & F_CLIENT_CLOSED)) return;
+    if (this.server && !(this.flags & F_SERVER_CLOSED)) return;
+    this.flags |= F_DONE;
+    this.listener.sessions.delete(this);
+    if (this.flags & F_CONNECTED) this.conn?.closed();
+    this.listener.onSessionDone();
+  }
+
+  /** Periodic check (the plane's sweep): connect and header deadlines, idle timeout. */
+  sweep(now: number): void {
+    if (this.flags & F_DONE) return;
+    if (this.deadline >= 0 && now >= this.deadline) {
+      if (this.flags & F_HEADER) {
+        this.listener.counters.proxyHeaderTimeouts++;
+        this.deadline = -1;
+        rst(this.client);
+      } else if (!(this.flags & F_CONNECTED) && this.server) {
+        this.connectFailed(true);
+      }
+      return;
+    }
+    if (!(this.flags & F_CONNECTED)) return;
+    const half = (this.flags & (F_CLIENT_EOF | F_SERVER_EOF)) !== 0;
+    if (now - this.lastActive >= this.listener.engine.tcpIdleMs(half)) {
+      this.listener.counters.idleTimeouts++;
+      this.client.destroy();
+      this.server?.destroy();
+    }
+  }
+
+  /** Closes both sides with resets (expire_nodest_conn, plane shutdown). */
+  abort(): void {
+    if (this.flags & F_DONE) return;
+    this.markReset();
+    rst(this.server);
+    rst(this.client);
+  }
+
+  /** True when the real server of this session is `d`. */
+  usesDest(d: Destination): boolean {
+    return this.conn !== undefined && this.conn.dest === d;
+  }
+}
+
+/** The listening socket of one TCP virtual service and its sessions. */
+export class TcpListener {
+  readonly sessions = new Set<TcpSession>();
+  readonly counters = new TcpProxyCounters();
+  private server: net.Server | undefined;
+  private closing: Promise<void> | undefined;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    public svc: VirtualService,
+    readonly vip: string,
+    readonly vport: number,
+    readonly bindHost: string,
+    readonly bindPort: number,
+    readonly engine: ProxyEngine,
+    public opts: TcpServiceOptions,
+    readonly clock: CoarseClock,
+    /** An already-open listening handle to use instead of binding (worker processes). */
+    private readonly handle?: net.Server,
+  ) {}
+
+  /** Starts listening; rejects with the socket error (EADDRINUSE, EADDRNOTAVAIL...). */
+  listen(backlog = 4096): Promise<void> {
+    const srv = this.handle ?? net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+    this.server = srv;
+    srv.on('connection', (c: net.Socket) => this.accept(c));
+    if (this.handle) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onErr = (e: Error) => reject(e);
+      srv.once('error', onErr);
+      srv.listen({ host: this.bindHost, port: this.bindPort, backlog }, () => {
+        srv.removeListener('error', onErr);
+        srv.on('error', () => { /* accept errors (EMFILE) are transient; counted by the kernel */ });
+        resolve();
+      });
+    });
+  }
+
+  /** The bound address (useful with port 0). */
+  address(): net.AddressInfo | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a : undefined;
+  }
+
+  /** Takes over a socket accepted elsewhere (the primary of a worker pool hands it over). */
+  accept(c: net.Socket): void {
+    if (this.closing) { c.destroy(); return; }
+    this.counters.accepted++;
+    c.setNoDelay(true);
+    const s = new TcpSession(this, c);
+    this.sessions.add(s);
+    s.start();
+  }
+
+  /** Stops accepting; established sessions go on (drain). */
+  stopAccepting(): Promise<void> {
+    if (this.closing) return this.closing;
+    const srv = this.server;
+    this.closing = new Promise((resolve) => {
+      if (!srv || !srv.listening) { resolve(); return; }
+      srv.close(() => resolve());
+    });
+    return this.closing;
+  }
+
+  /** Resolves when no session is left (or at once). */
+  drained(): Promise<void> {
+    if (this.sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Called by a session when it is done. */
+  onSessionDone(): void {
+    if (this.sessions.size === 0 && this.drainWaiters.length > 0) {
+      const w = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  sweep(now: number): void {
+    for (const s of this.sessions) s.sweep(now);
+  }
+
+  /** Resets the sessions whose real server matches (expire_nodest_conn, spec §2.9). */
+  abortWhere(pred: (s: TcpSession) => boolean): number {
+    let n = 0;
+    for (const s of this.sessions) if (pred(s)) { s.abort(); n++; }
+    return n;
+  }
+}

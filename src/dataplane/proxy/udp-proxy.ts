@@ -1,0 +1,239 @@
+// UDP proxying for one virtual service. Sessions are keyed like IPVS UDP connections (client
+// ip:port → one real server, spec §2.6), each with its own upstream socket connected to the real
+// server, so replies are told apart by socket and sent back to the client from the VIP socket
+// (the client sees the address it talked to). Sessions age out after the udp timeout, refreshed
+// by traffic either way. With one-packet scheduling (-o, spec §2.8) every datagram is scheduled
+// on its own; the client keeps one upstream socket per real server it was sent to, so replies
+// still find their way back. With PROXY v2 toward a real server, every datagram carries a DGRAM
+// header (a datagram stands alone, so each must name its client).
+import dgram from 'node:dgram';
+import { parseIp } from '../../core/net/addr.js';
+import type { Destination } from '../../core/service/destination.js';
+import type { VirtualService } from '../../core/service/virtual-service.js';
+import { unmapIp } from './cidr.js';
+import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
+import { encodeProxyV2 } from './proxy-protocol.js';
+import type { CoarseClock } from './tcp-proxy.js';
+
+/** Per-service settings of the UDP proxy. */
+export interface UdpServiceOptions {
+  /** Sends a PROXY v2 DGRAM header in front of every datagram to this real server when true. */
+  proxyProtocolFor(dest: Destination): 0 | 1 | 2;
+  /** Most datagrams queued per session while its upstream socket connects. */
+  readonly maxPending: number;
+}
+
+/** What the UDP proxy did that the engine does not count. */
+export class UdpProxyCounters {
+  datagramsIn = 0;
+  datagramsOut = 0;
+  sessionsOpened = 0;
+  sessionsExpired = 0;
+  refused = 0;
+  queueDrops = 0;
+  sendErrors = 0;
+}
+
+/** One upstream socket: a client's flow to one real server. */
+class Upstream {
+  readonly sock: dgram.Socket;
+  private pending: Buffer[] | undefined = [];
+  lastActive: number;
+  private readonly header: Buffer | undefined;
+
+  constructor(readonly listener: UdpListener, readonly client: UdpClient, public conn: EngineConn) {
+    this.lastActive = listener.clock.now;
+    const dest = conn.dest;
+    const family = dest.addr.family === 6 ? 'udp6' : 'udp4';
+    const pp = listener.opts.proxyProtocolFor(dest);
+    const src = parseIp(client.flow.clientIp);
+    const dst = parseIp(listener.vip);
+    this.header = pp !== 0 && src && dst && src.family === dst.family
+      ? encodeProxyV2({ transport: 'udp', src, srcPort: client.flow.clientPort, dst, dstPort: listener.vport })
+      : undefined;
+    this.sock = dgram.createSocket(family);
+    this.sock.on('message', this.onReply);
+    this.sock.on('error', () => { listener.counters.sendErrors++; });
+    this.sock.connect(conn.destPort, conn.destHost, () => {
+      const q = this.pending;
+      this.pending = undefined;
+      if (q) for (const m of q) this.sendNow(m);
+    });
+  }
+
+  send(msg: Buffer): void {
+    this.lastActive = this.listener.clock.now;
+    if (this.pending) {
+      if (this.pending.length >= this.listener.opts.maxPending) { this.listener.counters.queueDrops++; return; }
+      this.pending.push(msg);
+      return;
+    }
+    this.sendNow(msg);
+  }
+
+  private sendNow(msg: Buffer): void {
+    try {
+      if (this.header) this.sock.send([this.header, msg]);
+      else this.sock.send(msg);
+    } catch {
+      this.listener.counters.sendErrors++;
+    }
+  }
+
+  private onReply = (msg: Buffer): void => {
+    const l = this.listener;
+    this.lastActive = l.clock.now;
+    this.client.lastActive = l.clock.now;
+    this.conn.outData(msg.length);
+    l.counters.datagramsOut++;
+    l.sendToClient(msg, this.client.flow.clientPort, this.client.flow.clientIp);
+  };
+
+  close(): void {
+    try { this.sock.close(); } catch { /* already closed */ }
+  }
+}
+
+/** One client address: its session (or, with one-packet scheduling, one upstream per real server). */
+class UdpClient {
+  lastActive: number;
+  session: Upstream | undefined;
+  readonly byDest = new Map<Destination, Upstream>();
+
+  constructor(readonly listener: UdpListener, readonly flow: FlowAddrs) {
+    this.lastActive = listener.clock.now;
+  }
+
+  close(): void {
+    if (this.session) { this.session.close(); this.session.conn.closed(); this.session = undefined; }
+    for (const u of this.byDest.values()) u.close();
+    this.byDest.clear();
+  }
+}
+
+/** The datagram socket of one UDP virtual service and its sessions. */
+export class UdpListener {
+  readonly clients = new Map<string, UdpClient>();
+  readonly counters = new UdpProxyCounters();
+  private sock: dgram.Socket | undefined;
+  private closed = false;
+
+  constructor(
+    public svc: VirtualService,
+    readonly vip: string,
+    readonly vport: number,
+    readonly bindHost: string,
+    readonly bindPort: number,
+    readonly engine: ProxyEngine,
+    public opts: UdpServiceOptions,
+    readonly clock: CoarseClock,
+  ) {}
+
+  /** Binds the service socket; rejects with the socket error. */
+  listen(): Promise<void> {
+    const family = this.bindHost.includes(':') ? 'udp6' : 'udp4';
+    const sock = dgram.createSocket({ type: family });
+    this.sock = sock;
+    return new Promise((resolve, reject) => {
+      const onErr = (e: Error) => reject(e);
+      sock.once('error', onErr);
+      sock.bind({ address: this.bindHost, port: this.bindPort, exclusive: true }, () => {
+        sock.removeListener('error', onErr);
+        sock.on('error', () => { this.counters.sendErrors++; });
+        sock.on('message', this.onMessage);
+        resolve();
+      });
+    });
+  }
+
+  /** The bound address. */
+  address(): { address: string; port: number } | undefined {
+    try { return this.sock?.address(); } catch { return undefined; }
+  }
+
+  /** Sends a reply to a client from the service socket (source = VIP:port). */
+  sendToClient(msg: Buffer, port: number, ip: string): void {
+    if (this.closed || !this.sock) return;
+    try { this.sock.send(msg, port, ip); } catch { this.counters.sendErrors++; }
+  }
+
+  private onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    this.counters.datagramsIn++;
+    const key = `${rinfo.address}|${rinfo.port}`;
+    let c = this.clients.get(key);
+    if (!c) {
+      c = new UdpClient(this, { clientIp: unmapIp(rinfo.address), clientPort: rinfo.port, vip: this.vip, vport: this.vport });
+      this.clients.set(key, c);
+    }
+    c.lastActive = this.clock.now;
+    if (this.svc.isOnePacket) { this.onePacket(c, msg); return; }
+    const s = c.session;
+    if (s && s.conn.alive) {
+      s.conn.inData(msg.length);
+      s.send(msg);
+      return;
+    }
+    if (s) { s.close(); s.conn.closed(); c.session = undefined; }
+    const conn = this.engine.open(this.svc, 'udp', c.flow, msg.length);
+    if (typeof conn === 'string') { this.counters.refused++; return; }
+    this.counters.sessionsOpened++;
+    c.session = new Upstream(this, c, conn);
+    c.session.send(msg);
+  };
+
+  /** -o: each datagram scheduled on its own (spec §2.8). */
+  private onePacket(c: UdpClient, msg: Buffer): void {
+    const conn = this.engine.open(this.svc, 'udp', c.flow, msg.length);
+    if (typeof conn === 'string') { this.counters.refused++; return; }
+    let u = c.byDest.get(conn.dest);
+    if (!u) {
+      this.counters.sessionsOpened++;
+      u = new Upstream(this, c, conn);
+      c.byDest.set(conn.dest, u);
+    } else {
+      u.conn = conn;
+    }
+    u.send(msg);
+    conn.closed();
+  }
+
+  /** Ages out idle sessions (udp timeout, spec §2.6). */
+  sweep(now: number): void {
+    const idle = this.engine.udpIdleMs();
+    for (const [k, c] of this.clients) {
+      if (now - c.lastActive >= idle) {
+        this.counters.sessionsExpired++;
+        c.close();
+        this.clients.delete(k);
+      }
+    }
+  }
+
+  /** Closes the sessions whose real server matches (expire_nodest_conn). */
+  abortWhere(pred: (dest: Destination) => boolean): number {
+    let n = 0;
+    for (const [k, c] of this.clients) {
+      const d = c.session?.conn.dest;
+      if (d && pred(d)) { c.close(); this.clients.delete(k); n++; }
+    }
+    return n;
+  }
+
+  /** Number of live sessions. */
+  get sessionCount(): number {
+    return this.clients.size;
+  }
+
+  /** Closes the service socket and every session. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+    const sock = this.sock;
+    return new Promise((resolve) => {
+      if (!sock) { resolve(); return; }
+      try { sock.close(() => resolve()); } catch { resolve(); }
+    });
+  }
+}

@@ -1,0 +1,117 @@
+// Fixtures for the proxy plane's end-to-end tests: a service table with the schedulers, a plane
+// on loopback, small real servers (HTTP from demo.ts, raw TCP ones for half-close/reset tests)
+// and clients (curl, raw sockets). Everything started here is stopped by the returned handles.
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import { parseEndpoint } from '../../src/core/net/addr.js';
+import { SeededRandom } from '../../src/core/random.js';
+import { type SchedulerEnv, SchedulerRegistry, MH_DEFAULT_TABLE_SIZE } from '../../src/core/sched/scheduler.js';
+import { lcScheduler } from '../../src/core/sched/lc.js';
+import { nqScheduler } from '../../src/core/sched/nq.js';
+import { rrScheduler } from '../../src/core/sched/rr.js';
+import { sedScheduler } from '../../src/core/sched/sed.js';
+import { wlcScheduler } from '../../src/core/sched/wlc.js';
+import { wrrScheduler } from '../../src/core/sched/wrr.js';
+import { ServiceTable } from '../../src/core/service/service-table.js';
+import { DEST_DEFAULTS, type DestConfig, type Protocol, type ServiceConfig, type ServiceKey, defaultNetmask } from '../../src/core/service/types.js';
+import type { ProxyEngine } from '../../src/dataplane/proxy/engine.js';
+import { ProxyPlane, type ProxyPlaneOptions } from '../../src/dataplane/proxy/plane.js';
+
+/** A real monotonic clock for the table. */
+export const realClock = { nowMs: () => performance.now() };
+
+/** A service table with every builtin scheduler. */
+export function makeTable(): ServiceTable {
+  const registry = new SchedulerRegistry();
+  for (const f of [rrScheduler, wrrScheduler, lcScheduler, wlcScheduler, sedScheduler, nqScheduler]) registry.register(f);
+  const env: SchedulerEnv = {
+    clock: realClock, random: new SeededRandom(7), mhTableSize: MH_DEFAULT_TABLE_SIZE,
+    lblcExpirationS: 86400, lblcrExpirationS: 86400,
+  };
+  return new ServiceTable({ registry, env });
+}
+
+export function key(protocol: Protocol, endpoint: string): ServiceKey {
+  const e = parseEndpoint(endpoint)!;
+  return { kind: 'addr', protocol, addr: e.addr, port: e.port };
+}
+
+export function svcCfg(k: ServiceKey, scheduler: string, extra: Partial<ServiceConfig> = {}): ServiceConfig {
+  return { key: k, scheduler, flags: 0, timeoutS: 0, netmask: defaultNetmask(4), ...extra };
+}
+
+export function destCfg(endpoint: string, weight = 1, extra: Partial<DestConfig> = {}): DestConfig {
+  const e = parseEndpoint(endpoint)!;
+  return { ...DEST_DEFAULTS, method: 'masq', addr: e.addr, port: e.port, weight, ...extra };
+}
+
+/** Starts a plane over `table` with `engine`; the caller stops it. */
+export async function startPlane(table: ServiceTable, engine: ProxyEngine, extra: Partial<ProxyPlaneOptions> = {}): Promise<ProxyPlane> {
+  const plane = new ProxyPlane({ table, engine, sweepIntervalMs: 50, ...extra });
+  const st = await plane.start();
+  const bad = st.filter((s) => s.state === 'failed');
+  if (bad.length > 0) { await plane.stop(); throw new Error(`listeners failed: ${JSON.stringify(bad)}`); }
+  return plane;
+}
+
+/** Runs curl with a hard timeout; resolves with stdout. */
+export function curl(args: string[], timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', '--max-time', String(Math.ceil(timeoutMs / 1000)), ...args], { timeout: timeoutMs + 2000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => (err ? reject(new Error(`curl ${args.join(' ')}: ${err.message} ${stderr}`)) : resolve(stdout)));
+  });
+}
+
+/** One HTTP/1.0 GET over a raw socket (Connection: close); resolves with the response text. */
+export function rawGet(host: string, port: number, path = '/', timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    const bufs: Buffer[] = [];
+    const t = setTimeout(() => { s.destroy(); reject(new Error(`GET ${host}:${port} timed out`)); }, timeoutMs);
+    s.on('connect', () => s.write(`GET ${path} HTTP/1.0\r\nHost: x\r\n\r\n`));
+    s.on('data', (d) => bufs.push(d));
+    s.on('error', (e) => { clearTimeout(t); reject(e); });
+    s.on('close', () => { clearTimeout(t); resolve(Buffer.concat(bufs).toString()); });
+  });
+}
+
+/** The backend name in a demo backend's answer ("backend a 127.0.0.11:8080"). */
+export function backendOf(body: string): string {
+  const m = /backend (\w+)/.exec(body);
+  return m ? m[1] : '?';
+}
+
+/** A raw TCP server whose connection handler the test writes; closes every socket on close(). */
+export async function rawServer(host: string, onConn: (s: net.Socket) => void, port = 0): Promise<{ port: number; server: net.Server; sockets: Set<net.Socket>; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    onConn(s);
+  });
+  await new Promise<void>((r, j) => { server.once('error', j); server.listen({ host, port }, () => r()); });
+  const p = (server.address() as net.AddressInfo).port;
+  return {
+    port: p, server, sockets,
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+  };
+}
+
+/** A free TCP port on host (bound then released). */
+export async function freePort(host: string): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen({ host, port: 0 }, () => r()));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/** Waits until cond() holds, polling, at most timeoutMs. */
+export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
