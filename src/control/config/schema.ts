@@ -1,0 +1,396 @@
+// The daemon's configuration file (tsvs.yaml): its zod schema, its TypeScript types and its
+// defaults. The schema checks shapes, types and ranges; rules that relate several fields
+// (families, forwarding vs tunnel options, duplicates, ...) live in validate.ts. Every object is
+// strict: an unknown key is an error, so a typo never silently falls back to a default.
+// Option semantics and defaults mirror ipvsadm and keepalived (spec §4, §5.2, §7).
+import { z } from 'zod';
+
+/** Schedulers tsvs implements (spec §1); ipvsadm's default is wlc. */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
+/** Scheduler flags as `ipvsadm -b` spells them (spec §5.2). */
+export const SCHED_FLAGS = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port', 'flag-1', 'flag-2', 'flag-3'] as const;
+/** Forwarding methods (spec §3; fullnat is tsvs's own). */
+export const FORWARDING = ['masq', 'droute', 'tunnel', 'fullnat', 'local'] as const;
+/** Health checker types (spec §7.3). */
+export const CHECK_TYPES = ['tcp', 'http', 'https', 'udp', 'dns', 'smtp', 'exec'] as const;
+/** DNS_CHECK query types (spec §7.3). */
+export const DNS_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'] as const;
+
+/** The longest timeout accepted, in seconds: INT_MAX milliseconds. */
+export const MAX_TIMEOUT_S = 2147483;
+const INT_MAX = 2147483647;
+const U32_MAX = 4294967295;
+
+// ----- value helpers: every one carries the message the loader prints -----
+
+const intIn = (min: number, max: number, what = 'an integer') => {
+  const m = `must be ${what} ${min}..${max}`;
+  return z.number({ invalid_type_error: m, required_error: 'is required' }).int(m).min(min, m).max(max, m);
+};
+const secondsIn = (min: number, max: number) => {
+  const m = min === 0 ? `must be a number of seconds 0..${max}` : `must be a number of seconds > 0 and <= ${max}`;
+  const n = z.number({ invalid_type_error: m, required_error: 'is required' }).finite(m).max(max, m);
+  return min === 0 ? n.min(0, m) : n.positive(m);
+};
+const bool = () => z.boolean({ invalid_type_error: 'must be true or false', required_error: 'is required' });
+const text = () => z.string({ invalid_type_error: 'must be a string', required_error: 'is required' }).min(1, 'must not be empty');
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values as unknown as [T[number], ...T[number][]], { errorMap: () => ({ message: `must be one of ${values.join(', ')}` }) });
+const port = () => intIn(0, 65535);
+const nonZeroPort = () => intIn(1, 65535);
+/** An IP address in text; strictly parsed by the loader (validate.ts), not here. */
+const ipText = () => z.string({ invalid_type_error: 'must be an IPv4 or IPv6 address', required_error: 'is required' });
+const absPath = () => text().refine((s) => s.startsWith('/'), 'must be an absolute path');
+
+/** A program to run: argv (no shell) and the user to run it as. */
+export const scriptSchema = z.object({
+  /** argv[0] is the program, the rest its arguments (no shell is involved). */
+  command: z.array(text(), { invalid_type_error: 'must be a list of strings', required_error: 'is required' }).min(1, 'must name a program'),
+  /** `user` or `user:group` (default: the daemon's user). */
+  user: text().optional(),
+}).strict();
+
+/** Tunnel options of a tunnel real server (`--tun-type/--tun-port/--tun-*csum`, spec §5.2). */
+export const tunnelSchema = z.object({
+  type: oneOf(['ipip', 'gue', 'gre'] as const).default('ipip'),
+  /** UDP port of the GUE tunnel: required for gue, illegal otherwise. */
+  port: nonZeroPort().optional(),
+  csum: oneOf(['nocsum', 'csum', 'remcsum'] as const).default('nocsum'),
+}).strict();
+
+// ----- health checks (spec §7.3) -----
+
+/** Timing options every checker has; unset ones cascade from the real server, then the service. */
+const checkTiming = {
+  delayLoop: secondsIn(0.001, 86400).optional(),
+  retry: intIn(0, 1000).optional(),
+  delayBeforeRetry: secondsIn(0, 86400).optional(),
+  warmup: secondsIn(0, 86400).optional(),
+  alpha: bool().optional(),
+  logAllFailures: bool().default(false),
+};
+/** Connection options of the network checkers. */
+const checkConnection = {
+  ...checkTiming,
+  connectTimeout: secondsIn(0.001, 3600).optional(),
+  /** Address to check (default: the real server's). */
+  connectIp: ipText().optional(),
+  /** Port to check (default: the real server's). */
+  connectPort: nonZeroPort().optional(),
+  bindTo: ipText().optional(),
+  bindPort: nonZeroPort().optional(),
+  bindInterface: text().optional(),
+  /** Firewall mark set on the checker's packets. */
+  fwmark: intIn(1, U32_MAX).optional(),
+};
+
+const statusCode = z.union([
+  intIn(100, 599),
+  z.string().regex(/^[1-5][0-9]{2}-[1-5][0-9]{2}$/),
+], { errorMap: () => ({ message: 'must be a status code 100..599 or a range like "200-299"' }) });
+
+/** One URL of an http/https check: all must pass. */
+export const urlSchema = z.object({
+  path: text().refine((s) => s.startsWith('/'), 'must start with /'),
+  /** Accepted statuses; default 200-299. */
+  statusCodes: z.array(statusCode, { invalid_type_error: 'must be a list of status codes' }).min(1, 'must not be empty').optional(),
+  /** MD5 of the body, hex (keepalived's genhash). */
+  digest: z.string({ invalid_type_error: 'must be a string' }).regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hex digits (an MD5 digest)').optional(),
+  /** Host header (default: the check's, then the real server's, then the service's virtualhost). */
+  virtualhost: text().optional(),
+  /** Regular expression the body must match (JavaScript syntax). */
+  regex: text().optional(),
+  /** Fail when the regex matches instead. */
+  regexNoMatch: bool().default(false),
+}).strict();
+
+const httpOptions = {
+  ...checkConnection,
+  urls: z.array(urlSchema, { invalid_type_error: 'must be a list of urls', required_error: 'is required' }).min(1, 'must list at least one url'),
+  httpProtocol: oneOf(['1.0', '1.0C', '1.1'] as const).default('1.0'),
+  virtualhost: text().optional(),
+  /** Check all URLs back to back (no delay between them) when recovering. */
+  fastRecovery: bool().default(false),
+};
+
+export const tcpCheckSchema = z.object({ type: z.literal('tcp'), ...checkConnection }).strict();
+export const httpCheckSchema = z.object({ type: z.literal('http'), ...httpOptions }).strict();
+export const httpsCheckSchema = z.object({
+  type: z.literal('https'),
+  ...httpOptions,
+  enableSni: bool().default(false),
+  sniName: text().optional(),
+  tlsCompliant: bool().default(false),
+}).strict();
+const hexText = () => z.string({ invalid_type_error: 'must be a hex string' }).regex(/^[0-9a-fA-F ]+$/, 'must be hex digits');
+export const udpCheckSchema = z.object({
+  type: z.literal('udp'),
+  ...checkConnection,
+  /** Hex payload to send (default: random). */
+  payload: hexText().optional(),
+  /** Require a reply (true), or a reply starting with these hex bytes (x = any nibble). */
+  requireReply: z.union([z.boolean(), z.string().regex(/^[0-9a-fA-FxX ]+$/)], { errorMap: () => ({ message: 'must be true, false or hex digits' }) }).default(false),
+  minReplyLength: intIn(0, 65535).default(0),
+  maxReplyLength: intIn(0, 65535).default(255),
+}).strict();
+export const dnsCheckSchema = z.object({
+  type: z.literal('dns'),
+  ...checkConnection,
+  queryType: oneOf(DNS_TYPES).default('SOA'),
+  name: text().default('.'),
+}).strict();
+export const smtpCheckSchema = z.object({
+  type: z.literal('smtp'),
+  ...checkConnection,
+  heloName: text().default('smtpchecker.keepalived.org'),
+}).strict();
+export const execCheckSchema = z.object({
+  type: z.literal('exec'),
+  ...checkTiming,
+  /** argv of the program: exit 0 = up, 1 = down (with dynamic, 2..255 = up with weight status-2). */
+  command: z.array(text(), { invalid_type_error: 'must be a list of strings', required_error: 'is required' }).min(1, 'must name a program'),
+  /** Kill the program after this many seconds (default: the delay loop). */
+  timeout: secondsIn(0.001, 86400).optional(),
+  dynamic: bool().default(false),
+  user: text().optional(),
+}).strict();
+
+export const checkSchema = z.discriminatedUnion('type', [
+  tcpCheckSchema, httpCheckSchema, httpsCheckSchema, udpCheckSchema, dnsCheckSchema, smtpCheckSchema, execCheckSchema,
+], { errorMap: (issue, ctx) => issue.code === 'invalid_union_discriminator'
+  ? { message: `must be one of ${CHECK_TYPES.join(', ')}` } : { message: ctx.defaultError } });
+
+/** Health settings of a real server; unset ones come from the service. */
+export const rsHealthSchema = z.object({
+  delayLoop: secondsIn(0.001, 86400).optional(),
+  connectTimeout: secondsIn(0.001, 3600).optional(),
+  retry: intIn(0, 1000).optional(),
+  delayBeforeRetry: secondsIn(0, 86400).optional(),
+  warmup: secondsIn(0, 86400).optional(),
+  alpha: bool().optional(),
+  inhibitOnFailure: bool().optional(),
+  virtualhost: text().optional(),
+}).strict();
+
+/** Health defaults of a service (keepalived's virtual_server level, spec §7.1). */
+export const serviceHealthSchema = z.object({
+  delayLoop: secondsIn(0.001, 86400).default(60),
+  connectTimeout: secondsIn(0.001, 3600).default(5),
+  /** Unset: each checker's own default (1; exec 0; dns 3). */
+  retry: intIn(0, 1000).optional(),
+  /** Unset: each checker's own default (1 s; http/https 3 s; dns the delay loop). */
+  delayBeforeRetry: secondsIn(0, 86400).optional(),
+  /** Random initial delay up to this (unset: up to the delay loop; 0 = none). */
+  warmup: secondsIn(0, 86400).optional(),
+  /** Start with real servers down until their first successful check. */
+  alpha: bool().default(false),
+  /** Run down notifications when the daemon stops. */
+  omega: bool().default(false),
+  /** On failure set weight 0 instead of removing the real server. */
+  inhibitOnFailure: bool().default(false),
+  /** Suspend checks while the VIP is not a local address. */
+  haSuspend: bool().default(false),
+  virtualhost: text().optional(),
+}).strict();
+
+// ----- services -----
+
+export const realServerSchema = z.object({
+  address: ipText(),
+  /** Default: the service port (forced to it for droute/tunnel, spec §5.2); fwmark services: 0. */
+  port: port().optional(),
+  weight: intIn(0, 65535).default(1),
+  /** Default: the service's forwarding. */
+  forwarding: oneOf(FORWARDING).optional(),
+  /** Connection limit (0 = none), `-x`. */
+  upperThreshold: intIn(0, INT_MAX).default(0),
+  /** Connections below which an overloaded server takes new ones again (0 = none), `-y`. */
+  lowerThreshold: intIn(0, INT_MAX).default(0),
+  /** Tunnel options (tunnel forwarding only); default: the service's. */
+  tunnel: tunnelSchema.optional(),
+  /** PROXY protocol header sent to the real server (proxy dataplane). */
+  proxyProtocol: oneOf(['none', 'v1', 'v2'] as const).default('none'),
+  health: rsHealthSchema.optional(),
+  notifyUp: scriptSchema.optional(),
+  notifyDown: scriptSchema.optional(),
+  checks: z.array(checkSchema, { invalid_type_error: 'must be a list of checks' }).default([]),
+}).strict();
+
+export const sorryServerSchema = z.object({
+  address: ipText(),
+  port: port().optional(),
+  forwarding: oneOf(FORWARDING).optional(),
+  tunnel: tunnelSchema.optional(),
+  /** Keep it in the table with weight 0 while quorum holds (sorry_server_inhibit). */
+  inhibit: bool().default(false),
+}).strict();
+
+export const persistenceSchema = z.object({
+  timeout: intIn(1, 2678400).default(360),
+  /** Granularity: dotted IPv4 mask ("255.255.255.0") or IPv6 prefix length (64). Default /32 or /128. */
+  netmask: z.union([z.string(), z.number().int()], {
+    errorMap: () => ({ message: 'must be a dotted IPv4 netmask or an IPv6 prefix length 1..128' }),
+  }).optional(),
+}).strict();
+
+export const serviceSchema = z.object({
+  /** A label for logs and metrics. */
+  name: text().optional(),
+  protocol: oneOf(['tcp', 'udp', 'sctp'] as const).optional(),
+  address: ipText().optional(),
+  port: port().optional(),
+  fwmark: intIn(1, U32_MAX).optional(),
+  /** Address family of a fwmark service. */
+  family: oneOf(['ipv4', 'ipv6'] as const).optional(),
+  scheduler: oneOf(SCHEDULERS).default('wlc'),
+  schedFlags: z.array(oneOf(SCHED_FLAGS), { invalid_type_error: 'must be a list of scheduler flags' }).default([]),
+  persistence: persistenceSchema.optional(),
+  /** One-packet scheduling (udp and fwmark services). */
+  ops: bool().default(false),
+  /** Persistence engine. */
+  pe: oneOf(['sip'] as const).optional(),
+  /** Default forwarding of the real servers (ipvsadm's default: droute). */
+  forwarding: oneOf(FORWARDING).default('droute'),
+  tunnel: tunnelSchema.optional(),
+  health: serviceHealthSchema.default({}),
+  /** Least sum of weights of live real servers for the service to be up. */
+  quorum: intIn(1, INT_MAX).default(1),
+  hysteresis: intIn(0, INT_MAX).default(0),
+  quorumUp: scriptSchema.optional(),
+  quorumDown: scriptSchema.optional(),
+  sorryServer: sorryServerSchema.optional(),
+  realServers: z.array(realServerSchema, { invalid_type_error: 'must be a list of real servers' }).default([]),
+}).strict();
+
+// ----- daemon sections -----
+
+export const dataplaneSchema = z.object({
+  kind: oneOf(['proxy', 'packet'] as const).default('proxy'),
+  /** Interfaces the packet dataplane attaches to (packet only, required there). */
+  interfaces: z.array(text(), { invalid_type_error: 'must be a list of interface names' }).default([]),
+  proxy: z.object({
+    /** Worker threads (0 = one per CPU). */
+    workers: intIn(0, 1024).default(0),
+    /** Seconds to wait for a real server to accept. */
+    connectTimeout: secondsIn(0.001, 3600).default(5),
+    /** Other real servers tried after a failed connect. */
+    retries: intIn(0, 16).default(1),
+    /** Peers (CIDRs) whose PROXY protocol header is trusted for the client address. */
+    proxyProtocolTrusted: z.array(text(), { invalid_type_error: 'must be a list of CIDRs' }).default([]),
+  }).strict().default({}),
+  fullnat: z.object({
+    /** Director addresses used as sources towards fullnat real servers. */
+    localAddresses: z.array(ipText(), { invalid_type_error: 'must be a list of addresses' }).default([]),
+    portRange: z.object({ min: nonZeroPort().default(1024), max: nonZeroPort().default(65535) }).strict().default({}),
+  }).strict().default({}),
+}).strict();
+
+export const controlSchema = z.object({
+  /** Unix socket tsvsadm talks to. */
+  socket: absPath().default('/run/tsvs/tsvs.sock'),
+}).strict();
+
+export const apiSchema = z.object({
+  enabled: bool().default(true),
+  /** ip:port or [ip6]:port. Anything but loopback needs a token or mTLS. */
+  listen: text().default('127.0.0.1:9180'),
+  /** Bearer token (prefer tokenFile). */
+  token: text().optional(),
+  tokenFile: absPath().optional(),
+  tls: z.object({
+    cert: absPath(),
+    key: absPath(),
+    /** CA for client certificates: setting it requires them (mTLS). */
+    clientCa: absPath().optional(),
+  }).strict().optional(),
+}).strict();
+
+export const metricsSchema = z.object({
+  enabled: bool().default(true),
+  path: text().refine((s) => s.startsWith('/'), 'must start with /').default('/metrics'),
+  /** Own listener (ip:port); default: served on the api listener. */
+  listen: text().optional(),
+}).strict();
+
+export const timeoutsSchema = z.object({
+  tcp: intIn(1, MAX_TIMEOUT_S).default(900),
+  tcpfin: intIn(1, MAX_TIMEOUT_S).default(120),
+  udp: intIn(1, MAX_TIMEOUT_S).default(300),
+}).strict();
+
+const flag = (def: 0 | 1) => intIn(0, 1, 'an integer').default(def);
+const defense = () => intIn(0, 3).default(0);
+
+/** net.ipv4.vs.* as the kernel spells them, with the kernel's defaults and ranges (spec §4). */
+export const sysctlSchema = z.object({
+  amemthresh: intIn(0, INT_MAX).default(1024),
+  am_droprate: intIn(0, INT_MAX).default(10),
+  drop_entry: defense(),
+  drop_packet: defense(),
+  secure_tcp: defense(),
+  conntrack: flag(0),
+  snat_reroute: flag(1),
+  sync_version: flag(1),
+  sync_ports: intIn(1, 64).refine((n) => (n & (n - 1)) === 0, 'must be a power of 2 1..64').default(1),
+  sync_persist_mode: flag(0),
+  /** Default: free buffer pages / 32, computed by the kernel. */
+  sync_qlen_max: intIn(1, INT_MAX).optional(),
+  sync_sock_size: intIn(0, INT_MAX).default(0),
+  cache_bypass: flag(0),
+  expire_nodest_conn: flag(0),
+  sloppy_tcp: flag(0),
+  sloppy_sctp: flag(0),
+  expire_quiescent_template: flag(0),
+  /** [threshold, period]: 0 <= threshold < period unless period is 0. */
+  sync_threshold: z.tuple([intIn(0, INT_MAX), intIn(0, INT_MAX)], {
+    errorMap: (issue, ctx) => (issue.code === 'invalid_type' || issue.code === 'too_small' || issue.code === 'too_big'
+      ? { message: 'must be [threshold, period]' } : { message: ctx.defaultError }),
+  }).default([3, 50]),
+  sync_refresh_period: intIn(0, INT_MAX).default(0),
+  sync_retries: intIn(0, 3).default(0),
+  nat_icmp_send: flag(0),
+  pmtu_disc: flag(1),
+  backup_only: flag(0),
+  /** Bitmap: 1 reschedule reused ports in TIME_WAIT/CLOSE, 2 also FIN_WAIT. */
+  conn_reuse_mode: intIn(0, 3).default(1),
+  schedule_icmp: flag(0),
+  ignore_tunneled: flag(0),
+  run_estimation: flag(1),
+  /** CPU list like "0-3,6" (default: housekeeping CPUs). */
+  est_cpulist: z.string({ invalid_type_error: 'must be a CPU list like "0-3,6"' })
+    .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list like "0-3,6"').optional(),
+  est_nice: intIn(-20, 19).default(0),
+  debug_level: intIn(0, 12).default(0),
+  lblc_expiration: intIn(1, INT_MAX).default(86400),
+  lblcr_expiration: intIn(1, INT_MAX).default(86400),
+}).strict();
+
+/** The whole tsvs.yaml. Every section is optional; an empty file is a daemon with no services. */
+export const configSchema = z.object({
+  dataplane: dataplaneSchema.default({}),
+  control: controlSchema.default({}),
+  api: apiSchema.default({}),
+  metrics: metricsSchema.default({}),
+  timeouts: timeoutsSchema.default({}),
+  sysctl: sysctlSchema.default({}),
+  services: z.array(serviceSchema, { invalid_type_error: 'must be a list of services' }).default([]),
+}).strict();
+
+/** A loaded, validated configuration with its defaults filled in. */
+export type Config = z.output<typeof configSchema>;
+/** What a user may write (defaults optional). */
+export type ConfigInput = z.input<typeof configSchema>;
+export type ServiceSpec = z.output<typeof serviceSchema>;
+export type RealServerSpec = z.output<typeof realServerSchema>;
+export type SorryServerSpec = z.output<typeof sorryServerSchema>;
+export type TunnelSpec = z.output<typeof tunnelSchema>;
+export type CheckSpec = z.output<typeof checkSchema>;
+export type ScriptSpec = z.output<typeof scriptSchema>;
+export type UrlSpec = z.output<typeof urlSchema>;
+export type ServiceHealthSpec = z.output<typeof serviceHealthSchema>;
+export type RealServerHealthSpec = z.output<typeof rsHealthSchema>;
+export type SysctlSpec = z.output<typeof sysctlSchema>;
+export type ForwardingName = (typeof FORWARDING)[number];
+export type SchedulerName = (typeof SCHEDULERS)[number];
+export type SchedFlagName = (typeof SCHED_FLAGS)[number];
+export type CheckType = (typeof CHECK_TYPES)[number];
