@@ -60,8 +60,8 @@ export function configJson(services: readonly VirtualService[]): Json {
   return {
     services: services.map((s) => ({
       ...serviceConfigJson(s.config()),
-      // The list is newest first (kernel order); a config lists in insertion order.
-      realServers: [...s.destinations].reverse().map((d) => destConfigJson(d.config())),
+      // Kernel order (newest first) is the body's order: changes add real servers in reverse.
+      realServers: s.destinations.map((d) => destConfigJson(d.config())),
     })),
   };
 }
