@@ -193,6 +193,25 @@ test('runner with a real TCP_CHECK: server gone → down after 2 failures, back 
   assert.ok(left <= baseline, `${left} handles left, ${baseline} before`);
 });
 
+test('runner: a checker that throws or rejects counts as a failed probe, and probing goes on', async () => {
+  let calls = 0;
+  const events: HealthTransition[] = [];
+  const checker: Checker = {
+    describe: () => 'BROKEN',
+    check: () => {
+      calls++;
+      if (calls === 1) throw new Error('sync boom');
+      return Promise.reject(new Error('async boom'));
+    },
+  };
+  const runner = new HealthCheckRunner({ checker, delayLoopMs: 10, warmupMs: 0, retry: 0, onTransition: (t) => events.push(t) });
+  runner.start();
+  await waitFor(() => calls >= 3);
+  await runner.stop();
+  assert.deepEqual(events.map((e) => [e.up, e.result.detail]), [[false, 'BROKEN: sync boom']]);
+  assert.equal(runner.lastResult?.ok, false);
+});
+
 test('runner: keepalived defaults per checker kind (spec §7.1)', () => {
   assert.deepEqual(checkerDefaults('TCP_CHECK', 60000), { retry: 1, delayBeforeRetryMs: 1000, connectTimeoutMs: 5000 });
   assert.deepEqual(checkerDefaults('HTTP_GET', 60000), { retry: 1, delayBeforeRetryMs: 3000, connectTimeoutMs: 5000 });

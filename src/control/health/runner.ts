@@ -158,8 +158,9 @@ export class HealthCheckRunner {
     const controller = new AbortController();
     const bound = setTimeout(() => controller.abort(timeoutReason(this.timeoutMs)), this.timeoutMs);
     const start = performance.now();
-    const done = this.checker
-      .check(controller.signal)
+    // Promise.resolve().then: a checker that throws synchronously is a failed probe too.
+    const done = Promise.resolve()
+      .then(() => this.checker.check(controller.signal))
       .catch((err: unknown): CheckResult => ({
         // A checker must not reject; if one does, that is a failed probe, not a crash.
         ok: false,
