@@ -6,6 +6,7 @@ import type { DestChange, FlowInfo, Scheduler, SchedulerFactory } from './schedu
 
 /** CONFIG_IP_VS_DH_TAB_BITS default: 256 buckets. */
 export const DH_TAB_BITS = 8;
+/** Number of dh buckets. */
 export const DH_TAB_SIZE = 1 << DH_TAB_BITS;
 
 /** The dh state: 256 buckets filled with one bucket per destination in turn. */

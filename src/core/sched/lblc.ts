@@ -13,6 +13,7 @@ import { wlcPick } from './wlc.js';
 
 /** CONFIG_IP_VS_LBLC_TAB_BITS (and LBLCR): 1024 buckets. */
 export const LBLC_TAB_BITS = 10;
+/** Number of lblc/lblcr buckets. */
 export const LBLC_TAB_SIZE = 1 << LBLC_TAB_BITS;
 const LBLC_TAB_MASK = LBLC_TAB_SIZE - 1;
 /** tbl->max_size = TAB_SIZE * 16. */

@@ -7,6 +7,7 @@ import type { FlowInfo, Scheduler, SchedulerFactory } from './scheduler.js';
 
 /** CONFIG_IP_VS_SH_TAB_BITS default: 256 buckets. */
 export const SH_TAB_BITS = 8;
+/** Number of sh buckets. */
 export const SH_TAB_SIZE = 1 << SH_TAB_BITS;
 const SH_TAB_MASK = SH_TAB_SIZE - 1;
 
