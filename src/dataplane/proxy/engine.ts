@@ -24,10 +24,10 @@ export interface EngineConn {
   readonly destPort: number;
   /** The backend accepted (TCP): the handshake is complete, the conn is ESTABLISHED (spec §2.5). */
   established(): void;
-  /** `bytes` went client → real server (one chunk counts as one packet). */
-  inData(bytes: number): void;
-  /** `bytes` went real server → client. */
-  outData(bytes: number): void;
+  /** `bytes` went client → real server in `packets` chunks (default 1: one chunk, one packet). */
+  inData(bytes: number, packets?: number): void;
+  /** `bytes` went real server → client in `packets` chunks (default 1). */
+  outData(bytes: number, packets?: number): void;
   /** The client half-closed (FIN from the client). */
   clientFin(): void;
   /** The real server half-closed (FIN from the real server). */
@@ -38,9 +38,12 @@ export interface EngineConn {
   closed(): void;
   /**
    * Connecting to dest failed: counts the attempt as reset and schedules again, excluding every
-   * destination that failed for this client connection. undefined when nothing is left.
+   * destination that failed for this client connection. undefined when nothing is left. A remote
+   * engine (worker processes) answers asynchronously.
    */
-  retry(): EngineConn | undefined;
+  retry(): EngineConn | undefined | Promise<EngineConn | undefined>;
+  /** The PROXY header version this conn's real server wants, when the engine knows it (workers). */
+  readonly proxyProtocol?: 0 | 1 | 2;
   /** True while the engine still wants this conn (false once expired or its dest expired). */
   readonly alive: boolean;
 }

@@ -65,16 +65,16 @@ class TableConn implements EngineConn {
     this.inData(0);
   }
 
-  inData(bytes: number): void {
+  inData(bytes: number, packets = 1): void {
     if (!this.dest.isAvailable) return;
     const d = this.dest.stats; const s = this.svc.stats; const t = this.engine.table.totals;
-    d.inPkts++; d.inBytes += bytes; s.inPkts++; s.inBytes += bytes; t.inPkts++; t.inBytes += bytes;
+    d.inPkts += packets; d.inBytes += bytes; s.inPkts += packets; s.inBytes += bytes; t.inPkts += packets; t.inBytes += bytes;
   }
 
-  outData(bytes: number): void {
+  outData(bytes: number, packets = 1): void {
     if (!this.dest.isAvailable) return;
     const d = this.dest.stats; const s = this.svc.stats; const t = this.engine.table.totals;
-    d.outPkts++; d.outBytes += bytes; s.outPkts++; s.outBytes += bytes; t.outPkts++; t.outBytes += bytes;
+    d.outPkts += packets; d.outBytes += bytes; s.outPkts += packets; s.outBytes += bytes; t.outPkts += packets; t.outBytes += bytes;
   }
 
   clientFin(): void {

@@ -96,6 +96,12 @@ export class TcpSession {
     client.on('drain', this.onClientDrain);
   }
 
+  /** Starts a session the engine already scheduled elsewhere (a worker process). */
+  startWith(conn: EngineConn): void {
+    this.conn = conn;
+    this.connect();
+  }
+
   /** Starts the session: read a PROXY header from trusted peers, else schedule right away. */
   start(): void {
     const l = this.listener;
@@ -172,7 +178,7 @@ export class TcpSession {
     this.lastActive = this.listener.clock.now;
     const conn = this.conn!;
     conn.established();
-    const pp = this.listener.opts.proxyProtocolFor(conn.dest);
+    const pp = conn.proxyProtocol ?? this.listener.opts.proxyProtocolFor(conn.dest);
     if (pp !== 0) {
       const src = parseIp(this.flow.clientIp);
       const dst = parseIp(unmapIp(this.client.localAddress ?? ''));
@@ -195,8 +201,28 @@ export class TcpSession {
     old?.destroy();
     if (timeout) l.counters.connectTimeouts++;
     else l.counters.connectFailures++;
-    if (this.client.destroyed) { this.finishIfClosed(); return; }
+    if (this.client.destroyed) {
+      if (this.conn) { this.conn.reset(); this.conn.closed(); this.conn = undefined; }
+      this.finishIfClosed();
+      return;
+    }
     const next = this.attempts <= l.opts.retries ? this.conn!.retry() : undefined;
+    if (next instanceof Promise) {
+      this.deadline = -1;
+      next.then((n) => this.afterRetry(n), () => this.afterRetry(undefined));
+      return;
+    }
+    this.afterRetry(next);
+  }
+
+  private afterRetry(next: EngineConn | undefined): void {
+    const l = this.listener;
+    if (this.client.destroyed) {
+      next?.reset(); next?.closed();
+      this.conn = undefined;
+      this.finishIfClosed();
+      return;
+    }
     if (next) {
       l.counters.retries++;
       this.conn = next;
@@ -379,14 +405,28 @@ export class TcpListener {
     return a && typeof a === 'object' ? a : undefined;
   }
 
-  /** Takes over a socket accepted elsewhere (the primary of a worker pool hands it over). */
+  /** Set by a worker pool: takes an accepted socket away from this process (true when taken). */
+  handoff: ((l: TcpListener, c: net.Socket) => boolean) | undefined;
+
+  /** A socket was accepted: serve it here, or hand it to a worker. */
   accept(c: net.Socket): void {
     if (this.closing) { c.destroy(); return; }
     this.counters.accepted++;
+    if (this.handoff && this.opts.acceptProxyFrom.length === 0 && this.handoff(this, c)) return;
     c.setNoDelay(true);
     const s = new TcpSession(this, c);
     this.sessions.add(s);
     s.start();
+  }
+
+  /** Serves a socket handed over with its engine conn (worker processes). */
+  adopt(c: net.Socket, conn: EngineConn): TcpSession {
+    this.counters.accepted++;
+    c.setNoDelay(true);
+    const s = new TcpSession(this, c);
+    this.sessions.add(s);
+    s.startWith(conn);
+    return s;
   }
 
   /** Stops accepting; established sessions go on (drain). */

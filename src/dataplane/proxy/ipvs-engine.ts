@@ -1,0 +1,188 @@
+// The proxy plane's engine over the core's connection layer (Ipvs): socket events become the
+// packet metadata the kernel would have seen, so one connection table, one set of states and one
+// set of counters serve every plane (spec §2.4–§2.9):
+//   accept            → client SYN          (schedules; SYN_RECV, active)
+//   backend connected → server SYN+ACK, client ACK (ESTABLISHED)
+//   bytes either way  → one ACK packet per chunk, with its length
+//   FIN either way    → FIN|ACK in that direction (CLOSE_WAIT / FIN_WAIT, then TIME_WAIT)
+//   reset             → RST (CLOSE)
+// The entry then ages out on the kernel's timers, as in the kernel. Replies are fed through
+// outbound() for NAT destinations; for other methods (the kernel never sees their replies) the
+// proxy, which does carry them, adds the out counters itself so --stats shows the real traffic.
+import { type IpAddress, formatIp, parseIp } from '../../core/net/addr.js';
+import type { Ipvs, PacketMeta } from '../../core/conn/ipvs.js';
+import type { Destination } from '../../core/service/destination.js';
+import type { ServiceTable } from '../../core/service/service-table.js';
+import { DEST_F_OVERLOAD, type Protocol } from '../../core/service/types.js';
+import type { VirtualService } from '../../core/service/virtual-service.js';
+import type { EngineConn, FlowAddrs, ProxyEngine, RefuseReason } from './engine.js';
+
+const FIN = 0x01;
+const SYN = 0x02;
+const RST = 0x04;
+const ACK = 0x10;
+
+function meta(protocol: Protocol, saddr: IpAddress, sport: number, daddr: IpAddress, dport: number, fwmark: number): PacketMeta {
+  return { protocol, saddr, sport, daddr, dport, tcpFlags: 0, sctpChunk: 0, fwmark, length: 0 };
+}
+
+class IpvsConn implements EngineConn {
+  readonly destHost: string;
+  private readonly outMeta: PacketMeta;
+  /** NAT conns have an out entry; for the others the proxy counts replies itself. */
+  private readonly natOut: boolean;
+  private live = true;
+
+  constructor(
+    private readonly engine: IpvsEngine,
+    private readonly svc: VirtualService,
+    readonly dest: Destination,
+    readonly destPort: number,
+    private readonly inMeta: PacketMeta,
+    private readonly failed: Destination[],
+    oneShot: boolean,
+  ) {
+    this.destHost = formatIp(dest.addr);
+    this.natOut = !oneShot && dest.method === 'masq';
+    this.outMeta = meta(inMeta.protocol, dest.addr, destPort, inMeta.saddr, inMeta.sport, inMeta.fwmark);
+  }
+
+  get alive(): boolean {
+    return this.live;
+  }
+
+  private in(flags: number, length: number): void {
+    const p = this.inMeta;
+    p.tcpFlags = flags;
+    p.length = length;
+    const r = this.engine.ipvs.inbound(p);
+    // A non-SYN packet with no entry is "pass": the entry expired (or was flushed) under us. A UDP
+    // datagram after expiry creates a fresh entry, maybe elsewhere: this conn is over either way.
+    if (r.kind !== 'forward' || r.isNew || r.dest !== this.dest) this.live = false;
+  }
+
+  private out(flags: number, length: number, packets: number): void {
+    if (this.natOut) {
+      const p = this.outMeta;
+      p.tcpFlags = flags;
+      p.length = length;
+      const r = this.engine.ipvs.outbound(p);
+      if (r.kind === 'forward') {
+        if (packets > 1) this.engine.addOut(this.svc, this.dest, 0, packets - 1);
+        return;
+      }
+    }
+    if (this.dest.isAvailable) this.engine.addOut(this.svc, this.dest, length, packets);
+  }
+
+  established(): void {
+    if (this.inMeta.protocol !== 'tcp') return;
+    this.out(SYN | ACK, 0, 1);
+    this.in(ACK, 0);
+  }
+
+  inData(bytes: number, packets = 1): void {
+    this.in(this.inMeta.protocol === 'tcp' ? ACK : 0, bytes);
+    if (packets > 1 && this.dest.isAvailable) this.engine.addIn(this.svc, this.dest, 0, packets - 1);
+  }
+
+  outData(bytes: number, packets = 1): void {
+    this.out(this.inMeta.protocol === 'tcp' ? ACK : 0, bytes, packets);
+  }
+
+  clientFin(): void {
+    if (this.inMeta.protocol === 'tcp') this.in(FIN | ACK, 0);
+  }
+
+  serverFin(): void {
+    if (this.inMeta.protocol === 'tcp') this.out(FIN | ACK, 0, 1);
+  }
+
+  reset(): void {
+    if (this.inMeta.protocol === 'tcp' && this.live) this.in(RST, 0);
+  }
+
+  closed(): void {
+    // Nothing to feed: the entry ages out on the kernel's timers (TIME_WAIT, CLOSE, UDP).
+    this.live = false;
+  }
+
+  retry(): EngineConn | undefined {
+    this.reset();
+    this.live = false;
+    this.failed.push(this.dest);
+    const next = this.engine.openExcluding(this.svc, this.inMeta, this.failed);
+    if (typeof next === 'string' || this.failed.includes(next.dest)) {
+      // Persistent services keep their template's destination (spec §2.7): nothing else to try.
+      if (typeof next !== 'string') next.reset();
+      return undefined;
+    }
+    return next;
+  }
+}
+
+/** A ProxyEngine driving the core's Ipvs connection layer. */
+export class IpvsEngine implements ProxyEngine {
+  constructor(readonly ipvs: Ipvs, readonly table: ServiceTable) {}
+
+  open(svc: VirtualService, protocol: Protocol, f: FlowAddrs, length: number): EngineConn | RefuseReason {
+    const saddr = parseIp(f.clientIp);
+    const daddr = parseIp(f.vip);
+    if (!saddr || !daddr || saddr.family !== daddr.family) return 'drop';
+    const fwmark = svc.key.kind === 'fwmark' ? svc.key.fwmark : 0;
+    const p = meta(protocol, saddr, f.clientPort, daddr, f.vport, fwmark);
+    p.length = length;
+    return this.openExcluding(svc, p, []);
+  }
+
+  /** Feeds the SYN (or first datagram) with the failed destinations excluded (OVERLOAD while scheduling). */
+  openExcluding(svc: VirtualService, p: PacketMeta, failed: Destination[]): IpvsConn | RefuseReason {
+    p.tcpFlags = p.protocol === 'tcp' ? SYN : 0;
+    const saved = failed.map((d) => d.flags);
+    // Every scheduler skips OVERLOADed destinations (spec §1); AVAILABLE stays, so existing
+    // conns to them are untouched.
+    for (const d of failed) d.flags |= DEST_F_OVERLOAD;
+    let r;
+    try {
+      r = this.ipvs.inbound(p);
+    } finally {
+      failed.forEach((d, i) => { d.flags = saved[i]; });
+    }
+    switch (r.kind) {
+      case 'forward':
+        return new IpvsConn(this, svc, r.dest, r.dport, p, failed, svc.isOnePacket && p.protocol === 'udp');
+      case 'no-dest': return 'no-dest';
+      case 'pass': return 'no-service';
+      default: return 'drop';
+    }
+  }
+
+  /** Adds reply traffic the connection layer does not see (non-NAT methods, one-packet). */
+  addOut(svc: VirtualService, d: Destination, bytes: number, packets: number): void {
+    const a = d.stats; const b = svc.stats; const t = this.table.totals;
+    a.outPkts += packets; a.outBytes += bytes; b.outPkts += packets; b.outBytes += bytes; t.outPkts += packets; t.outBytes += bytes;
+  }
+
+  /** Adds client packets batched by a worker (bytes already counted). */
+  addIn(svc: VirtualService, d: Destination, bytes: number, packets: number): void {
+    const a = d.stats; const b = svc.stats; const t = this.table.totals;
+    a.inPkts += packets; a.inBytes += bytes; b.inPkts += packets; b.inBytes += bytes; t.inPkts += packets; t.inBytes += bytes;
+  }
+
+  tcpIdleMs(halfClosed: boolean): number {
+    const t = this.ipvs.getTimeouts();
+    return (halfClosed ? t.tcpfin : t.tcp) * 1000;
+  }
+
+  udpIdleMs(): number {
+    return this.ipvs.getTimeouts().udp * 1000;
+  }
+
+  expireNodestConn(): boolean {
+    return this.ipvs.sysctls.expire_nodest_conn !== 0;
+  }
+
+  tick(): void {
+    this.ipvs.tick();
+  }
+}

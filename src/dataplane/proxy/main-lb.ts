@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Entry point of the standalone proxy LB (see standalone.ts):
+//   node main-lb.js [--sched rr] [--workers N] LISTEN=BACKEND[,BACKEND...] ...
+// Prints "tsvs-proxy: ..." lines on stderr; SIGTERM/SIGINT stop it.
+import { SeededRandom } from '../../core/random.js';
+import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '../../core/sched/scheduler.js';
+import { ServiceTable } from '../../core/service/service-table.js';
+import { Ipvs } from '../../core/conn/ipvs.js';
+import { IpvsEngine } from './ipvs-engine.js';
+import { registerSchedulers } from './registry.js';
+import { type ListenSpec, addListenSpecs, parseListenSpec } from './standalone.js';
+import { startProxyPool } from './workers.js';
+
+function main(argv: string[]): void {
+  let sched = 'rr';
+  let workers = 1;
+  const specs: ListenSpec[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--sched') sched = argv[++i];
+    else if (a === '--workers') workers = Number(argv[++i]);
+    else specs.push(parseListenSpec(a));
+  }
+  if (specs.length === 0 || !(workers >= 1)) {
+    process.stderr.write('usage: main-lb.js [--sched rr] [--workers N] LISTEN=BACKEND[,BACKEND...] ...\n');
+    process.exit(2);
+  }
+  const registry = new SchedulerRegistry();
+  registerSchedulers(registry);
+  const table = new ServiceTable({
+    registry,
+    env: {
+      clock: { nowMs: () => performance.now() }, random: new SeededRandom(Date.now() >>> 0),
+      mhTableSize: MH_DEFAULT_TABLE_SIZE, lblcExpirationS: 86400, lblcrExpirationS: 86400,
+    },
+  });
+  addListenSpecs(table, specs, sched);
+  const ipvs = new Ipvs(table, { clock: table.clock, random: new SeededRandom((Date.now() ^ 0x5bd1e995) >>> 0) });
+  const engine = new IpvsEngine(ipvs, table);
+  startProxyPool({ table, engine, workers, log: (m) => process.stderr.write(`tsvs-proxy: ${m}\n`) }).then((pool) => {
+    process.stderr.write(`tsvs-proxy: ${specs.map((s) => `${s.listen} -> ${s.backends.join(',')}`).join('; ')} (${workers} worker(s), ${sched})\n`);
+    const stop = () => { void pool.stop(0).then(() => process.exit(0)); };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  }, (e: unknown) => {
+    process.stderr.write(`tsvs-proxy: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
+
+main(process.argv.slice(2));

@@ -1,0 +1,329 @@
+// Using every core (docs/adr/0002-proxy-workers.md). One process, the primary, owns the engine:
+// the service table, the schedulers, the connection table and every counter, so scheduling,
+// persistence and `tsvsadm -L -n --stats` / `-c` stay exact. It accepts, schedules, and hands
+// the accepted socket with its decision to a worker process (SCM_RIGHTS over the IPC channel);
+// the worker connects, pipes and reports socket events back, batched (bytes every 100 ms, state
+// changes at once). With workers = 1 nothing is forked: the primary serves every socket itself.
+import { type ChildProcess, fork } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Destination } from '../../core/service/destination.js';
+import type { ServiceTable } from '../../core/service/service-table.js';
+import type { VirtualService } from '../../core/service/virtual-service.js';
+import type { EngineConn, ProxyEngine } from './engine.js';
+import { ProxyPlane, type ListenerStatus, type ProxyPlaneOptions } from './plane.js';
+import { TableEngine } from './table-engine.js';
+import { type CoarseClock, TcpListener, type TcpServiceOptions } from './tcp-proxy.js';
+
+const WORKER_ENV = 'TSVS_PROXY_WORKER';
+const FLUSH_MS = 100;
+
+/** Options of a pool: the plane's, plus the number of worker processes. */
+export interface ProxyPoolOptions extends Omit<ProxyPlaneOptions, 'engine'> {
+  readonly table: ServiceTable;
+  /** Defaults to a TableEngine over `table`. */
+  readonly engine?: ProxyEngine;
+  /** Processes that pipe TCP connections; 1 = the primary does everything (no fork). */
+  readonly workers: number;
+}
+
+/** A running proxy plane, single-process or with workers. */
+export interface ProxyPool {
+  readonly plane: ProxyPlane;
+  /** Brings listeners in line with the table, and closes conns of removed dests (expire_nodest_conn). */
+  reconcile(): Promise<ListenerStatus[]>;
+  /** TCP connections being piped by worker processes. */
+  remoteConns(): number;
+  /** Stops accepting, waits up to graceMs for connections to finish, then resets the rest. */
+  stop(graceMs: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------- messages
+/** primary -> worker */
+type ToWorker =
+  | { t: 'conn'; id: number; host: string; port: number; pp: 0 | 1 | 2; connectTimeoutMs: number; retries: number }
+  | { t: 'retried'; id: number; host?: string; port?: number; pp?: 0 | 1 | 2 }
+  | { t: 'abort'; id: number }
+  | { t: 'cfg'; tcpMs: number; tcpfinMs: number }
+  | { t: 'stop'; graceMs: number };
+/** worker -> primary: e = event (1 est, 2 cfin, 3 sfin, 4 rst, 5 closed, 6 retry); b = [id, inB, inP, outB, outP]* */
+type FromWorker = { t: 'e'; id: number; e: number } | { t: 'b'; b: number[] };
+
+interface Remote {
+  conn: EngineConn;
+  w: WorkerHandle;
+  svc: VirtualService;
+}
+
+interface WorkerHandle {
+  proc: ChildProcess;
+  conns: number;
+}
+
+/** Starts the plane and, when workers > 1, the worker processes. */
+export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool> {
+  const engine = opts.engine ?? new TableEngine(opts.table);
+  const plane = new ProxyPlane({ ...opts, engine });
+  if (opts.workers <= 1) {
+    await plane.start();
+    return {
+      plane,
+      reconcile: () => plane.reconcile(),
+      remoteConns: () => 0,
+      stop: (g) => plane.stop(g),
+    };
+  }
+  const remotes = new Map<number, Remote>();
+  const workers: WorkerHandle[] = [];
+  let nextId = 1;
+  let rr = 0;
+  let stopping = false;
+  let respawns = 0;
+  const respawnTimer = setInterval(() => { respawns = 0; }, 60_000);
+  respawnTimer.unref();
+
+  const spawnWorker = (): WorkerHandle => {
+    const proc = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, [WORKER_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const w: WorkerHandle = { proc, conns: 0 };
+    proc.on('message', (m: FromWorker) => onWorkerMessage(w, m));
+    proc.on('exit', () => {
+      // A worker died: its sockets died with it; the engine hears resets.
+      for (const [id, r] of remotes) if (r.w === w) { r.conn.reset(); r.conn.closed(); remotes.delete(id); }
+      const i = workers.indexOf(w);
+      if (i !== -1) workers.splice(i, 1);
+      // Bounded: a worker that keeps dying leaves the primary serving alone (handoff falls back).
+      if (!stopping && respawns++ < 5) { opts.log?.('proxy: a worker exited; starting another'); workers.push(spawnWorker()); }
+    });
+    send(w, cfgMessage());
+    return w;
+  };
+  const send = (w: WorkerHandle, m: ToWorker, handle?: net.Socket) => {
+    if (!w.proc.connected) return;
+    try { w.proc.send(m, handle as net.Socket, { keepOpen: false }); } catch { /* the exit handler cleans up */ }
+  };
+  const cfgMessage = (): ToWorker => ({ t: 'cfg', tcpMs: engine.tcpIdleMs(false), tcpfinMs: engine.tcpIdleMs(true) });
+
+  const onWorkerMessage = (w: WorkerHandle, m: FromWorker) => {
+    if (m.t === 'b') {
+      const b = m.b;
+      for (let i = 0; i + 4 < b.length; i += 5) {
+        const r = remotes.get(b[i]);
+        if (!r) continue;
+        if (b[i + 2] > 0) r.conn.inData(b[i + 1], b[i + 2]);
+        if (b[i + 4] > 0) r.conn.outData(b[i + 3], b[i + 4]);
+      }
+      return;
+    }
+    const r = remotes.get(m.id);
+    if (!r) return;
+    switch (m.e) {
+      case 1: r.conn.established(); break;
+      case 2: r.conn.clientFin(); break;
+      case 3: r.conn.serverFin(); break;
+      case 4: r.conn.reset(); break;
+      case 5: r.conn.closed(); remotes.delete(m.id); w.conns--; break;
+      case 6: {
+        const next = r.conn.retry();
+        const n = next instanceof Promise ? undefined : next;
+        if (n) {
+          r.conn = n;
+          send(w, { t: 'retried', id: m.id, host: n.destHost, port: n.destPort, pp: ppOf(r.svc, n.dest) });
+        } else {
+          remotes.delete(m.id); w.conns--;
+          send(w, { t: 'retried', id: m.id });
+        }
+        break;
+      }
+    }
+  };
+  const ppOf = (svc: VirtualService, d: Destination) => opts.proxyProtocolFor?.(svc, d) ?? 0;
+
+  for (let i = 0; i < opts.workers; i++) workers.push(spawnWorker());
+  const cfgTimer = setInterval(() => { for (const w of workers) send(w, cfgMessage()); }, 1000);
+  cfgTimer.unref();
+
+  const handoff = (l: TcpListener, c: net.Socket): boolean => {
+    if (workers.length === 0) return false;
+    const w = workers[rr++ % workers.length];
+    if (!w.proc.connected || c.remoteAddress === undefined) return false;
+    const res = engine.open(l.svc, 'tcp', { clientIp: unmap(c.remoteAddress), clientPort: c.remotePort ?? 0, vip: l.vip, vport: l.vport }, 0);
+    if (typeof res === 'string') { l.counters.refused++; c.resetAndDestroy(); return true; }
+    const id = nextId++;
+    remotes.set(id, { conn: res, w, svc: l.svc });
+    w.conns++;
+    send(w, { t: 'conn', id, host: res.destHost, port: res.destPort, pp: ppOf(l.svc, res.dest), connectTimeoutMs: l.opts.connectTimeoutMs, retries: l.opts.retries }, c);
+    return true;
+  };
+  const attach = () => {
+    for (const svc of opts.table.services()) {
+      const l = plane.listenerOf(svc);
+      if (l instanceof TcpListener) l.handoff = handoff;
+    }
+  };
+  const expireRemote = () => {
+    if (!engine.expireNodestConn()) return;
+    for (const [id, r] of remotes) if (!r.conn.dest.isAvailable) send(r.w, { t: 'abort', id });
+  };
+
+  await plane.start();
+  attach();
+  return {
+    plane,
+    reconcile: async () => { const st = await plane.reconcile(); attach(); expireRemote(); return st; },
+    remoteConns: () => remotes.size,
+    stop: async (graceMs) => {
+      stopping = true;
+      clearInterval(cfgTimer);
+      clearInterval(respawnTimer);
+      const exits = workers.map((w) => new Promise<void>((r) => {
+        if (w.proc.exitCode !== null) { r(); return; }
+        w.proc.once('exit', () => r());
+        send(w, { t: 'stop', graceMs });
+        setTimeout(() => { if (w.proc.exitCode === null) w.proc.kill('SIGKILL'); }, graceMs + 3000).unref();
+      }));
+      await Promise.all([plane.stop(graceMs), ...exits]);
+    },
+  };
+}
+
+function unmap(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+// ---------------------------------------------------------------- worker side
+
+/** The engine as a worker sees it: decisions come from the primary; events go back to it. */
+class RemoteConn implements EngineConn {
+  readonly dest = {} as Destination;
+  inB = 0; inP = 0; outB = 0; outP = 0;
+  dirty = false;
+  done = false;
+  pendingRetry: ((c: EngineConn | undefined) => void) | undefined;
+
+  constructor(readonly w: WorkerSide, readonly id: number, readonly destHost: string, readonly destPort: number, readonly proxyProtocol: 0 | 1 | 2) {}
+
+  get alive(): boolean { return !this.done; }
+  established(): void { this.w.event(this, 1); }
+  inData(bytes: number, packets = 1): void { this.inB += bytes; this.inP += packets; this.mark(); }
+  outData(bytes: number, packets = 1): void { this.outB += bytes; this.outP += packets; this.mark(); }
+  clientFin(): void { this.w.event(this, 2); }
+  serverFin(): void { this.w.event(this, 3); }
+  reset(): void { if (!this.done) this.w.event(this, 4); }
+  closed(): void {
+    if (this.done) return;
+    this.w.event(this, 5);
+    this.done = true;
+    this.w.conns.delete(this.id);
+  }
+  retry(): Promise<EngineConn | undefined> {
+    this.w.event(this, 6);
+    this.done = true;
+    return new Promise((resolve) => { this.pendingRetry = resolve; });
+  }
+  private mark(): void {
+    if (!this.dirty) { this.dirty = true; this.w.dirty.push(this); }
+  }
+}
+
+class WorkerSide {
+  readonly conns = new Map<number, { conn: RemoteConn; listener: TcpListener }>();
+  dirty: RemoteConn[] = [];
+  tcpMs = 900_000;
+  tcpfinMs = 120_000;
+  readonly clock: CoarseClock = { now: performance.now() };
+  private readonly listeners = new Map<string, TcpListener>();
+  private readonly engine: ProxyEngine = {
+    open: () => 'drop',
+    tcpIdleMs: (half) => (half ? this.tcpfinMs : this.tcpMs),
+    udpIdleMs: () => 300_000,
+    expireNodestConn: () => false,
+    tick: () => undefined,
+  };
+
+  run(): void {
+    process.on('message', (m: ToWorker, handle: unknown) => this.onMessage(m, handle as net.Socket | undefined));
+    process.on('disconnect', () => process.exit(0));
+    setInterval(() => {
+      this.clock.now = performance.now();
+      for (const l of this.listeners.values()) l.sweep(this.clock.now);
+      this.flush();
+    }, FLUSH_MS);
+  }
+
+  private listenerFor(timeoutMs: number, retries: number): TcpListener {
+    const k = `${timeoutMs}|${retries}`;
+    let l = this.listeners.get(k);
+    if (!l) {
+      const opts: TcpServiceOptions = {
+        connectTimeoutMs: timeoutMs, retries, acceptProxyFrom: [], proxyHeaderTimeoutMs: 0, proxyProtocolFor: () => 0,
+      };
+      l = new TcpListener(undefined as unknown as VirtualService, '', 0, '', 0, this.engine, opts, this.clock);
+      this.listeners.set(k, l);
+    }
+    return l;
+  }
+
+  private onMessage(m: ToWorker, handle: net.Socket | undefined): void {
+    switch (m.t) {
+      case 'conn': {
+        if (!handle) return;
+        const conn = new RemoteConn(this, m.id, m.host, m.port, m.pp);
+        const l = this.listenerFor(m.connectTimeoutMs, m.retries);
+        this.conns.set(m.id, { conn, listener: l });
+        l.adopt(handle, conn);
+        break;
+      }
+      case 'retried': {
+        const e = this.conns.get(m.id);
+        if (!e) return;
+        const resolve = e.conn.pendingRetry;
+        e.conn.pendingRetry = undefined;
+        if (m.host === undefined) { this.conns.delete(m.id); resolve?.(undefined); return; }
+        const next = new RemoteConn(this, m.id, m.host, m.port!, m.pp ?? 0);
+        e.conn = next;
+        resolve?.(next);
+        break;
+      }
+      case 'abort': {
+        const e = this.conns.get(m.id);
+        if (!e) return;
+        for (const s of e.listener.sessions) if (s.conn === e.conn) s.abort();
+        break;
+      }
+      case 'cfg': this.tcpMs = m.tcpMs; this.tcpfinMs = m.tcpfinMs; break;
+      case 'stop': void this.stop(m.graceMs); break;
+    }
+  }
+
+  event(c: RemoteConn, e: number): void {
+    if (c.dirty) this.flush();
+    process.send?.({ t: 'e', id: c.id, e });
+  }
+
+  flush(): void {
+    if (this.dirty.length === 0) return;
+    const b: number[] = [];
+    for (const c of this.dirty) {
+      b.push(c.id, c.inB, c.inP, c.outB, c.outP);
+      c.inB = c.inP = c.outB = c.outP = 0;
+      c.dirty = false;
+    }
+    this.dirty = [];
+    process.send?.({ t: 'b', b });
+  }
+
+  private async stop(graceMs: number): Promise<void> {
+    const all = [...this.listeners.values()];
+    if (graceMs > 0) {
+      const end = Date.now() + graceMs;
+      while (Date.now() < end && all.some((l) => l.sessions.size > 0)) await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const l of all) l.abortWhere(() => true);
+    await Promise.all(all.map((l) => l.drained()));
+    this.flush();
+    process.disconnect?.();
+    process.exit(0);
+  }
+}
+
+if (process.env[WORKER_ENV] === '1' && process.send) new WorkerSide().run();
