@@ -87,10 +87,13 @@ export class ServiceTable {
     const svc = this.byKey.get(serviceKeyString(cfg.key));
     if (!svc) throw new TsvsError('ESRCH', `Cannot edit service ${describeServiceKey(cfg.key)} as it does not exist`);
     if (svc.scheduler !== cfg.scheduler) {
-      const sched = this.createSchedulerChecked(cfg.scheduler);
+      // Build the new scheduler before letting the old one go: if creation fails (mh with more
+      // destinations than slots: EINVAL), the service keeps its working scheduler.
+      const factory = this.createSchedulerChecked(cfg.scheduler);
+      const sched = factory ? factory.create(svc, this.opts.env) : undefined;
       svc.sched?.dispose?.();
       svc.scheduler = cfg.scheduler;
-      svc.sched = sched ? sched.create(svc, this.opts.env) : undefined;
+      svc.sched = sched;
     }
     svc.flags = cfg.flags;
     svc.timeoutS = cfg.timeoutS;
