@@ -46,7 +46,7 @@ export function formatProcIpVs(services: readonly VirtualService[], opts: ProcIp
     const ops = svc.flags & SVC_F_ONEPACKET ? 'ops ' : '';
     if (k.kind === 'fwmark') out += `FWM  ${hexUpper(k.fwmark >>> 0, 8)} ${svc.scheduler} ${ops}`;
     else if (k.addr.family === 6) out += `${k.protocol.toUpperCase()}  [${formatIpv6Full(k.addr)}]:${hexUpper(k.port, 4)} ${svc.scheduler} `;
-    else out += `${k.protocol.toUpperCase()}  ${hexUpper(ipv4ToU32(k.addr), 8)}:${hexUpper(k.port, 4)} ${svc.scheduler} ${ops}`;
+    else out += `${k.protocol.toUpperCase()}  ${hexUpper(ipv4ToU32(k.addr), 8)}:${hexUpper(k.port, 4)} ${svc.scheduler} ${ops} `;
     out += svc.isPersistent ? `persistent ${cInt(svc.timeoutS * hz)} ${procNetmask(svc)}\n` : '\n';
     for (const d of svc.destinations) {
       const addr = d.addr.family === 6 ? `[${formatIpv6Full(d.addr)}]` : hexUpper(ipv4ToU32(d.addr), 8);
