@@ -197,8 +197,13 @@ export function renderMetrics(api: MetricsSource, control?: ControlCounters): st
     x.family(`tsvs_realserver_rate_${suffix}`, 'gauge', `Estimated ${help} of a real server (2 s estimator, as ipvsadm --rate).`,
       dests.map(([s, d, r]) => [rsLabels(s, d), r[field]] as const));
   }
-  x.family('tsvs_realserver_up', 'gauge', 'Whether the health checks of a real server pass (1) or not (0).',
-    api.health().map((h) => [[['service', formatServiceId(h.service.key)], ['realserver', formatRealServerId(h)]], h.alive ? 1 : 0] as const));
+  // One series per real server even if a health source reported one twice (the last one wins).
+  const up = new Map<string, readonly [Labels, number]>();
+  for (const h of api.health()) {
+    const labels: Labels = [['service', formatServiceId(h.service.key)], ['realserver', formatRealServerId(h)]];
+    up.set(`${labels[0][1]}|${labels[1][1]}`, [labels, h.alive ? 1 : 0]);
+  }
+  x.family('tsvs_realserver_up', 'gauge', 'Whether the health checks of a real server pass (1) or not (0).', [...up.values()]);
 
   const cc = api.controlCounters?.() ?? control ?? { healthTransitions: 0, configReloads: { success: 0, failure: 0 } };
   x.family('tsvs_health_transitions_total', 'counter', 'Real server health transitions (up to down or down to up).', [[[], cc.healthTransitions]]);
