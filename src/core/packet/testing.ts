@@ -107,3 +107,12 @@ function checkQuoted(f: Uint8Array, q: number, end: number, errs: string[], wher
   const hl = (f[q] & 15) * 4;
   if (q + hl <= end && naiveSum(bytes(f, q, q + hl)) !== 0xffff) errs.push(`${where}: quoted IPv4 header checksum`);
 }
+
+/** The addresses and MACs the golden frames use (golden-frames.ts recipe), as bytes. */
+export const FIX = {
+  RTR: fromHex('020000000001'), DIR: fromHex('020000000002'), RSM: fromHex('020000000003'),
+  C: fromHex('c612000a'), VIP: fromHex('c6120164'), RS: fromHex('c6120214'), DIP: fromHex('c6120201'), LIP: fromHex('c6120202'),
+  RTRIP: fromHex('c6120001'),
+  C6: fromHex('20010db8000100000000000000000010'), VIP6: fromHex('20010db8000200000000000000000100'),
+  RS6: fromHex('20010db8000300000000000000000020'), DIP6: fromHex('20010db8000300000000000000000001'),
+} as const;
