@@ -48,7 +48,7 @@ export const DROP_REASONS: readonly DropReason[] = [
 /** Forward a client packet to a real server. */
 export interface InForward {
   kind: 'forward';
-  /** Connection id (slot in Ipvs.conns). */
+  /** Connection id (slot in Ipvs.conns); a one-packet (OPS) conn is already freed when this is returned. */
   conn: number;
   dest: Destination;
   /** This packet created the conn. */

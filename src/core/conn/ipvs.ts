@@ -81,13 +81,11 @@ export class Ipvs {
   private readonly tkey = new ConnKey();
   private readonly skey = new ConnKey();
   private readonly flow: { protocol: Protocol; srcAddr: IpAddress; srcPort: number; dstAddr: IpAddress; dstPort: number };
-  /** An OPS conn expired after its packet; its slot is freed at the next call so the result stays readable. */
-  private pendingFree = -1;
   private lastDefenseMs: number;
   private dropReason: DropReason = 'table-full';
   /** A template being used by the conn under construction: eviction must not take it. */
   private protectedSlot = -1;
-  private readonly onExpire = (slot: number): void => this.expire(slot, false, false);
+  private readonly onExpire = (slot: number): void => this.expire(slot, false);
   private realServices: { gen: number; set: Set<string> } = { gen: -1, set: new Set() };
 
   private readonly rFwd: InForward = { kind: 'forward', conn: -1, dest: undefined!, isNew: false, method: 'droute', dport: 0, localAddr: undefined, localPort: 0 };
@@ -132,7 +130,6 @@ export class Ipvs {
 
   /** A client → virtual service packet (ip_vs_in_hook, spec §2.4–§2.9). */
   inbound(p: PacketMeta): InResult {
-    this.releasePending();
     const c = this.conns;
     const k = this.key;
     k.template = false;
@@ -153,7 +150,7 @@ export class Ipvs {
       }
       if (resched) {
         if (!oldCt) c.flags[s] &= ~CF_NFCT;
-        if (c.nControl[s] === 0) this.expire(s, false, false);
+        if (c.nControl[s] === 0) this.expire(s, false);
         if (oldCt) return this.drop('old-conntrack');
         s = -1;
       }
@@ -164,7 +161,7 @@ export class Ipvs {
         if (this.sysctls.expire_nodest_conn === 0) return this.drop('dest-unavailable');
         const oldCt = (c.flags[s] & CF_NFCT) !== 0;
         if (!oldCt) c.flags[s] &= ~CF_NFCT;
-        this.expire(s, false, false);
+        this.expire(s, false);
         if (oldCt) return this.drop('old-conntrack');
         s = -1;
       }
@@ -183,13 +180,14 @@ export class Ipvs {
     this.inStats(s, p.length);
     this.transition(s, DIR_INPUT, p);
     this.countInPkt(s);
+    // The result is read before put(): a one-packet conn is gone after it (spec §2.8).
+    const r = this.inResult(s, isNew);
     this.put(s);
-    return this.inResult(s, isNew);
+    return r;
   }
 
   /** A real server → client reply of a NAT or full-NAT conn (ip_vs_out_hook / handle_response). */
   outbound(p: PacketMeta): OutResult {
-    this.releasePending();
     const k = this.key;
     k.template = false;
     k.proto = protoNum(p.protocol);
@@ -204,8 +202,9 @@ export class Ipvs {
     }
     this.outStats(s, p.length);
     this.transition(s, DIR_OUTPUT, p);
+    const r = this.outResult(s);
     this.put(s);
-    return this.outResult(s);
+    return r;
   }
 
   /**
@@ -214,7 +213,6 @@ export class Ipvs {
    * the conn's server; with schedule_icmp=1 an unknown flow may be scheduled (spec §2.6).
    */
   inboundRelated(embedded: PacketMeta): InResult {
-    this.releasePending();
     const c = this.conns;
     const k = this.key;
     k.template = false;
@@ -233,8 +231,9 @@ export class Ipvs {
       isNew = true;
     }
     this.inStats(s, embedded.length);
+    const r = this.inResult(s, isNew);
     if (isNew) this.put(s); // an existing conn's timer is not touched by ICMP (__ip_vs_conn_put)
-    return this.inResult(s, isNew);
+    return r;
   }
 
   /**
@@ -242,7 +241,6 @@ export class Ipvs {
    * `embedded` is the quoted header (source = client or local endpoint, destination = server).
    */
   outboundRelated(embedded: PacketMeta): OutResult {
-    this.releasePending();
     const k = this.key;
     k.template = false;
     k.proto = protoNum(embedded.protocol);
@@ -255,14 +253,13 @@ export class Ipvs {
 
   /** Expires due entries, runs the defense once per second and frees old trash. Cheap when idle. */
   tick(): void {
-    this.releasePending();
     const now = this.clock.nowMs();
     this.conns.wheel.advance(now, this.onExpire);
     if (now - this.lastDefenseMs >= 1000) {
       this.lastDefenseMs = now;
       this.defense.update(this.availablePages());
       if (this.defense.dropEntryActive) {
-        this.defense.randomDropEntry(this.conns, this.random, now, (s) => this.expire(s, true, false));
+        this.defense.randomDropEntry(this.conns, this.random, now, (s) => this.expire(s, true));
       }
       this.table.expireTrash();
     }
@@ -291,20 +288,18 @@ export class Ipvs {
    */
   destinationRemoved(dest: Destination): void {
     if (this.sysctls.expire_nodest_conn === 0) return;
-    this.releasePending();
     const c = this.conns;
     c.forEach((s) => {
       if (c.destOf(s) !== dest || (c.flags[s] & CF_TEMPLATE) !== 0 || c.nControl[s] > 0) return;
       this.deleteWithController(s);
     });
     c.forEach((s) => {
-      if (c.destOf(s) === dest && c.nControl[s] === 0) this.expire(s, true, false);
+      if (c.destOf(s) === dest && c.nControl[s] === 0) this.expire(s, true);
     });
   }
 
   /** Deletes every entry (ip_vs_conn_flush). */
   flushConns(): void {
-    this.releasePending();
     const c = this.conns;
     for (let guard = 0; c.count > 0 && guard < 64; guard++) {
       c.forEach((s) => {
@@ -407,7 +402,7 @@ export class Ipvs {
     for (let i = 0; i < 64; i++) {
       const s = this.random.nextU32() % c.highWater;
       if (s !== this.protectedSlot && this.defense.shouldDrop(c, s, now)) {
-        this.expire(s, true, false);
+        this.expire(s, true);
         return true;
       }
     }
@@ -424,9 +419,9 @@ export class Ipvs {
       if (s < 0) return this.drop(this.dropReason);
       this.transition(s, DIR_INPUT, p);
       this.countInPkt(s);
-      this.put(s);
       this.rBypass.conn = s;
       this.rBypass.isNew = true;
+      this.put(s);
       return this.rBypass;
     }
     // Other ports reaching an FTP service through the FTP rule are not IPVS's to refuse.
@@ -514,7 +509,7 @@ export class Ipvs {
   /** ip_vs_conn_put: re-arm to the conn's timeout; a one-packet conn expires right away. */
   private put(s: number): void {
     const c = this.conns;
-    if (c.flags[s] & CF_ONE_PACKET) this.expire(s, false, true);
+    if (c.flags[s] & CF_ONE_PACKET) this.expire(s, false);
     else c.wheel.rearm(s, this.clock.nowMs() + c.timeout[s]);
   }
 
@@ -524,7 +519,7 @@ export class Ipvs {
    * expire_nodest_conn: timeout 0) its controller is deleted too if it controls nothing else and
    * is not an ASSURED template (spec §2.4).
    */
-  private expire(s: number, forced: boolean, deferFree: boolean): void {
+  private expire(s: number, forced: boolean): void {
     const c = this.conns;
     if ((c.flags[s] & CF_USED) === 0) return;
     if (c.nControl[s] > 0) {
@@ -537,7 +532,7 @@ export class Ipvs {
       c.control[s] = -1;
       c.nControl[ct]--;
       if (forced && c.nControl[ct] === 0 && ((c.flags[ct] & CF_TEMPLATE) === 0 || (c.state[ct] & CTPL_S_ASSURED) === 0)) {
-        this.expire(ct, true, false);
+        this.expire(ct, true);
       }
     }
     const dest = c.destOf(s);
@@ -545,28 +540,15 @@ export class Ipvs {
       const f = c.flags[s];
       dest.unbindConn(f & CF_TEMPLATE ? 'template' : f & CF_INACTIVE ? 'inactive' : 'active');
     }
-    if (deferFree) {
-      c.wheel.cancel(s);
-      this.pendingFree = s;
-    } else {
-      c.free(s);
-    }
+    c.free(s);
   }
 
   /** ip_vs_conn_del of a conn, then of its controller when that controls nothing else (flush paths). */
   private deleteWithController(s: number): void {
     const c = this.conns;
     const ct = c.control[s];
-    this.expire(s, true, false);
-    if (ct >= 0 && (c.flags[ct] & CF_USED) !== 0 && c.nControl[ct] === 0) this.expire(ct, true, false);
-  }
-
-  private releasePending(): void {
-    if (this.pendingFree >= 0) {
-      // The dest was already uncounted; free() only drops the registry reference.
-      this.conns.free(this.pendingFree);
-      this.pendingFree = -1;
-    }
+    this.expire(s, true);
+    if (ct >= 0 && (c.flags[ct] & CF_USED) !== 0 && c.nControl[ct] === 0) this.expire(ct, true);
   }
 
   private inStats(s: number, len: number): void {
