@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Composition root of the `tsvs` command: picks the subcommand and hands over its arguments.
+// Each subcommand lives in src/cli/<name>/ and exports main(argv) -> exit code.
+
+interface Subcommand {
+  readonly summary: string;
+  readonly load: () => Promise<{ main(argv: string[]): Promise<number> }>;
+}
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  simulate: { summary: 'preview how rules and changes distribute traffic (no root, no network)', load: () => import('../cli/simulate/main.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(SUBCOMMANDS).map((k) => k.length));
+  const lines = Object.entries(SUBCOMMANDS).map(([k, v]) => `  ${k.padEnd(width)}  ${v.summary}`);
+  return `Usage: tsvs <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'tsvs <command> --help' for a command's options.\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(usage());
+    return cmd === undefined ? 2 : 0;
+  }
+  const sub = SUBCOMMANDS[cmd];
+  if (!sub) {
+    process.stderr.write(`tsvs: unknown command '${cmd}'\n\n${usage()}`);
+    return 2;
+  }
+  const mod = await sub.load();
+  return mod.main(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    process.stderr.write(`tsvs: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
