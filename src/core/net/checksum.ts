@@ -16,7 +16,7 @@ export function sum16(buf: Uint8Array, off: number, len: number, acc = 0): numbe
   // loses precision even for 64 KiB GRO frames.
   for (; i + 3 < end; i += 4) {
     s += ((buf[i] << 8) | buf[i + 1]) + ((buf[i + 2] << 8) | buf[i + 3]);
-    if (s > 0x3fffffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+    if (s > 0x3fffffff) s = (s & 0xffff) + (s >>> 16);
   }
   if (i + 1 < end) { s += (buf[i] << 8) | buf[i + 1]; i += 2; }
   if (i < end) s += buf[i] << 8;
@@ -26,7 +26,8 @@ export function sum16(buf: Uint8Array, off: number, len: number, acc = 0): numbe
 /** Folds an accumulator into 16 bits (end-around carry), not complemented. */
 export function fold16(sum: number): number {
   let s = sum;
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  if (s > 0xffffffff) s = (s % 0x10000) + Math.floor(s / 0x10000); // only for sums beyond 32 bits
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return s;
 }
 
