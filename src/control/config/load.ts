@@ -41,7 +41,11 @@ export function formatIssue(i: ConfigIssue): string {
 /** `services[0].realServers[1].weight` from ['services', 0, 'realServers', 1, 'weight']. */
 export function formatPath(path: readonly PathSeg[]): string {
   let s = '';
-  for (const seg of path) s += typeof seg === 'number' ? `[${seg}]` : (s ? `.${seg}` : seg);
+  for (const seg of path) {
+    if (typeof seg === 'number') s += `[${seg}]`;
+    else if (!/^[A-Za-z_][\w-]*$/.test(seg)) s += `[${JSON.stringify(seg)}]`;
+    else s += s ? `.${seg}` : seg;
+  }
   return s;
 }
 
@@ -75,7 +79,12 @@ export function loadConfigText(text: string, fileName: string): Config {
   if (issues.length) throw new ConfigError(issues);
 
   const locate = (path: readonly PathSeg[]) => locateNode(doc, path);
-  checkKeys(doc.contents, [], (node, path, message) => at(node?.range?.[0], path, message), (o) => lc.linePos(o).line);
+  // A non-string key is reported once here, not again as an unknown key by the schema pass.
+  const badKeys = new Set<string>();
+  checkKeys(doc.contents, [], (node, path, message, badKey) => {
+    if (badKey !== undefined) badKeys.add(formatPath([...path, badKey]));
+    at(node?.range?.[0], path, message);
+  }, (o) => lc.linePos(o).line);
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
@@ -89,7 +98,9 @@ export function loadConfigText(text: string, fileName: string): Config {
     throw new ConfigError(issues);
   }
 
-  const report = (path: readonly PathSeg[], message: string) => at(locate(path), path, message);
+  const report = (path: readonly PathSeg[], message: string) => {
+    if (!badKeys.has(formatPath(path))) at(locate(path), path, message);
+  };
   const result = parseSections(raw as Record<string, unknown>, report);
   validateConfig(result.config, result.services, report);
   if (issues.length) {
@@ -139,7 +150,8 @@ function parseSections(raw: Record<string, unknown>, report: (path: readonly Pat
 
 const errorMap: ZodErrorMap = (issue, ctx) => {
   if (issue.code === 'invalid_type' && issue.received === 'undefined') return { message: 'is required' };
-  if (issue.code === 'invalid_type') return { message: `must be ${article(issue.expected)}` };
+  // Keep a schema's own message; replace only zod's generic "Expected x, received y".
+  if (issue.code === 'invalid_type' && /^Expected /.test(ctx.defaultError)) return { message: `must be ${article(issue.expected)}` };
   return { message: ctx.defaultError };
 };
 
@@ -255,15 +267,18 @@ export function describe(v: unknown): string {
 /** Reports duplicate keys and keys that are not plain strings, anywhere in the tree. */
 function checkKeys(
   node: unknown, path: PathSeg[],
-  report: (node: YamlNode | null | undefined, path: readonly PathSeg[], message: string) => void,
+  report: (node: YamlNode | null | undefined, path: readonly PathSeg[], message: string, badKey?: string) => void,
   lineOf: (offset: number) => number,
 ): void {
   if (isMap(node)) {
     const seen = new Map<string, Pair>();
-    for (const pair of node.items) {
+    for (const pair of [...node.items]) {
       const key = pair.key;
       if (!isScalar(key) || typeof key.value !== 'string') {
-        report(isPair(pair) ? (key as YamlNode) : null, path, `keys must be plain strings: current key is ${isScalar(key) ? describe(key.value) : 'a collection'}`);
+        const asText = isScalar(key) ? String(key.value) : undefined;
+        report(isPair(pair) ? (key as YamlNode) : null, path, `keys must be plain strings: current key is ${isScalar(key) ? describe(key.value) : 'a collection'}`, asText);
+        // Drop the pair so that converting to JS neither stringifies nor warns about it.
+        node.items.splice(node.items.indexOf(pair), 1);
         continue;
       }
       const first = seen.get(key.value);
