@@ -2,7 +2,6 @@
 // Every problem is reported as "file:line:col: field.path: message", and all problems of a file
 // are collected and thrown together as one ConfigError, so an operator fixes a config in one pass.
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { Document, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Node as YamlNode, Pair } from 'yaml';
 import type { ZodErrorMap, ZodIssue, ZodTypeAny } from 'zod';
@@ -66,7 +65,7 @@ export function loadConfigText(text: string, fileName: string): Config {
   const lc = new LineCounter();
   const at = (offset: number | undefined, path: readonly PathSeg[], message: string) => {
     const pos = offset === undefined ? { line: 1, col: 1 } : lc.linePos(offset);
-    issues.push({ file: fileName || basename(fileName), line: pos.line, col: pos.col, path: formatPath(path), message });
+    issues.push({ file: fileName, line: pos.line, col: pos.col, path: formatPath(path), message });
   };
   let doc: Document.Parsed;
   try {
@@ -136,14 +135,14 @@ function parseSections(raw: Record<string, unknown>, report: (path: readonly Pat
       const ok: ServiceSpec[] = [];
       value.forEach((item, index) => {
         const r = serviceSchema.safeParse(item, { path: ['services', index], errorMap });
-        if (r.success) { ok.push(r.data); services.push({ index, spec: r.data }); } else reportIssues(r.error.issues, raw, serviceSchema, report);
+        if (r.success) { ok.push(r.data); services.push({ index, spec: r.data }); } else reportIssues(r.error.issues, raw, report);
       });
       config.services = ok;
       continue;
     }
     const r = schema.safeParse(value, { path: [key], errorMap });
     if (r.success) config[key] = r.data;
-    else reportIssues(r.error.issues, raw, schema, report);
+    else reportIssues(r.error.issues, raw, report);
   }
   return { config: config as Partial<Config>, services };
 }
@@ -164,12 +163,12 @@ function article(t: string): string {
   }
 }
 
-function reportIssues(issues: ZodIssue[], root: unknown, _schema: ZodTypeAny, report: (path: readonly PathSeg[], message: string) => void): void {
+function reportIssues(issues: ZodIssue[], root: unknown, report: (path: readonly PathSeg[], message: string) => void): void {
   for (const issue of issues) {
     if (issue.code === 'invalid_union' && issue.unionErrors.length > 0 && !hasOwnMessage(issue)) {
       // A union without its own message: report the branch that got furthest.
       const best = issue.unionErrors.map((e) => e.issues).sort((a, b) => depth(b) - depth(a))[0];
-      reportIssues(best, root, _schema, report);
+      reportIssues(best, root, report);
       continue;
     }
     if (issue.code === 'unrecognized_keys') {

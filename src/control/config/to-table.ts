@@ -88,7 +88,13 @@ export function serviceConfigOf(s: ServiceSpec): ServiceConfig {
   for (const f of s.schedFlags) flags |= SCHED_FLAG_BITS[f];
   let netmask = defaultNetmask(family);
   const m = s.persistence?.netmask;
-  if (m !== undefined) netmask = family === 4 ? ipv4ToU32(parseIpv4(String(m)) ?? mustIp('')) : Number(m);
+  if (m !== undefined && family === 4) {
+    const mask = parseIpv4(String(m));
+    if (!mask) throw new Error(`to-table: ${m} is not a netmask (the config was not validated)`);
+    netmask = ipv4ToU32(mask);
+  } else if (m !== undefined) {
+    netmask = Number(m);
+  }
   return {
     key,
     scheduler: s.scheduler,
