@@ -8,6 +8,8 @@ interface Subcommand {
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  run: { summary: 'run the daemon (config, data plane, health checks, tsvsadm socket, REST API, metrics)', load: () => import('../cli/run/main.js') },
+  demo: { summary: 'proxy plane on loopback with demo real servers (what npm start runs)', load: () => import('../cli/demo/main.js') },
   simulate: { summary: 'preview how rules and changes distribute traffic (no root, no network)', load: () => import('../cli/simulate/main.js') },
 };
 

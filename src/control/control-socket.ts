@@ -3,9 +3,22 @@
 // Requests are size-limited and parsed strictly; a bad request gets an error reply, never a crash.
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/tsvs/tsvs.sock';
+
+/**
+ * The control socket to use: TSVS_SOCKET when set; the system path for root; otherwise a per-user
+ * path, so a daemon started without root (the proxy plane, `npm start`) and tsvsadm still meet.
+ */
+export function resolveControlSocket(configured: string = DEFAULT_CONTROL_SOCKET): string {
+  const env = process.env.TSVS_SOCKET;
+  if (env) return env;
+  if (configured !== DEFAULT_CONTROL_SOCKET || process.getuid?.() === 0) return configured;
+  const base = process.env.XDG_RUNTIME_DIR || tmpdir();
+  return join(base, `tsvs-${process.getuid?.() ?? 'user'}`, 'tsvs.sock');
+}
 const MAX_REQUEST_BYTES = 1 << 20;
 
 export interface ControlRequest {

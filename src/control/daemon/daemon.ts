@@ -1,0 +1,271 @@
+// The tsvs daemon: loads the config, runs the engine with a data plane, health checks, the control
+// socket (tsvsadm), the REST API and metrics. Every change — config reload, tsvsadm, REST, health —
+// goes through the Director's one apply path; the data plane follows the table after each change.
+import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:net';
+import type { Clock } from '../../core/clock.js';
+import { Ipvs } from '../../core/conn/ipvs.js';
+import { SYSCTL_NAMES, type Sysctls } from '../../core/conn/sysctls.js';
+import { type IpAddress, ipEquals, parseIp } from '../../core/net/addr.js';
+import { serviceKeyString } from '../../core/service/keys.js';
+import type { RandomSource } from '../../core/random.js';
+import { registerBuiltinSchedulers } from '../../core/sched/builtin.js';
+import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '../../core/sched/scheduler.js';
+import { RateEstimator } from '../../core/stats/rate-estimator.js';
+import { EtcResolver } from '../../cli/tsvsadm/etc-resolver.js';
+import { execTsvsadm } from '../../cli/tsvsadm/exec.js';
+import { type ApiServer, startApiServer } from '../api/server.js';
+import type { MetricsSource } from '../metrics/prometheus.js';
+import { ConfigError, loadConfigFile, loadConfigText } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { type DesiredService as ConfigService, toTable } from '../config/to-table.js';
+import { resolveControlSocket, startControlSocket } from '../control-socket.js';
+import type { ApplyResult } from '../director-api.js';
+import { Director } from '../director.js';
+import { ipvsConnSource } from '../ipvs-conn-source.js';
+import { HealthManager } from './health-manager.js';
+import { type Logger, jsonLogger } from './logger.js';
+import { type DataPlane, startDataPlane } from './dataplanes.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/tsvs/tsvs.yaml';
+const TICK_MS = 100;
+
+/** Where the configuration comes from. */
+export type ConfigSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'text'; readonly text: string; readonly name: string } | { readonly kind: 'none' };
+
+export interface DaemonOptions {
+  readonly config: ConfigSource;
+  /** Command-line overrides of the config. */
+  readonly overrides?: {
+    readonly dataplane?: 'proxy' | 'packet' | 'none';
+    readonly interfaces?: readonly string[];
+    readonly controlSocket?: string;
+    readonly apiListen?: string;
+    readonly api?: boolean;
+  };
+  readonly logger?: Logger;
+}
+
+/** A monotonic millisecond clock for the engine. */
+export const MONOTONIC_CLOCK: Clock = { nowMs: () => performance.now() };
+
+/** Random numbers from the OS, buffered (scheduling twos, port allocation). */
+export class CryptoRandom implements RandomSource {
+  private buf = new Uint32Array(0);
+  private i = 0;
+  nextU32(): number {
+    if (this.i >= this.buf.length) {
+      const b = randomBytes(4096);
+      this.buf = new Uint32Array(b.buffer, b.byteOffset, 1024);
+      this.i = 0;
+    }
+    return this.buf[this.i++];
+  }
+}
+
+export class Daemon {
+  readonly director: Director;
+  readonly ipvs: Ipvs;
+  private readonly log: Logger;
+  private readonly health: HealthManager;
+  private readonly estimator: RateEstimator;
+  private configServices: ConfigService[] = [];
+  private dataplane: DataPlane | undefined;
+  private control: Server | undefined;
+  private apiServer: ApiServer | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private reloads = { ok: 0, failed: 0 };
+  private healthTransitions = 0;
+  private stopping = false;
+  /** Where tsvsadm reaches this daemon. */
+  controlSocketPath = '';
+
+  private constructor(private readonly opts: DaemonOptions, private config: Config) {
+    this.log = opts.logger ?? jsonLogger();
+    const registry = new SchedulerRegistry();
+    registerBuiltinSchedulers(registry);
+    const random = new CryptoRandom();
+    this.director = new Director({
+      registry,
+      env: {
+        clock: MONOTONIC_CLOCK, random, mhTableSize: MH_DEFAULT_TABLE_SIZE,
+        lblcExpirationS: config.sysctl.lblc_expiration, lblcrExpirationS: config.sysctl.lblcr_expiration,
+      },
+    });
+    const fullnat = config.dataplane.fullnat.localAddresses.length > 0
+      ? { addresses: config.dataplane.fullnat.localAddresses.map((a) => parseIp(a)!), portMin: config.dataplane.fullnat.portRange.min, portMax: config.dataplane.fullnat.portRange.max }
+      : undefined;
+    this.ipvs = new Ipvs(this.director.table, { clock: MONOTONIC_CLOCK, random, sysctls: engineSysctls(config), fullnatPool: fullnat });
+    this.ipvs.setTimeouts(config.timeouts);
+    this.director.setConnSource(ipvsConnSource(this.ipvs, this.director.table));
+    const table = this.director.table;
+    this.estimator = new RateEstimator(MONOTONIC_CLOCK, function* () {
+      yield table.totals;
+      for (const s of table.services()) { yield s.stats; for (const d of s.destinations) yield d.stats; }
+    });
+    this.health = new HealthManager({
+      onChange: () => this.applyEffective('health'),
+      log: (event, data) => {
+        if (event === 'health-transition') this.healthTransitions++;
+        this.log.log('info', event, data);
+      },
+    });
+    this.director.setHealthProvider(() => this.health.snapshot(this.director));
+    this.director.onEvent((e) => {
+      this.log.log(e.kind === 'rejected' ? 'warn' : 'info', `director-${e.kind}`, { message: e.message, ...e.data });
+      if (e.kind === 'applied') void this.dataplane?.reconcile();
+    });
+  }
+
+  /** Loads the config and starts everything; throws (with the config's file:line errors) if it cannot. */
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const config = loadConfig(opts.config);
+    const d = new Daemon(opts, config);
+    await d.startParts();
+    return d;
+  }
+
+  private async startParts(): Promise<void> {
+    const cfg = this.config;
+    this.configServices = toTable(cfg);
+    this.health.sync(this.configServices);
+    const res = this.director.applyDesired(this.health.effective(this.configServices), { source: 'config' });
+    if (!res.ok) throw new Error(`Cannot apply the configuration: ${res.error?.message}`);
+    const kind = this.opts.overrides?.dataplane ?? cfg.dataplane.kind;
+    this.dataplane = await startDataPlane(kind, {
+      director: this.director, ipvs: this.ipvs, config: cfg,
+      interfaces: this.opts.overrides?.interfaces ?? cfg.dataplane.interfaces,
+      proxyProtocolOf: (svcKey, addr, port) => this.proxyProtocolOf(svcKey, addr, port),
+      log: (event, data) => this.log.log('info', event, data),
+    });
+    const socketPath = this.opts.overrides?.controlSocket ?? resolveControlSocket(cfg.control.socket);
+    const resolver = new EtcResolver();
+    this.control = await startControlSocket(socketPath, (req) =>
+      execTsvsadm(req.argv, { director: this.director, ipvs: this.ipvs, resolver, connEntries: this.dataplane?.connEntries }, req.stdin ?? ''));
+    const apiOn = (this.opts.overrides?.api ?? cfg.api.enabled);
+    if (apiOn) {
+      const d = this.director;
+      const source: MetricsSource = {
+        table: d.table,
+        applyOps: (ops, o) => d.applyOps(ops, o),
+        applyDesired: (desired, o) => d.applyDesired(desired, o),
+        connections: (offset, limit) => d.connections(offset, limit),
+        dataplaneCounters: () => d.dataplaneCounters(),
+        health: () => d.health(),
+        timeouts: () => d.timeouts(),
+        onEvent: (l) => d.onEvent(l),
+        controlCounters: () => ({ healthTransitions: this.healthTransitions, configReloads: { success: this.reloads.ok, failure: this.reloads.failed } }),
+      };
+      this.apiServer = await startApiServer(source, {
+        listen: this.opts.overrides?.apiListen ?? cfg.api.listen,
+        token: cfg.api.token ?? (cfg.api.tokenFile ? readFileSync(cfg.api.tokenFile, 'utf8').trim() : undefined),
+        tls: cfg.api.tls ? { cert: readFileSync(cfg.api.tls.cert, 'utf8'), key: readFileSync(cfg.api.tls.key, 'utf8'), clientCa: cfg.api.tls.clientCa ? readFileSync(cfg.api.tls.clientCa, 'utf8') : undefined } : undefined,
+        metrics: cfg.metrics.enabled, metricsPath: cfg.metrics.path,
+        log: (m) => this.log.log('info', 'api', { message: m }),
+      });
+    }
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.ticker.unref();
+    this.controlSocketPath = socketPath;
+    this.log.log('info', 'started', {
+      dataplane: kind, services: this.director.table.services().length, controlSocket: socketPath,
+      api: this.apiServer?.url,
+    });
+  }
+
+  /** The API's address, when it runs. */
+  get apiUrl(): string | undefined {
+    return this.apiServer?.url;
+  }
+
+  /** SIGHUP: reloads the config. A bad config changes nothing and is reported. */
+  reload(): ApplyResult | { ok: false; error: { message: string } } {
+    let cfg: Config;
+    try {
+      cfg = loadConfig(this.opts.config);
+    } catch (e) {
+      this.reloads.failed++;
+      const message = e instanceof Error ? e.message : String(e);
+      this.log.log('error', 'reload-rejected', { message });
+      this.director.emit('reload', `reload rejected: ${message}`, { ok: false });
+      return { ok: false, error: { message } };
+    }
+    const services = toTable(cfg);
+    const dry = this.director.applyDesired(services, { dryRun: true, source: 'reload' });
+    if (!dry.ok) {
+      this.reloads.failed++;
+      this.log.log('error', 'reload-rejected', { message: dry.error?.message });
+      this.director.emit('reload', `reload rejected: ${dry.error?.message}`, { ok: false });
+      return dry;
+    }
+    this.config = cfg;
+    this.configServices = services;
+    this.health.sync(services);
+    this.ipvs.setTimeouts(cfg.timeouts);
+    for (const [k, v] of Object.entries(engineSysctls(cfg))) this.ipvs.setSysctl(k as keyof Sysctls, v as number);
+    const res = this.applyEffective('reload');
+    this.reloads.ok++;
+    this.director.emit('reload', 'configuration reloaded', { ok: true, ops: res.ops.length });
+    return res;
+  }
+
+  /** SIGTERM: stop accepting, let connections drain up to `graceMs`, stop everything. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.log('info', 'stopping', { graceMs });
+    if (this.ticker) clearInterval(this.ticker);
+    await this.health.stop();
+    await this.dataplane?.stop(graceMs);
+    await this.apiServer?.close();
+    await new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()));
+    this.log.log('info', 'stopped');
+  }
+
+  /** The PROXY protocol version the config asks for toward a real server (0 = none). */
+  private proxyProtocolOf(svcKey: string, addr: IpAddress, port: number): 0 | 1 | 2 {
+    for (const svc of this.configServices) {
+      if (serviceKeyString(svc.service.key) !== svcKey) continue;
+      const rs = svc.realServers.find((r) => r.dest.port === port && ipEquals(r.dest.addr, addr));
+      if (rs) return rs.proxyProtocol === 'v1' ? 1 : rs.proxyProtocol === 'v2' ? 2 : 0;
+    }
+    return 0;
+  }
+
+  private applyEffective(source: string): ApplyResult {
+    const res = this.director.applyDesired(this.health.effective(this.configServices), { source });
+    if (!res.ok) this.log.log('error', 'apply-failed', { source, message: res.error?.message });
+    return res;
+  }
+
+  private tick(): void {
+    this.ipvs.tick();
+    this.estimator.tick();
+    this.director.table.expireTrash();
+  }
+}
+
+/** Loads the configured source; 'none' is an empty config (a fresh kernel: no services). */
+export function loadConfig(src: ConfigSource): Config {
+  if (src.kind === 'file') return loadConfigFile(src.path);
+  if (src.kind === 'text') return loadConfigText(src.text, src.name);
+  return loadConfigText('', '(none)');
+}
+
+/** The default config source: /etc/tsvs/tsvs.yaml when present, else none. */
+export function defaultConfigSource(): ConfigSource {
+  return existsSync(DEFAULT_CONFIG_PATH) ? { kind: 'file', path: DEFAULT_CONFIG_PATH } : { kind: 'none' };
+}
+
+/** The config's sysctls that the engine's connection layer implements (the rest are sync/estimator settings). */
+function engineSysctls(cfg: Config): Partial<Sysctls> {
+  const out: Record<string, number> = {};
+  for (const name of SYSCTL_NAMES) {
+    const v = (cfg.sysctl as Record<string, unknown>)[name];
+    if (typeof v === 'number') out[name] = v;
+  }
+  return out as Partial<Sysctls>;
+}
+
+export { ConfigError };

@@ -1,0 +1,66 @@
+// The data planes the daemon can run, behind one small interface.
+import type { Ipvs } from '../../core/conn/ipvs.js';
+import type { Destination } from '../../core/service/destination.js';
+import type { VirtualService } from '../../core/service/virtual-service.js';
+import { IpvsEngine } from '../../dataplane/proxy/ipvs-engine.js';
+import { ProxyPlane } from '../../dataplane/proxy/plane.js';
+import { parseCidr } from '../../dataplane/proxy/cidr.js';
+import type { ConnEntryView } from '../../cli/ipvsadm/views.js';
+import type { Config } from '../config/schema.js';
+import type { Director } from '../director.js';
+import type { IpAddress } from '../../core/net/addr.js';
+import { serviceKeyString } from '../../core/service/keys.js';
+
+export interface DataPlane {
+  readonly kind: 'proxy' | 'packet' | 'none';
+  /** Follow the service table after a change. */
+  reconcile(): Promise<void>;
+  /** Connection entries when the engine runs outside this thread (packet plane workers). */
+  readonly connEntries?: () => ConnEntryView[];
+  stop(graceMs: number): Promise<void>;
+}
+
+export interface DataPlaneContext {
+  readonly director: Director;
+  readonly ipvs: Ipvs;
+  readonly config: Config;
+  readonly interfaces: readonly string[];
+  readonly log: (event: string, data: Record<string, unknown>) => void;
+  /** PROXY protocol version toward a real server of a service (by service key string). */
+  readonly proxyProtocolOf: (svcKey: string, addr: IpAddress, port: number) => 0 | 1 | 2;
+}
+
+export async function startDataPlane(kind: 'proxy' | 'packet' | 'none', ctx: DataPlaneContext): Promise<DataPlane> {
+  if (kind === 'none') return { kind, reconcile: async () => {}, stop: async () => {} };
+  if (kind === 'packet') {
+    const { startPacketDataPlane } = await import('./packet-dataplane.js');
+    return startPacketDataPlane(ctx);
+  }
+  return startProxyDataPlane(ctx);
+}
+
+async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
+  const cfg = ctx.config;
+  const trusted = cfg.dataplane.proxy.proxyProtocolTrusted.map(parseCidr);
+  const plane = new ProxyPlane({
+    table: ctx.director.table,
+    engine: new IpvsEngine(ctx.ipvs, ctx.director.table),
+    serviceSettings: () => ({
+      connectTimeoutMs: cfg.dataplane.proxy.connectTimeout * 1000,
+      retries: cfg.dataplane.proxy.retries,
+      acceptProxyFrom: trusted,
+    }),
+    proxyProtocolFor: (svc: VirtualService, d: Destination) => ctx.proxyProtocolOf(serviceKeyString(svc.key), d.addr, d.port),
+    log: (m) => ctx.log('proxy', { message: m }),
+  });
+  const status = await plane.start();
+  for (const s of status) if (s.state === 'failed' || s.state === 'unsupported') ctx.log('proxy-listener', { ...s });
+  return {
+    kind: 'proxy',
+    reconcile: async () => {
+      const st = await plane.reconcile();
+      for (const s of st) if (s.state === 'failed' || s.state === 'unsupported') ctx.log('proxy-listener', { ...s });
+    },
+    stop: (graceMs) => plane.stop(graceMs),
+  };
+}
