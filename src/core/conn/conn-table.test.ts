@@ -35,11 +35,11 @@ describe('connection table storage (spec §2.1, §2.2)', () => {
   it('a new entry has state 0, the initial 3 s timeout and no controller (spec §2.4)', () => {
     const t = table();
     const s = t.create(inKey(IPPROTO_TCP, '192.0.2.1:1000', '198.18.0.1:80'), dest('10.0.0.2'), 80, CF_DROUTE, 0);
-    assert.equal(t.state[s], 0);
-    assert.equal(t.timeout[s], 3000);
-    assert.equal(t.control[s], -1);
+    assert.equal(t.state(s), 0);
+    assert.equal(t.timeout(s), 3000);
+    assert.equal(t.control(s), -1);
     assert.equal(t.count, 1);
-    assert.ok(t.flags[s] & CF_HASHED);
+    assert.ok(t.flags(s) & CF_HASHED);
   });
 
   it('in-lookup matches protocol, client and virtual endpoints exactly (spec §2.1)', () => {

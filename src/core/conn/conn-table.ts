@@ -1,9 +1,11 @@
-// The connection table (spec §2.1, §2.2) as compact storage: one slab of typed arrays (a column
-// per field, a row per connection, no per-connection objects), two open-addressing hash indexes
+// The connection table (spec §2.1, §2.2) as compact storage: one slab of 64-byte records in a
+// typed array (no per-connection objects; a packet touches one record, whose first 16 bytes are
+// the lookup key), two open-addressing hash indexes
 // (in: client+virtual tuple, also holding persistence templates; out: server+client-side tuple of
 // NAT and full-NAT conns), a free list, an IPv6 side pool and the expiry wheel. Map.get over 64k
 // flows cost 67 ns against 9 ns for such a table (design.md). Capacity doubles up to maxConns.
 // Semantics (what a state means, who counts what) live in ipvs.ts; this is storage and lookup.
+import type { IpAddress } from '../net/addr.js';
 import type { Destination } from '../service/destination.js';
 import type { Clock } from '../clock.js';
 import { type ConnKey, fold16, u32Of } from './conn-key.js';
@@ -58,6 +60,30 @@ function eq16(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
   return true;
 }
 
+// Record layout: 16 32-bit words per slot. Words 14-15 hold the deadline as a float64 (the wheel's).
+const W = 16;
+const W_CADDR = 0; // client address (IPv4 value or IPv6 fold)
+const W_VADDR = 1; // virtual address (IPv4 value, IPv6 fold, or fwmark for fwmark templates)
+const W_PORTS = 2; // cport << 16 | vport
+const W_TAG = 3; // proto | 0x100 template | 0x200 v6 (the rest of the key) | lidx << 16
+const W_FLAGS = 4;
+const W_STATE = 5;
+const W_DADDR = 6; // server address (IPv4) or the IPv6 side-pool index
+const W_DPORTS = 7; // dport | lport << 16
+const W_DEST = 8; // destination registry index (0 = none)
+const W_CONTROL = 9; // controlling slot + 1 (0 = none); next free slot + 1 for free slots
+const W_NCONTROL = 10;
+const W_INPKTS = 11;
+const W_TIMEOUT = 12; // cp->timeout, ms
+const W_FWMARK = 13;
+const F64_EXPIRES = 7; // float64 index within the record (words 14-15)
+const TAG_TEMPLATE = 0x100;
+const TAG_V6 = 0x200;
+
+function keyTag(k: ConnKey): number {
+  return k.proto | (k.template ? TAG_TEMPLATE : 0) | (k.v6 ? TAG_V6 : 0);
+}
+
 export class ConnTable {
   /** Hard cap on entries. */
   readonly maxConns: number;
@@ -67,35 +93,12 @@ export class ConnTable {
   capacity: number;
   /** Highest slot ever used + 1. */
   highWater = 0;
-
-  // The slab: one column per field (read by conn-view.ts and ipvs.ts; write through methods).
-  proto: Uint8Array;
-  state: Uint8Array;
-  flags: Uint32Array;
-  /** Client / virtual / server address: IPv4 value, or for IPv6 the folds (caddr, vaddr) and the side-pool index (daddr). */
-  caddr: Uint32Array;
-  vaddr: Uint32Array;
-  daddr: Uint32Array;
-  cport: Uint16Array;
-  vport: Uint16Array;
-  dport: Uint16Array;
-  /** Destination registry index (0 = none: bypass conns). */
-  destIdx: Uint32Array;
-  /** Controlling conn (persistence template) or -1; for free slots, the next free slot. */
-  control: Int32Array;
-  nControl: Uint32Array;
-  inPkts: Uint32Array;
-  /** cp->timeout in ms: what every packet re-arms the timer to. */
-  timeout: Uint32Array;
-  fwmark: Uint32Array;
-  /** Full NAT: index of the local address in localAddrs, and the local port. */
-  lidx: Uint16Array;
-  lport: Uint16Array;
   readonly wheel: TimerWheel;
-  private readonly clock: Clock;
 
+  private rec: Uint32Array;
+  private rec64: Float64Array;
   /** IPv6 side pool: 48 bytes per v6 conn (client, virtual, server). */
-  side: Uint8Array;
+  private side: Uint8Array;
   private sideFree: number[] = [];
   private sideHigh = 0;
 
@@ -105,14 +108,15 @@ export class ConnTable {
   private freeHead = -1;
   private readonly seedIn: number;
   private readonly seedOut: number;
+  private readonly clock: Clock;
 
   private readonly dests: (Destination | undefined)[] = [undefined];
   private readonly destRefs: number[] = [0];
   private readonly destFree: number[] = [];
   private readonly destSlotOf = new Map<Destination, number>();
 
-  /** Full-NAT local addresses (IPv4 value or IPv6 fold in local32). */
-  localAddrs: readonly { readonly family: 4 | 6; readonly bytes: Uint8Array }[] = [];
+  /** Full-NAT local addresses, and their IPv4 value or IPv6 fold (set by the owner). */
+  localAddrs: readonly IpAddress[] = [];
   local32: Uint32Array = new Uint32Array(0);
 
   constructor(opts: ConnTableOptions) {
@@ -122,23 +126,8 @@ export class ConnTable {
     this.capacity = cap;
     this.seedIn = opts.seed | 0;
     this.seedOut = Math.imul(opts.seed ^ 0x5bd1e995, 0x27d4eb2d) | 0;
-    this.proto = new Uint8Array(cap);
-    this.state = new Uint8Array(cap);
-    this.flags = new Uint32Array(cap);
-    this.caddr = new Uint32Array(cap);
-    this.vaddr = new Uint32Array(cap);
-    this.daddr = new Uint32Array(cap);
-    this.cport = new Uint16Array(cap);
-    this.vport = new Uint16Array(cap);
-    this.dport = new Uint16Array(cap);
-    this.destIdx = new Uint32Array(cap);
-    this.control = new Int32Array(cap);
-    this.nControl = new Uint32Array(cap);
-    this.inPkts = new Uint32Array(cap);
-    this.timeout = new Uint32Array(cap);
-    this.fwmark = new Uint32Array(cap);
-    this.lidx = new Uint16Array(cap);
-    this.lport = new Uint16Array(cap);
+    this.rec = new Uint32Array(cap * W);
+    this.rec64 = new Float64Array(this.rec.buffer);
     this.side = new Uint8Array(0);
     const isz = nextPow2(cap * 2);
     this.inIdx = new Int32Array(isz);
@@ -146,144 +135,53 @@ export class ConnTable {
     this.idxMask = isz - 1;
     this.clock = opts.clock;
     this.wheel = new TimerWheel(cap, opts.clock.nowMs(), opts.wheel);
+    this.wheel.bindExpires(this.rec64, W / 2, F64_EXPIRES);
   }
+
+  // ---- field access (slot = connection id) ----
 
   /** Whether the slot holds an entry. */
   isUsed(slot: number): boolean {
-    return slot >= 0 && slot < this.highWater && (this.flags[slot] & CF_USED) !== 0;
+    return slot >= 0 && slot < this.highWater && (this.rec[slot * W + W_FLAGS] & CF_USED) !== 0;
   }
-
-  /** The destination of a conn (undefined for bypass conns). */
-  destOf(slot: number): Destination | undefined {
-    return this.dests[this.destIdx[slot]];
-  }
-
+  /** IP protocol number (0 for fwmark templates). */
+  proto(s: number): number { return this.rec[s * W + W_TAG] & 0xff; }
+  flags(s: number): number { return this.rec[s * W + W_FLAGS]; }
+  setFlags(s: number, v: number): void { this.rec[s * W + W_FLAGS] = v; }
+  /** Protocol state, or CTPL_S_* bits for templates. */
+  state(s: number): number { return this.rec[s * W + W_STATE]; }
+  setState(s: number, v: number): void { this.rec[s * W + W_STATE] = v; }
+  /** cp->timeout in ms: what every packet re-arms the timer to. */
+  timeout(s: number): number { return this.rec[s * W + W_TIMEOUT]; }
+  setTimeoutMs(s: number, ms: number): void { this.rec[s * W + W_TIMEOUT] = ms; }
+  /** The controlling conn (persistence template), or -1. */
+  control(s: number): number { return this.rec[s * W + W_CONTROL] - 1; }
+  setControl(s: number, ct: number): void { this.rec[s * W + W_CONTROL] = ct + 1; }
+  /** How many conns this one controls. */
+  nControl(s: number): number { return this.rec[s * W + W_NCONTROL]; }
+  addNControl(s: number, delta: number): void { this.rec[s * W + W_NCONTROL] += delta; }
+  inPkts(s: number): number { return this.rec[s * W + W_INPKTS]; }
+  incInPkts(s: number): void { this.rec[s * W + W_INPKTS]++; }
+  cport(s: number): number { return this.rec[s * W + W_PORTS] >>> 16; }
+  vport(s: number): number { return this.rec[s * W + W_PORTS] & 0xffff; }
+  dport(s: number): number { return this.rec[s * W + W_DPORTS] & 0xffff; }
+  fwmark(s: number): number { return this.rec[s * W + W_FWMARK]; }
+  /** IPv4 client / virtual / server address as a number (IPv6 conns: folds and the side index). */
+  caddr(s: number): number { return this.rec[s * W + W_CADDR]; }
+  vaddr(s: number): number { return this.rec[s * W + W_VADDR]; }
+  daddr(s: number): number { return this.rec[s * W + W_DADDR]; }
+  /** Full NAT: index of the local address in localAddrs, and the local port. */
+  lidx(s: number): number { return this.rec[s * W + W_TAG] >>> 16; }
+  lport(s: number): number { return this.rec[s * W + W_DPORTS] >>> 16; }
   /** The conn's deadline in ms on the table's clock. */
-  expiresMs(slot: number): number {
-    return this.wheel.expires[slot];
-  }
+  expiresMs(s: number): number { return this.rec64[s * (W / 2) + F64_EXPIRES]; }
+  /** The destination of a conn (undefined for bypass conns). */
+  destOf(s: number): Destination | undefined { return this.dests[this.rec[s * W + W_DEST]]; }
 
-  /** In-lookup (spec §2.1): a conn or template matching the key exactly, or -1. */
-  findIn(k: ConnKey): number {
-    const tag = k.proto | (k.template ? 0x100 : 0) | (k.v6 ? 0x200 : 0);
-    const want = (k.template ? CF_TEMPLATE : 0) | (k.v6 ? CF_V6 : 0);
-    const idx = this.inIdx;
-    const mask = this.idxMask;
-    let i = hash4(this.seedIn, k.a1, k.a2, (k.p1 << 16) | k.p2, tag) & mask;
-    for (;;) {
-      const e = idx[i];
-      if (e === EMPTY) return -1;
-      const s = e - 1;
-      if (this.caddr[s] === k.a1 && this.vaddr[s] === k.a2 && this.cport[s] === k.p1 && this.vport[s] === k.p2 &&
-          this.proto[s] === k.proto && (this.flags[s] & (CF_TEMPLATE | CF_V6)) === want &&
-          (!k.v6 || (eq16(this.side, this.daddr[s] * 48, k.b1, 0) && eq16(this.side, this.daddr[s] * 48 + 16, k.b2, 0)))) {
-        return s;
-      }
-      i = (i + 1) & mask;
-    }
-  }
-
-  /** Out-lookup (spec §2.1) of NAT and full-NAT conns: a1/p1 = server, a2/p2 = client (or local) side. */
-  findOut(k: ConnKey): number {
-    const tag = k.proto | (k.v6 ? 0x200 : 0);
-    const idx = this.outIdx;
-    const mask = this.idxMask;
-    let i = hash4(this.seedOut, k.a1, k.a2, (k.p1 << 16) | k.p2, tag) & mask;
-    for (;;) {
-      const e = idx[i];
-      if (e === EMPTY) return -1;
-      const s = e - 1;
-      if (this.dport[s] === k.p1 && this.proto[s] === k.proto && this.outMatches(s, k)) return s;
-      i = (i + 1) & mask;
-    }
-  }
-
-  private outMatches(s: number, k: ConnKey): boolean {
-    const f = this.flags[s];
-    if (((f & CF_V6) !== 0) !== k.v6) return false;
-    const full = (f & CF_FWD_MASK) === CF_FULLNAT;
-    if (!k.v6) {
-      if (this.daddr[s] !== k.a1) return false;
-      return full ? this.local32[this.lidx[s]] === k.a2 && this.lport[s] === k.p2 : this.caddr[s] === k.a2 && this.cport[s] === k.p2;
-    }
-    const o = this.daddr[s] * 48;
-    if (!eq16(this.side, o + 32, k.b1, 0)) return false;
-    if (full) return this.lport[s] === k.p2 && eq16(this.localAddrs[this.lidx[s]].bytes, 0, k.b2, 0);
-    return this.cport[s] === k.p2 && eq16(this.side, o, k.b2, 0);
-  }
-
-  /**
-   * A new entry from an in-form key (client, virtual), bound to nothing yet: state 0, timeout 3 s
-   * (ip_vs_conn_new, spec §2.4), not armed. Hashed in the in-index unless ONE_PACKET (spec §2.8);
-   * MASQ conns also go in the out-index (full NAT after setLocal). Returns -1 when the table is full.
-   */
-  create(k: ConnKey, dest: Destination | undefined, dport: number, flags: number, fwmark: number): number {
-    const s = this.alloc();
-    if (s < 0) return -1;
-    this.proto[s] = k.proto;
-    this.state[s] = 0;
-    this.flags[s] = (flags & ~(CF_HASHED | CF_OUT_HASHED | CF_V6 | CF_TEMPLATE)) | (k.template ? CF_TEMPLATE : 0) | CF_USED | (k.v6 ? CF_V6 : 0);
-    this.caddr[s] = k.a1;
-    this.cport[s] = k.p1;
-    this.vaddr[s] = k.a2;
-    this.vport[s] = k.p2;
-    this.dport[s] = dport;
-    this.control[s] = -1;
-    this.nControl[s] = 0;
-    this.inPkts[s] = 0;
-    this.timeout[s] = INITIAL_TIMEOUT_MS;
-    this.fwmark[s] = fwmark >>> 0;
-    this.lidx[s] = 0;
-    this.lport[s] = 0;
-    this.destIdx[s] = dest ? this.destRef(dest) : 0;
-    if (k.v6) {
-      const si = this.sideAlloc();
-      const o = si * 48;
-      this.daddr[s] = si;
-      this.side.set(k.b1, o);
-      this.side.set(k.b2, o + 16);
-      if (dest && dest.addr.family === 6) this.side.set(dest.addr.bytes, o + 32);
-      else this.side.fill(0, o + 32, o + 48);
-    } else {
-      this.daddr[s] = dest && dest.addr.family === 4 ? u32Of(dest.addr) : 0;
-    }
-    if ((flags & CF_ONE_PACKET) === 0) {
-      this.insert(this.inIdx, s, this.inHash(s));
-      this.flags[s] |= CF_HASHED;
-      if (!k.template && (flags & CF_FWD_MASK) === CF_MASQ) this.hashOut(s);
-    }
-    this.count++;
-    return s;
-  }
-
-  /** Full NAT: records the local (SNAT) endpoint and indexes the conn for replies. */
-  setLocal(slot: number, lidx: number, lport: number): void {
-    this.lidx[slot] = lidx;
-    this.lport[slot] = lport;
-    if ((this.flags[slot] & CF_HASHED) !== 0) this.hashOut(slot);
-  }
-
-  /** Removes an entry from the in-index (template invalidation); it stays in the slab until freed. */
-  unhashIn(slot: number): void {
-    if ((this.flags[slot] & CF_HASHED) === 0) return;
-    this.remove(this.inIdx, slot, this.inHash(slot), (s) => this.inHash(s));
-    this.flags[slot] &= ~CF_HASHED;
-  }
-
-  /** Frees an entry: unhashes it, disarms its timer and releases its destination reference. */
-  free(slot: number): void {
-    const f = this.flags[slot];
-    if ((f & CF_USED) === 0) return;
-    if (f & CF_HASHED) this.remove(this.inIdx, slot, this.inHash(slot), (s) => this.inHash(s));
-    if (f & CF_OUT_HASHED) this.remove(this.outIdx, slot, this.outHash(slot), (s) => this.outHash(s));
-    this.wheel.cancel(slot);
-    if (f & CF_V6) this.sideFree.push(this.daddr[slot]);
-    this.destUnref(this.destIdx[slot]);
-    this.destIdx[slot] = 0;
-    this.flags[slot] = 0;
-    this.control[slot] = this.freeHead;
-    this.freeHead = slot;
-    this.count--;
+  /** Copies an IPv6 conn's address (0 client, 1 virtual, 2 server) into `out` at `at`. */
+  copyAddr6(s: number, which: 0 | 1 | 2, out: Uint8Array, at = 0): void {
+    const o = this.rec[s * W + W_DADDR] * 48 + which * 16;
+    for (let i = 0; i < 16; i++) out[at + i] = this.side[o + i];
   }
 
   /** The listing view of one entry, or undefined when the id is not in use. */
@@ -302,28 +200,168 @@ export class ConnTable {
 
   /** Calls fn for every entry in slot order. */
   forEach(fn: (slot: number) => void): void {
-    for (let s = 0; s < this.highWater; s++) if (this.flags[s] & CF_USED) fn(s);
+    for (let s = 0; s < this.highWater; s++) if (this.rec[s * W + W_FLAGS] & CF_USED) fn(s);
   }
+
+  // ---- lookup ----
+
+  /** In-lookup (spec §2.1): a conn or template matching the key exactly, or -1. */
+  findIn(k: ConnKey): number {
+    const tag = keyTag(k);
+    const ports = ((k.p1 << 16) | k.p2) >>> 0;
+    const rec = this.rec;
+    const idx = this.inIdx;
+    const mask = this.idxMask;
+    let i = hash4(this.seedIn, k.a1, k.a2, ports, tag) & mask;
+    for (;;) {
+      const e = idx[i];
+      if (e === EMPTY) return -1;
+      const o = (e - 1) * W;
+      if (rec[o] === k.a1 && rec[o + W_VADDR] === k.a2 && rec[o + W_PORTS] === ports && (rec[o + W_TAG] & 0xffff) === tag &&
+          (!k.v6 || (eq16(this.side, rec[o + W_DADDR] * 48, k.b1, 0) && eq16(this.side, rec[o + W_DADDR] * 48 + 16, k.b2, 0)))) {
+        return e - 1;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Out-lookup (spec §2.1) of NAT and full-NAT conns: a1/p1 = server, a2/p2 = client (or local) side. */
+  findOut(k: ConnKey): number {
+    const tag = k.proto | (k.v6 ? TAG_V6 : 0);
+    const idx = this.outIdx;
+    const mask = this.idxMask;
+    let i = hash4(this.seedOut, k.a1, k.a2, ((k.p1 << 16) | k.p2) >>> 0, tag) & mask;
+    for (;;) {
+      const e = idx[i];
+      if (e === EMPTY) return -1;
+      if (this.outMatches(e - 1, k, tag)) return e - 1;
+      i = (i + 1) & mask;
+    }
+  }
+
+  private outMatches(s: number, k: ConnKey, tag: number): boolean {
+    const rec = this.rec;
+    const o = s * W;
+    if ((rec[o + W_DPORTS] & 0xffff) !== k.p1 || (rec[o + W_TAG] & (0xff | TAG_V6)) !== tag) return false;
+    const full = (rec[o + W_FLAGS] & CF_FWD_MASK) === CF_FULLNAT;
+    const lidx = rec[o + W_TAG] >>> 16;
+    if (!k.v6) {
+      if (rec[o + W_DADDR] !== k.a1) return false;
+      return full ? this.local32[lidx] === k.a2 && rec[o + W_DPORTS] >>> 16 === k.p2
+        : rec[o + W_CADDR] === k.a2 && rec[o + W_PORTS] >>> 16 === k.p2;
+    }
+    const so = rec[o + W_DADDR] * 48;
+    if (!eq16(this.side, so + 32, k.b1, 0)) return false;
+    if (full) return rec[o + W_DPORTS] >>> 16 === k.p2 && eq16(this.localAddrs[lidx].bytes, 0, k.b2, 0);
+    return rec[o + W_PORTS] >>> 16 === k.p2 && eq16(this.side, so, k.b2, 0);
+  }
+
+  // ---- life cycle ----
+
+  /**
+   * A new entry from an in-form key (client, virtual), bound to nothing yet: state 0, timeout 3 s
+   * (ip_vs_conn_new, spec §2.4), not armed. Hashed in the in-index unless ONE_PACKET (spec §2.8);
+   * MASQ conns also go in the out-index (full NAT after setLocal). Returns -1 when the table is full.
+   */
+  create(k: ConnKey, dest: Destination | undefined, dport: number, flags: number, fwmark: number): number {
+    const s = this.alloc();
+    if (s < 0) return -1;
+    const rec = this.rec;
+    const o = s * W;
+    rec[o + W_CADDR] = k.a1;
+    rec[o + W_VADDR] = k.a2;
+    rec[o + W_PORTS] = ((k.p1 << 16) | k.p2) >>> 0;
+    rec[o + W_TAG] = keyTag(k);
+    rec[o + W_FLAGS] = (flags & ~(CF_HASHED | CF_OUT_HASHED | CF_V6 | CF_TEMPLATE)) | (k.template ? CF_TEMPLATE : 0) | CF_USED | (k.v6 ? CF_V6 : 0);
+    rec[o + W_STATE] = 0;
+    rec[o + W_DPORTS] = dport;
+    rec[o + W_DEST] = dest ? this.destRef(dest) : 0;
+    rec[o + W_CONTROL] = 0;
+    rec[o + W_NCONTROL] = 0;
+    rec[o + W_INPKTS] = 0;
+    rec[o + W_TIMEOUT] = INITIAL_TIMEOUT_MS;
+    rec[o + W_FWMARK] = fwmark >>> 0;
+    if (k.v6) {
+      const si = this.sideAlloc();
+      const so = si * 48;
+      rec[o + W_DADDR] = si;
+      this.side.set(k.b1, so);
+      this.side.set(k.b2, so + 16);
+      if (dest && dest.addr.family === 6) this.side.set(dest.addr.bytes, so + 32);
+      else this.side.fill(0, so + 32, so + 48);
+    } else {
+      rec[o + W_DADDR] = dest && dest.addr.family === 4 ? u32Of(dest.addr) : 0;
+    }
+    if ((flags & CF_ONE_PACKET) === 0) {
+      this.insert(this.inIdx, s, this.inHash(s));
+      rec[o + W_FLAGS] |= CF_HASHED;
+      if (!k.template && (flags & CF_FWD_MASK) === CF_MASQ) this.hashOut(s);
+    }
+    this.count++;
+    return s;
+  }
+
+  /** Full NAT: records the local (SNAT) endpoint and indexes the conn for replies. */
+  setLocal(s: number, lidx: number, lport: number): void {
+    const o = s * W;
+    this.rec[o + W_TAG] = (this.rec[o + W_TAG] & 0xffff) | (lidx << 16);
+    this.rec[o + W_DPORTS] = ((this.rec[o + W_DPORTS] & 0xffff) | (lport << 16)) >>> 0;
+    if (this.rec[o + W_FLAGS] & CF_HASHED) this.hashOut(s);
+  }
+
+  /**
+   * ip_vs_check_template failed: the template leaves the in-index and is re-keyed with vport and
+   * dport 0xffff and cport 0 (as the kernel re-hashes it), so it never matches again (spec §2.7).
+   */
+  invalidate(s: number): void {
+    const o = s * W;
+    if (this.rec[o + W_FLAGS] & CF_HASHED) {
+      this.remove(this.inIdx, s, this.inHash(s), (x) => this.inHash(x));
+      this.rec[o + W_FLAGS] &= ~CF_HASHED;
+    }
+    this.rec[o + W_PORTS] = 0xffff;
+    this.rec[o + W_DPORTS] = ((this.rec[o + W_DPORTS] & 0xffff0000) | 0xffff) >>> 0;
+  }
+
+  /** Frees an entry: unhashes it, disarms its timer and releases its destination reference. */
+  free(s: number): void {
+    const o = s * W;
+    const f = this.rec[o + W_FLAGS];
+    if ((f & CF_USED) === 0) return;
+    if (f & CF_HASHED) this.remove(this.inIdx, s, this.inHash(s), (x) => this.inHash(x));
+    if (f & CF_OUT_HASHED) this.remove(this.outIdx, s, this.outHash(s), (x) => this.outHash(x));
+    this.wheel.cancel(s);
+    if (f & CF_V6) this.sideFree.push(this.rec[o + W_DADDR]);
+    this.destUnref(this.rec[o + W_DEST]);
+    this.rec[o + W_DEST] = 0;
+    this.rec[o + W_FLAGS] = 0;
+    this.rec[o + W_CONTROL] = this.freeHead + 1;
+    this.freeHead = s;
+    this.count--;
+  }
+
+  // ---- indexes ----
 
   private hashOut(s: number): void {
     this.insert(this.outIdx, s, this.outHash(s));
-    this.flags[s] |= CF_OUT_HASHED;
+    this.rec[s * W + W_FLAGS] |= CF_OUT_HASHED;
   }
 
   private inHash(s: number): number {
-    const f = this.flags[s];
-    const tag = this.proto[s] | (f & CF_TEMPLATE ? 0x100 : 0) | (f & CF_V6 ? 0x200 : 0);
-    return hash4(this.seedIn, this.caddr[s], this.vaddr[s], (this.cport[s] << 16) | this.vport[s], tag);
+    const o = s * W;
+    return hash4(this.seedIn, this.rec[o + W_CADDR], this.rec[o + W_VADDR], this.rec[o + W_PORTS], this.rec[o + W_TAG] & 0xffff);
   }
 
   private outHash(s: number): number {
-    const f = this.flags[s];
-    const v6 = (f & CF_V6) !== 0;
-    const server = v6 ? fold16(this.side, this.daddr[s] * 48 + 32) : this.daddr[s];
-    const full = (f & CF_FWD_MASK) === CF_FULLNAT;
-    const side = full ? this.local32[this.lidx[s]] : this.caddr[s];
-    const port = full ? this.lport[s] : this.cport[s];
-    return hash4(this.seedOut, server, side, (this.dport[s] << 16) | port, this.proto[s] | (v6 ? 0x200 : 0));
+    const rec = this.rec;
+    const o = s * W;
+    const v6 = (rec[o + W_FLAGS] & CF_V6) !== 0;
+    const server = v6 ? fold16(this.side, rec[o + W_DADDR] * 48 + 32) : rec[o + W_DADDR];
+    const full = (rec[o + W_FLAGS] & CF_FWD_MASK) === CF_FULLNAT;
+    const side = full ? this.local32[rec[o + W_TAG] >>> 16] : rec[o + W_CADDR];
+    const port = full ? rec[o + W_DPORTS] >>> 16 : rec[o + W_PORTS] >>> 16;
+    const ports = (((rec[o + W_DPORTS] & 0xffff) << 16) | port) >>> 0;
+    return hash4(this.seedOut, server, side, ports, (rec[o + W_TAG] & 0xff) | (v6 ? TAG_V6 : 0));
   }
 
   private insert(idx: Int32Array, s: number, h: number): void {
@@ -354,10 +392,12 @@ export class ConnTable {
     idx[i] = EMPTY;
   }
 
+  // ---- storage ----
+
   private alloc(): number {
     if (this.freeHead >= 0) {
       const s = this.freeHead;
-      this.freeHead = this.control[s];
+      this.freeHead = this.rec[s * W + W_CONTROL] - 1;
       return s;
     }
     if (this.highWater >= this.capacity) {
@@ -368,29 +408,12 @@ export class ConnTable {
   }
 
   private grow(cap: number): void {
-    const g = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    this.proto = g(this.proto, (n) => new Uint8Array(n));
-    this.state = g(this.state, (n) => new Uint8Array(n));
-    this.flags = g(this.flags, (n) => new Uint32Array(n));
-    this.caddr = g(this.caddr, (n) => new Uint32Array(n));
-    this.vaddr = g(this.vaddr, (n) => new Uint32Array(n));
-    this.daddr = g(this.daddr, (n) => new Uint32Array(n));
-    this.cport = g(this.cport, (n) => new Uint16Array(n));
-    this.vport = g(this.vport, (n) => new Uint16Array(n));
-    this.dport = g(this.dport, (n) => new Uint16Array(n));
-    this.destIdx = g(this.destIdx, (n) => new Uint32Array(n));
-    this.control = g(this.control, (n) => new Int32Array(n));
-    this.nControl = g(this.nControl, (n) => new Uint32Array(n));
-    this.inPkts = g(this.inPkts, (n) => new Uint32Array(n));
-    this.timeout = g(this.timeout, (n) => new Uint32Array(n));
-    this.fwmark = g(this.fwmark, (n) => new Uint32Array(n));
-    this.lidx = g(this.lidx, (n) => new Uint16Array(n));
-    this.lport = g(this.lport, (n) => new Uint16Array(n));
+    const rec = new Uint32Array(cap * W);
+    rec.set(this.rec);
+    this.rec = rec;
+    this.rec64 = new Float64Array(rec.buffer);
     this.wheel.grow(cap);
+    this.wheel.bindExpires(this.rec64, W / 2, F64_EXPIRES);
     this.capacity = cap;
     const isz = nextPow2(cap * 2);
     if (isz > this.inIdx.length) {
@@ -398,7 +421,7 @@ export class ConnTable {
       this.outIdx = new Int32Array(isz);
       this.idxMask = isz - 1;
       for (let s = 0; s < this.highWater; s++) {
-        const f = this.flags[s];
+        const f = rec[s * W + W_FLAGS];
         if (f & CF_HASHED) this.insert(this.inIdx, s, this.inHash(s));
         if (f & CF_OUT_HASHED) this.insert(this.outIdx, s, this.outHash(s));
       }

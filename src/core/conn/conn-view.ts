@@ -63,9 +63,9 @@ export function protoName(proto: number): string {
 
 /** The state name of an entry (ip_vs_state_name / ip_vs_ctpl_state_name_table). */
 export function stateName(t: ConnTable, slot: number): string {
-  const st = t.state[slot];
-  if (t.flags[slot] & CF_TEMPLATE) return st & CTPL_S_ASSURED ? 'ASSURED' : 'NONE';
-  switch (t.proto[slot]) {
+  const st = t.state(slot);
+  if (t.flags(slot) & CF_TEMPLATE) return st & CTPL_S_ASSURED ? 'ASSURED' : 'NONE';
+  switch (t.proto(slot)) {
     case IPPROTO_TCP: return TCP_STATE_NAMES[st] ?? 'ERR!';
     case IPPROTO_UDP: return UDP_STATE_NAMES[st] ?? 'ERR!';
     case IPPROTO_SCTP: return SCTP_STATE_NAMES[st] ?? 'ERR!';
@@ -73,45 +73,46 @@ export function stateName(t: ConnTable, slot: number): string {
   }
 }
 
-function v6At(side: Uint8Array, off: number): IpAddress {
-  return { family: 6, bytes: side.slice(off, off + 16) };
+function v6At(t: ConnTable, slot: number, which: 0 | 1): IpAddress {
+  const bytes = new Uint8Array(16);
+  t.copyAddr6(slot, which, bytes);
+  return { family: 6, bytes };
 }
 
 /** Builds the view of a used slot, or undefined. */
 export function connEntry(t: ConnTable, slot: number, nowMs: number): ConnEntry | undefined {
-  if (slot < 0 || slot >= t.highWater || (t.flags[slot] & CF_USED) === 0) return undefined;
-  const f = t.flags[slot];
+  if (slot < 0 || slot >= t.highWater || (t.flags(slot) & CF_USED) === 0) return undefined;
+  const f = t.flags(slot);
   const v6 = (f & CF_V6) !== 0;
-  const o = t.daddr[slot] * 48;
-  const caddr = v6 ? v6At(t.side, o) : ipv4FromU32(t.caddr[slot]);
-  const vaddr = v6 ? v6At(t.side, o + 16) : ipv4FromU32(t.vaddr[slot]);
+  const caddr = v6 ? v6At(t, slot, 0) : ipv4FromU32(t.caddr(slot));
+  const vaddr = v6 ? v6At(t, slot, 1) : ipv4FromU32(t.vaddr(slot));
   const dest = t.destOf(slot);
   const daddr: IpAddress = dest ? dest.addr : { family: v6 ? 6 : 4, bytes: new Uint8Array(v6 ? 16 : 4) };
   const method = METHODS[f & CF_FWD_MASK];
   const remaining = t.wheel.isArmed(slot) ? Math.max(0, t.expiresMs(slot) - nowMs) : 0;
-  const local = method === 'fullnat' && t.localAddrs[t.lidx[slot]]
-    ? { addr: t.localAddrs[t.lidx[slot]], port: t.lport[slot] } : undefined;
+  const local = method === 'fullnat' && t.localAddrs[t.lidx(slot)]
+    ? { addr: t.localAddrs[t.lidx(slot)], port: t.lport(slot) } : undefined;
   return {
     id: slot,
-    protocol: protoName(t.proto[slot]),
+    protocol: protoName(t.proto(slot)),
     family: v6 ? 6 : 4,
-    client: { addr: caddr, port: t.cport[slot] },
-    virtual: { addr: vaddr, port: t.vport[slot] },
-    dest: { addr: daddr, port: t.dport[slot] },
+    client: { addr: caddr, port: t.cport(slot) },
+    virtual: { addr: vaddr, port: t.vport(slot) },
+    dest: { addr: daddr, port: t.dport(slot) },
     local,
     state: stateName(t, slot),
-    stateIndex: t.state[slot],
+    stateIndex: t.state(slot),
     expiresMs: remaining,
     expiresS: Math.floor(remaining / 1000),
-    timeoutMs: t.timeout[slot],
+    timeoutMs: t.timeout(slot),
     flags: f & 0x1ffff,
     method,
     template: (f & CF_TEMPLATE) !== 0,
-    assured: (f & CF_TEMPLATE) !== 0 && (t.state[slot] & CTPL_S_ASSURED) !== 0,
-    controlledBy: t.control[slot],
-    controls: t.nControl[slot],
-    inPkts: t.inPkts[slot],
-    fwmark: t.fwmark[slot],
+    assured: (f & CF_TEMPLATE) !== 0 && (t.state(slot) & CTPL_S_ASSURED) !== 0,
+    controlledBy: t.control(slot),
+    controls: t.nControl(slot),
+    inPkts: t.inPkts(slot),
+    fwmark: t.fwmark(slot),
     destination: dest,
   };
 }

@@ -72,8 +72,8 @@ export class Defense {
    * (rate table {0,1,…,8}: in_pkts 0 or > 8 never).
    */
   todropEntry(t: ConnTable, slot: number, nowMs: number): boolean {
-    if (t.timeout[slot] + nowMs < t.expiresMs(slot) + DROP_MIN_IDLE_MS) return false;
-    const i = t.inPkts[slot];
+    if (t.timeout(slot) + nowMs < t.expiresMs(slot) + DROP_MIN_IDLE_MS) return false;
+    const i = t.inPkts(slot);
     if (i > 8 || i === 0) return false;
     if (--this.entryCounter[i] > 0) return false;
     this.entryCounter[i] = i;
@@ -87,15 +87,15 @@ export class Defense {
    * the rate rule.
    */
   shouldDrop(t: ConnTable, slot: number, nowMs: number): boolean {
-    const f = t.flags[slot];
-    if ((f & CF_USED) === 0 || t.nControl[slot] > 0) return false;
-    const st = t.state[slot];
+    const f = t.flags(slot);
+    if ((f & CF_USED) === 0 || t.nControl(slot) > 0) return false;
+    const st = t.state(slot);
     if (f & CF_TEMPLATE) {
       const dest = t.destOf(slot);
       if (dest && dest.service.isOnePacket) return this.todropEntry(t, slot, nowMs);
       return (st & CTPL_S_ASSURED) === 0;
     }
-    switch (t.proto[slot]) {
+    switch (t.proto(slot)) {
       case IPPROTO_TCP:
         if (st === TCP_S_SYN_RECV || st === TCP_S_SYNACK) return true;
         return st === TCP_S_ESTABLISHED && this.todropEntry(t, slot, nowMs);

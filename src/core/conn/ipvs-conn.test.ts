@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { formatEndpoint } from '../net/addr.js';
 import type { Destination } from '../service/destination.js';
 import type { InResult } from './ipvs.js';
 import { ACK, FIN, RST, SYN, lab, pkt, tcp } from './testing.js';
@@ -235,5 +236,33 @@ describe('counters, overload and stats (spec §1, §2.4)', () => {
     for (const s of [d.stats, svc.stats, l.table.totals]) {
       assert.deepEqual([s.conns, s.inPkts, s.inBytes, s.outPkts, s.outBytes], [1, 2, 112, 1, 1500]);
     }
+  });
+});
+
+describe('IPv6 conns (spec §2.1)', () => {
+  it('a NAT conn over IPv6 is found both ways and reports the v6 endpoints (spec §2.1)', () => {
+    const l = lab();
+    const k = l.service('tcp', '[2001:db8::80]:80');
+    const d = l.dest(k, '[2001:db8:1::2]:8080', { method: 'masq' });
+    const c = fwd(l.ipvs.inbound(tcp('[2001:db8:2::10]:40000', '[2001:db8::80]:80', SYN)));
+    assert.equal(c.dest, d);
+    const o = l.ipvs.outbound(tcp('[2001:db8:1::2]:8080', '[2001:db8:2::10]:40000', SYN | ACK));
+    if (o.kind !== 'forward') assert.fail(o.kind);
+    assert.equal(o.conn, c.conn);
+    assert.equal(`${formatEndpoint(o.vaddr, o.vport)} ${formatEndpoint(o.caddr, o.cport)}`, '[2001:db8::80]:80 [2001:db8:2::10]:40000');
+    const e = l.ipvs.conns.get(c.conn)!;
+    assert.equal(`${formatEndpoint(e.client.addr, e.client.port)} ${formatEndpoint(e.dest.addr, e.dest.port)}`, '[2001:db8:2::10]:40000 [2001:db8:1::2]:8080');
+    assert.equal(fwd(l.ipvs.inbound(tcp('[2001:db8:2::10]:40000', '[2001:db8::80]:80', ACK))).conn, c.conn);
+    assert.equal(l.ipvs.inbound(tcp('[2001:db8:2::11]:40000', '[2001:db8::80]:80', ACK)).kind, 'pass');
+  });
+
+  it('IPv6 persistence groups clients by prefix length (spec §2.7)', () => {
+    const l = lab();
+    const k = l.service('tcp', '[2001:db8::80]:443', { flags: 0x1, timeoutS: 360, netmask: 64 });
+    l.dest(k, '[2001:db8:1::2]:443');
+    l.ipvs.inbound(tcp('[2001:db8:2::10]:40000', '[2001:db8::80]:443', SYN));
+    l.ipvs.inbound(tcp('[2001:db8:2::ffff:1]:40000', '[2001:db8::80]:443', SYN));
+    const tpl = [...l.ipvs.conns.entries()].filter((e) => e.template);
+    assert.deepEqual(tpl.map((e) => `${formatEndpoint(e.client.addr, e.client.port)} ${e.controls}`), ['[2001:db8:2::]:0 2']);
   });
 });

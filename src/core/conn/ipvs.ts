@@ -143,14 +143,14 @@ export class Ipvs {
       const d = c.destOf(s);
       if (this.sysctls.expire_nodest_conn !== 0 && d !== undefined && d.weight === 0) {
         resched = true;
-        oldCt = (c.flags[s] & CF_NFCT) !== 0;
+        oldCt = (c.flags(s) & CF_NFCT) !== 0;
       } else if (this.sysctls.conn_reuse_mode !== 0 && this.newConnExpected(s)) {
-        oldCt = (c.flags[s] & CF_NFCT) !== 0;
-        resched = c.nControl[s] === 0 ? true : !oldCt;
+        oldCt = (c.flags(s) & CF_NFCT) !== 0;
+        resched = c.nControl(s) === 0 ? true : !oldCt;
       }
       if (resched) {
-        if (!oldCt) c.flags[s] &= ~CF_NFCT;
-        if (c.nControl[s] === 0) this.expire(s, false);
+        if (!oldCt) c.setFlags(s, c.flags(s) & ~CF_NFCT);
+        if (c.nControl(s) === 0) this.expire(s, false);
         if (oldCt) return this.drop('old-conntrack');
         s = -1;
       }
@@ -159,8 +159,8 @@ export class Ipvs {
       const d = c.destOf(s);
       if (d !== undefined && !d.isAvailable) {
         if (this.sysctls.expire_nodest_conn === 0) return this.drop('dest-unavailable');
-        const oldCt = (c.flags[s] & CF_NFCT) !== 0;
-        if (!oldCt) c.flags[s] &= ~CF_NFCT;
+        const oldCt = (c.flags(s) & CF_NFCT) !== 0;
+        if (!oldCt) c.setFlags(s, c.flags(s) & ~CF_NFCT);
         this.expire(s, false);
         if (oldCt) return this.drop('old-conntrack');
         s = -1;
@@ -290,11 +290,11 @@ export class Ipvs {
     if (this.sysctls.expire_nodest_conn === 0) return;
     const c = this.conns;
     c.forEach((s) => {
-      if (c.destOf(s) !== dest || (c.flags[s] & CF_TEMPLATE) !== 0 || c.nControl[s] > 0) return;
+      if (c.destOf(s) !== dest || (c.flags(s) & CF_TEMPLATE) !== 0 || c.nControl(s) > 0) return;
       this.deleteWithController(s);
     });
     c.forEach((s) => {
-      if (c.destOf(s) === dest && c.nControl[s] === 0) this.expire(s, true);
+      if (c.destOf(s) === dest && c.nControl(s) === 0) this.expire(s, true);
     });
   }
 
@@ -303,7 +303,7 @@ export class Ipvs {
     const c = this.conns;
     for (let guard = 0; c.count > 0 && guard < 64; guard++) {
       c.forEach((s) => {
-        if ((c.flags[s] & CF_USED) !== 0 && c.nControl[s] === 0) this.deleteWithController(s);
+        if ((c.flags(s) & CF_USED) !== 0 && c.nControl(s) === 0) this.deleteWithController(s);
       });
     }
   }
@@ -340,7 +340,7 @@ export class Ipvs {
       if (!dest) return SCHED_LEAVE;
       ct = this.newConn(tk, dest, templateDport(svc, f.dstPort, dest), CF_TEMPLATE, fwmark);
       if (ct < 0) return SCHED_DROP;
-      c.timeout[ct] = svc.timeoutS * 1000;
+      c.setTimeoutMs(ct, svc.timeoutS * 1000);
     }
     const ops = svc.isOnePacket && f.protocol === 'udp' ? CF_ONE_PACKET : 0;
     this.protectedSlot = ct;
@@ -350,8 +350,8 @@ export class Ipvs {
       this.put(ct);
       return SCHED_DROP;
     }
-    c.control[s] = ct;
-    c.nControl[ct]++;
+    c.setControl(s, ct);
+    c.addNControl(ct, 1);
     this.put(ct); // only new conns refresh the template (spec §2.7)
     this.connStats(s, svc);
     return s;
@@ -359,11 +359,7 @@ export class Ipvs {
 
   /** ip_vs_check_template failed: unhash so it never matches again; it dies when unreferenced. */
   private invalidateTemplate(ct: number): void {
-    const c = this.conns;
-    c.unhashIn(ct);
-    c.vport[ct] = 0xffff;
-    c.dport[ct] = 0xffff;
-    c.cport[ct] = 0;
+    this.conns.invalidate(ct);
   }
 
   /** ip_vs_conn_new + ip_vs_bind_dest; full NAT also gets its local endpoint. -1 with dropReason set. */
@@ -450,67 +446,69 @@ export class Ipvs {
   /** is_new_conn_expected (conn_reuse_mode, spec §2.9). */
   private newConnExpected(s: number): boolean {
     const c = this.conns;
-    if (c.control[s] >= 0) return false;
-    const st = c.state[s];
-    if (c.proto[s] === IPPROTO_TCP) {
+    if (c.control(s) >= 0) return false;
+    const st = c.state(s);
+    if (c.proto(s) === IPPROTO_TCP) {
       return st === TCP_S_TIME_WAIT || st === TCP_S_CLOSE ||
-        ((this.sysctls.conn_reuse_mode & 2) !== 0 && st === TCP_S_FIN_WAIT && (c.flags[s] & CF_NOOUTPUT) !== 0);
+        ((this.sysctls.conn_reuse_mode & 2) !== 0 && st === TCP_S_FIN_WAIT && (c.flags(s) & CF_NOOUTPUT) !== 0);
     }
-    return c.proto[s] === IPPROTO_SCTP && st === SCTP_S_CLOSED;
+    return c.proto(s) === IPPROTO_SCTP && st === SCTP_S_CLOSED;
   }
 
   /** The protocol's state_transition (spec §2.5, §2.6), moving active/inactive counts with it. */
   private transition(s: number, dir: number, p: PacketMeta): void {
     const c = this.conns;
-    const proto = c.proto[s];
+    const proto = c.proto(s);
     if (proto === IPPROTO_UDP) {
-      c.timeout[s] = this.timeouts.udp[0];
-      if (dir === DIR_OUTPUT) this.assure(c.control[s]);
+      c.setTimeoutMs(s, this.timeouts.udp[0]);
+      if (dir === DIR_OUTPUT) this.assure(c.control(s));
       return;
     }
     let d = dir;
-    if (c.flags[s] & CF_NOOUTPUT) {
-      if (dir === DIR_OUTPUT) c.flags[s] &= ~CF_NOOUTPUT;
+    if (c.flags(s) & CF_NOOUTPUT) {
+      if (dir === DIR_OUTPUT) c.setFlags(s, c.flags(s) & ~CF_NOOUTPUT);
       else d = DIR_INPUT_ONLY;
     }
-    const old = c.state[s];
+    const old = c.state(s);
     const tcp = proto === IPPROTO_TCP;
     const ns = tcp ? tcpNextState(this.defense.secureTcp, d, p.tcpFlags, old) : sctpNextState(d, p.sctpChunk, old);
     if (ns !== old) {
       const active = tcp ? TCP_STATE_ACTIVE[ns] : ns === SCTP_S_ESTABLISHED;
       const dest = c.destOf(s);
       if (dest) {
-        const inactive = (c.flags[s] & CF_INACTIVE) !== 0;
+        const inactive = (c.flags(s) & CF_INACTIVE) !== 0;
         if (!inactive && !active) {
           dest.moveConn('active', 'inactive');
-          c.flags[s] |= CF_INACTIVE;
+          c.setFlags(s, c.flags(s) | CF_INACTIVE);
         } else if (inactive && active) {
           dest.moveConn('inactive', 'active');
-          c.flags[s] &= ~CF_INACTIVE;
+          c.setFlags(s, c.flags(s) & ~CF_INACTIVE);
         }
       }
-      if (ns === (tcp ? TCP_S_ESTABLISHED : SCTP_S_ESTABLISHED)) this.assure(c.control[s]);
+      if (ns === (tcp ? TCP_S_ESTABLISHED : SCTP_S_ESTABLISHED)) this.assure(c.control(s));
     }
-    c.state[s] = ns;
-    c.timeout[s] = tcp ? this.timeouts.tcp[ns] : this.timeouts.sctp[ns];
+    c.setState(s, ns);
+    c.setTimeoutMs(s, tcp ? this.timeouts.tcp[ns] : this.timeouts.sctp[ns]);
   }
 
   /** ip_vs_control_assure_ct: the controlling template becomes ASSURED. */
   private assure(ct: number): void {
-    if (ct >= 0 && (this.conns.flags[ct] & CF_TEMPLATE) !== 0) this.conns.state[ct] |= CTPL_S_ASSURED;
+    const c = this.conns;
+    if (ct >= 0 && (c.flags(ct) & CF_TEMPLATE) !== 0) c.setState(ct, c.state(ct) | CTPL_S_ASSURED);
   }
 
   private countInPkt(s: number): void {
     const c = this.conns;
-    if ((c.flags[s] & CF_ONE_PACKET) !== 0 && c.control[s] >= 0) c.inPkts[c.control[s]]++;
-    else c.inPkts[s]++;
+    const ct = c.control(s);
+    if ((c.flags(s) & CF_ONE_PACKET) !== 0 && ct >= 0) c.incInPkts(ct);
+    else c.incInPkts(s);
   }
 
   /** ip_vs_conn_put: re-arm to the conn's timeout; a one-packet conn expires right away. */
   private put(s: number): void {
     const c = this.conns;
-    if (c.flags[s] & CF_ONE_PACKET) this.expire(s, false);
-    else c.wheel.rearm(s, this.clock.nowMs() + c.timeout[s]);
+    if (c.flags(s) & CF_ONE_PACKET) this.expire(s, false);
+    else c.wheel.rearm(s, this.clock.nowMs() + c.timeout(s));
   }
 
   /**
@@ -521,23 +519,23 @@ export class Ipvs {
    */
   private expire(s: number, forced: boolean): void {
     const c = this.conns;
-    if ((c.flags[s] & CF_USED) === 0) return;
-    if (c.nControl[s] > 0) {
-      c.timeout[s] = CONN_DELAY_MS;
+    if ((c.flags(s) & CF_USED) === 0) return;
+    if (c.nControl(s) > 0) {
+      c.setTimeoutMs(s, CONN_DELAY_MS);
       c.wheel.arm(s, this.clock.nowMs() + CONN_DELAY_MS);
       return;
     }
-    const ct = c.control[s];
+    const ct = c.control(s);
     if (ct >= 0) {
-      c.control[s] = -1;
-      c.nControl[ct]--;
-      if (forced && c.nControl[ct] === 0 && ((c.flags[ct] & CF_TEMPLATE) === 0 || (c.state[ct] & CTPL_S_ASSURED) === 0)) {
+      c.setControl(s, -1);
+      c.addNControl(ct, -1);
+      if (forced && c.nControl(ct) === 0 && ((c.flags(ct) & CF_TEMPLATE) === 0 || (c.state(ct) & CTPL_S_ASSURED) === 0)) {
         this.expire(ct, true);
       }
     }
     const dest = c.destOf(s);
     if (dest) {
-      const f = c.flags[s];
+      const f = c.flags(s);
       dest.unbindConn(f & CF_TEMPLATE ? 'template' : f & CF_INACTIVE ? 'inactive' : 'active');
     }
     c.free(s);
@@ -546,9 +544,9 @@ export class Ipvs {
   /** ip_vs_conn_del of a conn, then of its controller when that controls nothing else (flush paths). */
   private deleteWithController(s: number): void {
     const c = this.conns;
-    const ct = c.control[s];
+    const ct = c.control(s);
     this.expire(s, true);
-    if (ct >= 0 && (c.flags[ct] & CF_USED) !== 0 && c.nControl[ct] === 0) this.expire(ct, true);
+    if (ct >= 0 && (c.flags(ct) & CF_USED) !== 0 && c.nControl(ct) === 0) this.expire(ct, true);
   }
 
   private inStats(s: number, len: number): void {
@@ -590,11 +588,11 @@ export class Ipvs {
     r.conn = s;
     r.dest = dest;
     r.isNew = isNew;
-    r.method = METHOD_OF[c.flags[s] & CF_FWD_MASK];
-    r.dport = c.dport[s];
+    r.method = METHOD_OF[c.flags(s) & CF_FWD_MASK];
+    r.dport = c.dport(s);
     if (r.method === 'fullnat') {
-      r.localAddr = c.localAddrs[c.lidx[s]];
-      r.localPort = c.lport[s];
+      r.localAddr = c.localAddrs[c.lidx(s)];
+      r.localPort = c.lport(s);
     } else {
       r.localAddr = undefined;
       r.localPort = 0;
@@ -608,20 +606,17 @@ export class Ipvs {
     const sc = this.scratch;
     r.conn = s;
     r.dest = c.destOf(s);
-    r.method = METHOD_OF[c.flags[s] & CF_FWD_MASK];
-    r.vport = c.vport[s];
-    r.cport = c.cport[s];
-    if (c.flags[s] & CF_V6) {
-      const o = c.daddr[s] * 48;
-      for (let i = 0; i < 16; i++) {
-        sc.v6a.bytes[i] = c.side[o + 16 + i];
-        sc.v6b.bytes[i] = c.side[o + i];
-      }
+    r.method = METHOD_OF[c.flags(s) & CF_FWD_MASK];
+    r.vport = c.vport(s);
+    r.cport = c.cport(s);
+    if (c.flags(s) & CF_V6) {
+      c.copyAddr6(s, 1, sc.v6a.bytes);
+      c.copyAddr6(s, 0, sc.v6b.bytes);
       r.vaddr = sc.v6a;
       r.caddr = sc.v6b;
     } else {
-      writeU32(sc.v4a.bytes, c.vaddr[s]);
-      writeU32(sc.v4b.bytes, c.caddr[s]);
+      writeU32(sc.v4a.bytes, c.vaddr(s));
+      writeU32(sc.v4b.bytes, c.caddr(s));
       r.vaddr = sc.v4a;
       r.caddr = sc.v4b;
     }

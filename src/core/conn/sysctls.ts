@@ -30,15 +30,15 @@ export interface Sysctls {
   schedule_icmp: number;
   /** Answer NAT replies without a connection with ICMP port unreachable to the real server. */
   nat_icmp_send: number;
-  /** Send FRAG_NEEDED for DF packets over the MTU (data planes read it; spec §3). */
+  /** Send FRAG_NEEDED for DF packets over the MTU (spec §3). Read by the data planes, not here. */
   pmtu_disc: number;
   /** Keep conntrack entries for IPVS connections (spec §4.1): SYNs reusing such an entry are dropped. */
   conntrack: number;
-  /** Re-route NAT replies as if originated by the director (data planes read it). */
+  /** Re-route NAT replies as if originated by the director. Read by the data planes, not here. */
   snat_reroute: number;
-  /** Disable the director while in backup sync mode: every packet passes. */
+  /** Disable the director function while in backup sync mode. Read by the sync layer, not here. */
   backup_only: number;
-  /** Mark unknown-protocol packets so IPVS ignores them (data planes read it). */
+  /** Mark unknown-protocol packets so IPVS ignores them. Read by the data planes, not here. */
   ignore_tunneled: number;
 }
 

@@ -15,8 +15,11 @@ export interface TimerWheelOptions {
 }
 
 export class TimerWheel {
-  /** The deadline of each slot in ms (meaningful while armed). */
-  expires: Float64Array;
+  /** Deadlines (ms): slot s at exp[s * stride + off]; own storage or a view bound by the owner. */
+  private exp: Float64Array;
+  private stride = 1;
+  private off = 0;
+  private ownExpires = true;
   private next: Int32Array;
   private prev: Int32Array;
   private readonly nBuckets: number;
@@ -40,26 +43,44 @@ export class TimerWheel {
     this.base = this.nBuckets + 1;
     this.next = new Int32Array(this.base + capacity);
     this.prev = new Int32Array(this.base + capacity);
-    this.expires = new Float64Array(capacity);
+    this.exp = new Float64Array(capacity);
     for (let i = 0; i < this.base; i++) { this.next[i] = i; this.prev[i] = i; }
     this.next.fill(-1, this.base);
     this.lastDone = Math.floor(nowMs / this.gran) - 1;
   }
 
+  /**
+   * Keeps deadlines in the owner's storage (slot s at view[s * stride + offset]) so a packet's
+   * re-arm writes the same cache line as the rest of its conn. Rebind after the owner reallocates.
+   */
+  bindExpires(view: Float64Array, stride: number, offset: number): void {
+    this.exp = view;
+    this.stride = stride;
+    this.off = offset;
+    this.ownExpires = false;
+  }
+
+  /** The slot's deadline in ms (meaningful while armed). */
+  expiresOf(slot: number): number {
+    return this.exp[slot * this.stride + this.off];
+  }
+
   /** Room for `capacity` slots (never shrinks). */
   grow(capacity: number): void {
-    const old = this.expires.length;
+    const old = this.next.length - this.base;
     if (capacity <= old) return;
     const next = new Int32Array(this.base + capacity);
     const prev = new Int32Array(this.base + capacity);
     next.set(this.next);
     prev.set(this.prev);
     next.fill(-1, this.base + old);
-    const exp = new Float64Array(capacity);
-    exp.set(this.expires);
     this.next = next;
     this.prev = prev;
-    this.expires = exp;
+    if (this.ownExpires) {
+      const exp = new Float64Array(capacity);
+      exp.set(this.exp);
+      this.exp = exp;
+    }
   }
 
   /** Whether the slot has a deadline. */
@@ -71,7 +92,7 @@ export class TimerWheel {
   arm(slot: number, expiresMs: number): void {
     const node = this.base + slot;
     if (this.next[node] !== -1) this.unlink(node);
-    this.expires[slot] = expiresMs;
+    this.exp[slot * this.stride + this.off] = expiresMs;
     let tick = Math.floor(expiresMs / this.gran);
     if (tick <= this.lastDone + 1) {
       tick = Math.max(tick, this.lastDone + 1);
@@ -82,7 +103,8 @@ export class TimerWheel {
 
   /** Re-arms on a packet: a later deadline is stored lazily, an earlier one relinks. */
   rearm(slot: number, expiresMs: number): void {
-    if (this.next[this.base + slot] !== -1 && expiresMs >= this.expires[slot]) this.expires[slot] = expiresMs;
+    const i = slot * this.stride + this.off;
+    if (this.next[this.base + slot] !== -1 && expiresMs >= this.exp[i]) this.exp[i] = expiresMs;
     else this.arm(slot, expiresMs);
   }
 
@@ -125,7 +147,7 @@ export class TimerWheel {
       const node = this.next[proc];
       this.unlink(node);
       const slot = node - this.base;
-      const e = this.expires[slot];
+      const e = this.exp[slot * this.stride + this.off];
       if (e <= nowMs) {
         n++;
         onExpire(slot);
