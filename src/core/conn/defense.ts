@@ -2,7 +2,7 @@
 // ip_vs_core.c ip_vs_todrop; spec §2.10) driven by an injected memory signal instead of si_meminfo.
 // Modes 0..3: off, auto (becomes 2 while memory is low), auto-active (back to 1 when it recovers),
 // always. The sysctl values themselves move between 1 and 2, as the kernel's do.
-import { randomBelow, type RandomSource } from '../random.js';
+import type { RandomSource } from '../random.js';
 import { CF_TEMPLATE, CF_USED, CTPL_S_ASSURED, IPPROTO_SCTP, IPPROTO_TCP } from './conn-flags.js';
 import type { ConnTable } from './conn-table.js';
 import { SCTP_S_ESTABLISHED, SCTP_S_INIT, SCTP_S_INIT1 } from './sctp-state.js';
@@ -116,7 +116,7 @@ export class Defense {
     const visits = Math.ceil(t.highWater / 32);
     let n = 0;
     for (let i = 0; i < visits; i++) {
-      const s = randomBelow(random, t.highWater);
+      const s = random.nextU32() % t.highWater; // the kernel masks get_random_u32() likewise
       if (this.shouldDrop(t, s, nowMs)) { drop(s); n++; }
     }
     return n;
