@@ -10,6 +10,10 @@ interface Subcommand {
 const SUBCOMMANDS: Record<string, Subcommand> = {
   run: { summary: 'run the daemon (config, data plane, health checks, tsvsadm socket, REST API, metrics)', load: () => import('../cli/run/main.js') },
   demo: { summary: 'proxy plane on loopback with demo real servers (what npm start runs)', load: () => import('../cli/demo/main.js') },
+  lab: { summary: 'build a forwarding mode\'s topology (client, router, director, real servers) in network namespaces', load: () => import('../cli/lab/main.js') },
+  realserver: { summary: 'configure this host as a real server for DR/TUN/NAT (ARP, rp_filter, VIP, decapsulator); down undoes it', load: () => import('../cli/realserver/main.js') },
+  import: { summary: 'convert keepalived.conf or ipvsadm -S output to tsvs.yaml', load: () => import('../cli/import/main.js') },
+  proc: { summary: 'print /proc/net/ip_vs, ip_vs_stats, ip_vs_conn of the running daemon (kernel formats)', load: () => import('../cli/proc/main.js') },
   simulate: { summary: 'preview how rules and changes distribute traffic (no root, no network)', load: () => import('../cli/simulate/main.js') },
 };
 

@@ -22,6 +22,8 @@ export function resolveControlSocket(configured: string = DEFAULT_CONTROL_SOCKET
 const MAX_REQUEST_BYTES = 1 << 20;
 
 export interface ControlRequest {
+  /** Which command runs: tsvsadm (default) or a /proc-style view (`tsvs proc`). */
+  readonly tool?: 'tsvsadm' | 'proc';
   readonly argv: string[];
   /** Standard input for commands that read it (-R). */
   readonly stdin?: string;
@@ -83,10 +85,11 @@ function parseRequest(line: string): ControlRequest | string {
   try { v = JSON.parse(line); } catch { return 'not JSON'; }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'expected an object';
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'argv' && k !== 'stdin') return `unknown field '${k}'`;
+  for (const k of Object.keys(o)) if (k !== 'argv' && k !== 'stdin' && k !== 'tool') return `unknown field '${k}'`;
+  if (o.tool !== undefined && o.tool !== 'tsvsadm' && o.tool !== 'proc') return "'tool' must be 'tsvsadm' or 'proc'";
   if (!Array.isArray(o.argv) || !o.argv.every((a) => typeof a === 'string')) return "'argv' must be an array of strings";
   if (o.stdin !== undefined && typeof o.stdin !== 'string') return "'stdin' must be a string";
-  return { argv: o.argv as string[], stdin: o.stdin as string | undefined };
+  return { tool: o.tool as ControlRequest['tool'], argv: o.argv as string[], stdin: o.stdin as string | undefined };
 }
 
 function isAlive(path: string): Promise<boolean> {

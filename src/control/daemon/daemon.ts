@@ -15,6 +15,7 @@ import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '../../core/sched/sched
 import { RateEstimator } from '../../core/stats/rate-estimator.js';
 import { EtcResolver } from '../../cli/tsvsadm/etc-resolver.js';
 import { execTsvsadm } from '../../cli/tsvsadm/exec.js';
+import { procView } from '../../cli/proc/view.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import type { MetricsSource } from '../metrics/prometheus.js';
 import { ConfigError, loadConfigFile, loadConfigText } from '../config/load.js';
@@ -141,8 +142,9 @@ export class Daemon {
     });
     const socketPath = this.opts.overrides?.controlSocket ?? resolveControlSocket(cfg.control.socket);
     const resolver = new EtcResolver();
-    this.control = await startControlSocket(socketPath, (req) =>
-      execTsvsadm(req.argv, { director: this.director, ipvs: this.ipvs, resolver, connEntries: this.dataplane?.connEntries }, req.stdin ?? ''));
+    this.control = await startControlSocket(socketPath, (req) => req.tool === 'proc'
+      ? procView(req.argv, this.director, this.ipvs)
+      : execTsvsadm(req.argv, { director: this.director, ipvs: this.ipvs, resolver, connEntries: this.dataplane?.connEntries }, req.stdin ?? ''));
     const apiOn = (this.opts.overrides?.api ?? cfg.api.enabled);
     if (apiOn) {
       const d = this.director;
