@@ -1,0 +1,143 @@
+// Keeping the kernel away from what tsvs forwards (design "The packet plane"): nftables netdev
+// ingress rules, in a table of our own, that drop VIP service traffic, ARP/NDP requests for VIPs
+// and the real servers' replies tsvs rewrites (masq, full NAT). AF_PACKET ETH_P_ALL taps run
+// before the ingress hook, so tsvs still sees every one of those frames; the kernel does not,
+// whatever the operator did (VIP also on lo, ip_forward=1). The table is replaced atomically on
+// every change, deleted on stop, and deleted at the next start if a crash left it behind.
+import { spawn } from 'node:child_process';
+import { type IpAddress, formatIp } from '../../core/net/addr.js';
+import type { AddrProtoPort } from './service-model.js';
+
+/** Default table name (netdev family). */
+export const DEFAULT_NFT_TABLE = 'tsvs';
+
+/** What must be kept from the kernel, on which devices. */
+export interface ExclusionSpec {
+  readonly devices: readonly string[];
+  /** Service VIP, protocol and port (port 0: every port of that protocol). */
+  readonly vipPorts: readonly AddrProtoPort[];
+  /** VIP addresses: ARP/NDP requests for them, ICMP errors and non-first fragments to them. */
+  readonly vips: readonly IpAddress[];
+  /** masq real servers: their replies to anything but a director address. */
+  readonly masqReplies: readonly AddrProtoPort[];
+  /** full-NAT real servers: their replies to a director address (in the full-NAT port range when given). */
+  readonly fullnatReplies: readonly AddrProtoPort[];
+  readonly fullnatPorts?: { readonly min: number; readonly max: number };
+  /** The director's own addresses. */
+  readonly localAddrs: readonly IpAddress[];
+}
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+const DEV_RE = /^[A-Za-z0-9_.:@-]{1,15}$/;
+
+function els(items: string[]): string {
+  return items.length ? ` elements = { ${items.join(', ')} }` : '';
+}
+
+function app(x: AddrProtoPort): string {
+  return `${formatIp(x.addr)} . ${x.proto} . ${x.port}`;
+}
+
+function hex128(a: IpAddress): string {
+  return '0x' + Array.from(a.bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The nft script that (re)creates the table for `spec` in one transaction. */
+export function renderRuleset(table: string, spec: ExclusionSpec): string {
+  if (!NAME_RE.test(table)) throw new Error(`Cannot use nft table name '${table}': it must match ${NAME_RE}`);
+  for (const d of spec.devices) if (!DEV_RE.test(d)) throw new Error(`Cannot install nft rules on device '${d}': not a valid interface name`);
+  const fam = <T extends { addr: IpAddress }>(xs: readonly T[], f: 4 | 6) => xs.filter((x) => x.addr.family === f);
+  const ipsOf = (xs: readonly IpAddress[], f: 4 | 6) => xs.filter((x) => x.family === f).map(formatIp);
+  const sets: string[] = [];
+  for (const f of [4, 6] as const) {
+    const t = f === 4 ? 'ipv4_addr' : 'ipv6_addr';
+    sets.push(`  set svc${f} { type ${t} . inet_proto . inet_service;${els(fam(spec.vipPorts, f).filter((x) => x.port !== 0).map(app))} }`);
+    sets.push(`  set vipany${f} { type ${t} . inet_proto;${els(fam(spec.vipPorts, f).filter((x) => x.port === 0).map((x) => `${formatIp(x.addr)} . ${x.proto}`))} }`);
+    sets.push(`  set vip${f} { type ${t};${els(ipsOf(spec.vips, f))} }`);
+    sets.push(`  set masq${f} { type ${t} . inet_proto . inet_service;${els(fam(spec.masqReplies, f).map(app))} }`);
+    sets.push(`  set fnat${f} { type ${t} . inet_proto . inet_service;${els(fam(spec.fullnatReplies, f).map(app))} }`);
+    sets.push(`  set local${f} { type ${t};${els(ipsOf(spec.localAddrs, f))} }`);
+  }
+  const ports = spec.fullnatPorts ? ` th dport ${spec.fullnatPorts.min}-${spec.fullnatPorts.max}` : '';
+  const rules = [
+    // Non-first fragments carry no ports: keep them all from the kernel (the engine decides).
+    'ip daddr @vip4 ip frag-off & 0x1fff != 0 drop',
+    'ip daddr . meta l4proto . th dport @svc4 drop',
+    'ip daddr . meta l4proto @vipany4 drop',
+    'ip daddr @vip4 icmp type { destination-unreachable, source-quench, time-exceeded, parameter-problem } drop',
+    'arp operation request arp daddr ip @vip4 drop',
+    'ip saddr . meta l4proto . th sport @masq4 ip daddr != @local4 drop',
+    `ip saddr . meta l4proto . th sport @fnat4 ip daddr @local4${ports} drop`,
+    'ip6 daddr . meta l4proto . th dport @svc6 drop',
+    'ip6 daddr . meta l4proto @vipany6 drop',
+    'ip6 daddr @vip6 icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } drop',
+    ...spec.vips.filter((v) => v.family === 6).map((v) => `icmpv6 type nd-neighbor-solicit @th,64,128 ${hex128(v)} drop`),
+    'ip6 saddr . meta l4proto . th sport @masq6 ip6 daddr != @local6 drop',
+    `ip6 saddr . meta l4proto . th sport @fnat6 ip6 daddr @local6${ports} drop`,
+  ];
+  const chains = spec.devices.map((d, i) => [
+    `  chain in${i} {`,
+    `    type filter hook ingress device "${d}" priority -500; policy accept;`,
+    ...rules.map((r) => `    ${r}`),
+    '  }',
+  ].join('\n'));
+  return [
+    `table netdev ${table} {}`,
+    `delete table netdev ${table}`,
+    `table netdev ${table} {`,
+    ...sets,
+    ...chains,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Runs `nft -f -` with `script` on stdin. */
+export function runNft(script: string, args: readonly string[] = ['-f', '-']): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('nft', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    p.on('error', (e) => reject(new Error(`Cannot run nft (is the nftables package installed?): ${e.message}`)));
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`nft ${args.join(' ')} failed (exit ${code}): ${err.trim()}`))));
+    p.stdin.end(script);
+  });
+}
+
+/** The installed exclusion table. */
+export class NftExclusion {
+  private installed = false;
+  private last = '';
+
+  constructor(readonly table: string = DEFAULT_NFT_TABLE) {}
+
+  /** Installs or atomically replaces the rules (no-op when unchanged). */
+  async apply(spec: ExclusionSpec): Promise<void> {
+    const script = renderRuleset(this.table, spec);
+    if (this.installed && script === this.last) return;
+    await runNft(script);
+    this.installed = true;
+    this.last = script;
+  }
+
+  /** Removes the table if it exists (also what a start does after a crash). */
+  async remove(): Promise<void> {
+    await NftExclusion.removeTable(this.table);
+    this.installed = false;
+    this.last = '';
+  }
+
+  /** Deletes `table` (netdev) if present. */
+  static async removeTable(table: string): Promise<void> {
+    if (!NAME_RE.test(table)) throw new Error(`Cannot use nft table name '${table}': it must match ${NAME_RE}`);
+    await runNft(`table netdev ${table} {}\ndelete table netdev ${table}\n`);
+  }
+
+  /** True when `table` exists. */
+  static async exists(table: string): Promise<boolean> {
+    const out = await runNft('', ['list', 'tables', 'netdev']);
+    return out.split('\n').some((l) => l.trim() === `table netdev ${table}`);
+  }
+}

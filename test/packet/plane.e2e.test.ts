@@ -1,0 +1,202 @@
+// The packet plane end to end, as root in network namespaces (docs/adr/0003-packet-plane.md): a
+// director running PacketPlane with the tiny DR test engine forwards real UDP and TCP traffic from a
+// client to a real server; tsvs answers ARP for the VIP and the nft rules keep the kernel out even
+// with the VIP on the director's lo and ip_forward=1; partial checksums and GSO superframes from
+// local senders arrive correct; table operations and snapshots go through the worker protocol; stop
+// removes the rules.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { TableOp } from '../../src/control/director-api.js';
+import type { ConnPage, OpsResult } from '../../src/dataplane/packet/worker-protocol.js';
+import type { PlaneSnapshot } from '../../src/dataplane/packet/plane.js';
+import { DirectorHost, DrTopology, Procs, fixture, nsRun, packetSkipReason, sh } from './helpers.js';
+import { ip } from './fixtures/wire.js';
+
+const skip = packetSkipReason();
+const TABLE = 'tsvs_pio_e2e';
+
+function service(protocol: 'tcp' | 'udp', vip: string, port: number, rip: string, rport: number): TableOp[] {
+  const key = { kind: 'addr' as const, protocol, addr: ip(vip), port };
+  return [
+    { op: 'add-service', service: { key, scheduler: 'rr', flags: 0, timeoutS: 0, netmask: 0xffffffff } },
+    { op: 'add-dest', key, dest: { addr: ip(rip), port: rport, method: 'droute', weight: 1, uThreshold: 0, lThreshold: 0, tunType: 'ipip', tunPort: 0, tunCsum: 'nocsum' } },
+  ];
+}
+
+const UDP_SERVER = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', int(sys.argv[1])))
+while True:
+    d, a = s.recvfrom(65535)
+    print(d.decode(), a[0], flush=True)
+`;
+const UDP_CLIENT = `
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[3])):
+    s.sendto(('msg-%d' % i).encode(), (sys.argv[1], int(sys.argv[2])))
+    time.sleep(0.02)
+`;
+const BULK_SERVER = `
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 81)); s.listen(4)
+while True:
+    c, _ = s.accept(); n = 0; h = 0
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        n += len(d); h = (h + sum(d)) % 1000003
+    c.sendall(('%d %d' % (n, h)).encode()); c.close()
+`;
+const BULK_CLIENT = `
+import socket, sys
+data = bytes((i * 7) % 251 for i in range(4 * 1024 * 1024))
+c = socket.create_connection((sys.argv[1], 81), timeout=10)
+c.sendall(data); c.shutdown(socket.SHUT_WR)
+print(c.recv(100).decode(), len(data), sum(data) % 1000003)
+`;
+
+function snmp(ns: string, proto: string, field: string): number {
+  const lines = sh(`ip netns exec ${ns} cat /proc/net/snmp`).split('\n').filter((l) => l.startsWith(`${proto}:`));
+  const names = lines[0].split(/\s+/);
+  const vals = lines[1].split(/\s+/);
+  return Number(vals[names.indexOf(field)]);
+}
+
+async function arpProbe(ns: string): Promise<{ replies: number; macs: string[] }> {
+  const r = await nsRun(ns, [process.execPath, fixture('arp-probe'), 'c0', '198.18.0.1', DrTopology.VIP, '400']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as { replies: number; macs: string[] };
+}
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('packet plane end to end: DR test engine in network namespaces', { skip }, () => {
+  const topo = new DrTopology('e2e');
+  const procs = new Procs();
+  let host: DirectorHost | undefined;
+  let webDir = '';
+  let udpSink: { out: () => string } | undefined;
+
+  before(async () => {
+    topo.up();
+    webDir = mkdtempSync(join(tmpdir(), 'tsvs-pio-web-'));
+    writeFileSync(join(webDir, 'index.html'), 'hello from the real server\n');
+    udpSink = procs.start(topo.rs, ['python3', '-c', UDP_SERVER, '5353']);
+    procs.start(topo.rs, ['python3', '-m', 'http.server', '80', '--bind', '0.0.0.0', '--directory', webDir]);
+    procs.start(topo.rs, ['python3', '-c', BULK_SERVER]);
+    host = new DirectorHost(topo.lb);
+    await host.call('start', {
+      interfaces: ['l0', 'l1'], announceInterfaces: ['l0'], engineModule: fixture('dr-engine'), nftTable: TABLE,
+      ops: [...service('udp', DrTopology.VIP, 5353, DrTopology.RIP, 5353), ...service('tcp', DrTopology.VIP, 80, DrTopology.RIP, 80),
+        ...service('tcp', DrTopology.VIP, 81, DrTopology.RIP, 81)],
+    });
+    // The servers must be listening before traffic starts.
+    await waitFor('servers listening', async () => (await nsRun(topo.rs, ['ss', '-ltnu'])).stdout.includes(':81'));
+  });
+
+  after(async () => {
+    await host?.close();
+    procs.killAll();
+    topo.down();
+    if (webDir) rmSync(webDir, { recursive: true, force: true });
+  });
+
+  test('the nft table is installed with the VIP rules on both devices', () => {
+    const out = sh(`ip netns exec ${topo.lb} nft list table netdev ${TABLE}`);
+    assert.match(out, /198\.18\.0\.100 \. 17 \. 5353|198\.18\.0\.100 \. udp \. 5353/);
+    assert.match(out, /device "l0"/);
+    assert.match(out, /device "l1"/);
+  });
+
+  test('ARP for the VIP is answered exactly once, by tsvs: the kernel (VIP on lo) is kept out by nft', async () => {
+    const r = await arpProbe(topo.cli);
+    assert.deepEqual(r, { replies: 1, macs: ['02:00:00:00:01:00'] });
+    const s = await host!.call<PlaneSnapshot>('snapshot');
+    assert.ok(s.io.arpReplies >= 1, `arpReplies ${s.io.arpReplies}`);
+  });
+
+  test('UDP with partial checksums from a local sender reaches a real socket on the real server (DR)', async () => {
+    const icmp0 = snmp(topo.cli, 'Icmp', 'InDestUnreachs');
+    const r = await nsRun(topo.cli, ['python3', '-c', UDP_CLIENT, DrTopology.VIP, '5353', '50']);
+    assert.equal(r.code, 0, r.stderr);
+    // The first datagrams may be dropped while tsvs resolves the real server's MAC (active ARP).
+    await waitFor('datagrams at the real server', () => udpSink!.out().split('\n').filter((l) => l.startsWith('msg-')).length >= 40);
+    const lines = udpSink!.out().split('\n').filter((l) => l.startsWith('msg-'));
+    assert.ok(lines.every((l) => l.endsWith(' 198.18.0.1')), 'client address kept (DR)');
+    assert.equal(snmp(topo.rs, 'Udp', 'InCsumErrors'), 0);
+    // The director's kernel did not answer the VIP traffic (no socket there: it would send port unreachable).
+    assert.equal(snmp(topo.cli, 'Icmp', 'InDestUnreachs'), icmp0);
+    const s = await host!.call<PlaneSnapshot>('snapshot');
+    assert.ok(s.io.csumCompleted >= 40, `csumCompleted ${s.io.csumCompleted}`);
+    assert.ok(s.io.neighRequests >= 1, 'the real server was resolved actively');
+  });
+
+  test('TCP: curl gets the page from the real server through the VIP', async () => {
+    const r = await nsRun(topo.cli, ['curl', '-s', '--max-time', '5', `http://${DrTopology.VIP}/index.html`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hello from the real server\n');
+    assert.equal(snmp(topo.rs, 'Tcp', 'InCsumErrors'), 0);
+  });
+
+  test('a 4 MiB TCP upload (GSO superframes from the client) arrives intact', async () => {
+    const r = await nsRun(topo.cli, ['python3', '-c', BULK_CLIENT, DrTopology.VIP], 20_000);
+    assert.equal(r.code, 0, r.stderr);
+    const [n, h, sent, sum] = r.stdout.trim().split(/\s+/);
+    assert.equal(n, sent);
+    assert.equal(h, sum);
+    assert.equal(snmp(topo.rs, 'Tcp', 'InCsumErrors'), 0);
+    const s = await host!.call<PlaneSnapshot>('snapshot');
+    // veth keeps the sender's TSO superframes whole: the plane must have cut them itself.
+    assert.ok(s.io.gsoFrames > 0 && s.io.gsoSegments > s.io.gsoFrames, `gso ${s.io.gsoFrames}/${s.io.gsoSegments}`);
+    assert.equal(s.io.oversize, 0);
+  });
+
+  test('snapshot: per-service and per-destination counters from the worker', async () => {
+    const s = await host!.call<PlaneSnapshot>('snapshot');
+    const udp = s.engine.services.find((x) => x.key.kind === 'addr' && x.key.protocol === 'udp');
+    assert.ok(udp);
+    assert.ok(udp.stats.inPkts >= 40 && udp.stats.inPkts <= 50, `udp inPkts ${udp.stats.inPkts}`);
+    assert.equal(udp.stats.conns, 1);
+    assert.equal(udp.dests[0].stats.inPkts, udp.stats.inPkts);
+    assert.equal(s.workers.length, 1);
+    assert.equal(s.io.txErrors, 0);
+    const page = await host!.call<ConnPage>('connections', { offset: 0, limit: 10 });
+    assert.ok(page.total >= 3);
+    assert.ok(page.entries.some((e) => e.protocol === 'UDP' && e.virtual.port === 5353));
+  });
+
+  test('applyOps: a service on a new VIP added at run time is answered (ARP) and forwarded; a bad op is refused whole', async () => {
+    const bad = await host!.call<OpsResult>('applyOps', { ops: service('udp', DrTopology.VIP2, 9999, DrTopology.RIP, 9999).slice(1) });
+    assert.equal(bad.ok, false);
+    const ok = await host!.call<OpsResult>('applyOps', { ops: service('udp', DrTopology.VIP2, 5353, DrTopology.RIP, 5353) });
+    assert.deepEqual(ok, { ok: true });
+    assert.match(sh(`ip netns exec ${topo.lb} nft list table netdev ${TABLE}`), /198\.18\.0\.101/);
+    const before = udpSink!.out().split('\n').filter((l) => l.startsWith('msg-')).length;
+    const r = await nsRun(topo.cli, ['python3', '-c', UDP_CLIENT, DrTopology.VIP2, '5353', '10']);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor('datagrams on the new service', () => udpSink!.out().split('\n').filter((l) => l.startsWith('msg-')).length >= before + 10);
+  });
+
+  test('stop removes the nft table; then the kernel answers ARP for the VIP on lo again', async () => {
+    const final = await host!.call<PlaneSnapshot>('stop');
+    assert.ok(final.io.forwarded > 0);
+    await host!.close();
+    host = undefined;
+    assert.doesNotMatch(sh(`ip netns exec ${topo.lb} nft list tables`), new RegExp(TABLE));
+    const r = await arpProbe(topo.cli);
+    assert.equal(r.replies, 1);
+  });
+});
