@@ -8,8 +8,8 @@
 // `tsvs realserver up` relaxes rp_filter on the TUN device and on "all".
 
 import { createSocket } from 'node:dgram';
-import { closeSync, writeSync } from 'node:fs';
-import { openTun, pollReadable, RawSocket } from './libc.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { openTun, RawSockets } from './libc.js';
 
 /** Why an encapsulated packet was not delivered. */
 export type DropReason = 'short' | 'gue-version' | 'gue-control' | 'gue-proto' | 'outer-proto' | 'inner-bad';
@@ -88,18 +88,14 @@ export interface DecapCounters {
  * counters on SIGUSR1 and on exit. Returns the exit code.
  */
 export async function runDecap(opts: DecapOptions, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
-  const tunFd = await openTun(opts.dev);
+  const tun = await openTun(opts.dev);
   const counters: DecapCounters = { received: 0, delivered: 0, dropped: {} };
   const drop = (r: DropReason | 'tun-write'): void => { counters.dropped[r] = (counters.dropped[r] ?? 0) + 1; };
   const deliver = (buf: Uint8Array, r: DecapResult): void => {
     counters.received++;
     if ('drop' in r) { drop(r.drop); return; }
-    try {
-      writeSync(tunFd, buf, r.start, r.end - r.start);
-      counters.delivered++;
-    } catch {
-      drop('tun-write');
-    }
+    if (tun.write(buf, r.start, r.end - r.start)) counters.delivered++;
+    else drop('tun-write');
   };
   const report = (): void => out(`tsvs-decap: counters ${JSON.stringify(counters)}`);
   let stopping = false;
@@ -122,24 +118,25 @@ export async function runDecap(opts: DecapOptions, out: (line: string) => void =
     await stopped;
     sock.close();
   } else {
-    const socks = [await RawSocket.open(4), await RawSocket.open(41)];
-    const buf = Buffer.alloc(65536);
+    const socks = await RawSockets.open([4, 41]);
+    const buf = new Uint8Array(65536);
     out(`tsvs-decap: ready (ipip protocols 4 and 41 -> ${opts.dev})`);
     while (!stopping) {
-      // Bounded wait so a stop request is seen within 200 ms.
-      const n = await pollReadable(socks.map((s) => s.fd), 200);
-      if (n <= 0) continue;
-      for (const s of socks) {
-        for (let i = 0; i < 256; i++) { // bounded drain per wakeup
-          const len = s.recv(buf);
-          if (len === 0) break;
-          deliver(buf, decapIpip(buf, len));
+      // A bounded poll, then back to the event loop, so SIGTERM is seen within 200 ms.
+      if (socks.poll(200) > 0) {
+        for (let s = 0; s < socks.fds.length; s++) {
+          for (let i = 0; i < 256; i++) { // bounded drain per wakeup
+            const len = socks.recv(s, buf);
+            if (len === 0) break;
+            deliver(buf, decapIpip(buf, len));
+          }
         }
       }
+      await yieldToLoop();
     }
-    for (const s of socks) s.close();
+    socks.close();
   }
   report();
-  closeSync(tunFd);
+  tun.close();
   return 0;
 }

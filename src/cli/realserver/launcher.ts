@@ -1,7 +1,7 @@
 // Starts `tsvs realserver decap` as a detached, long-lived process inside the real server's
 // namespace, and stops it by its recorded PID (checked against its start time).
 
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isRunning, startDetached, stopProcess, waitReady } from '../../control/sysnet/process.js';
 import type { DecapLauncher } from './realserver.js';
@@ -31,6 +31,11 @@ export function processLauncher(logDir = '/run/tsvs'): DecapLauncher {
       return p;
     },
     running: (p) => isRunning(p),
-    stop: (p) => stopProcess(p),
+    async stop(p) {
+      const was = await stopProcess(p);
+      // The log (readiness line, counters) goes with the process it belongs to.
+      if (p.log !== undefined) rmSync(p.log, { force: true });
+      return was;
+    },
   };
 }
