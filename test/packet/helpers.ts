@@ -180,9 +180,17 @@ export class DirectorHost {
     });
   }
 
+  /** Kills the host with SIGKILL (a crash: nothing is cleaned up) and waits for it to be gone. */
+  async kill(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null || !this.proc.pid) return;
+    const gone = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
+    process.kill(this.proc.pid, 'SIGKILL');
+    await gone;
+  }
+
   /** Closes stdin (the host stops the plane and exits), then kills it by PID after 3 s. */
   async close(): Promise<void> {
-    if (this.proc.exitCode !== null) return;
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     this.proc.stdin!.end();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {

@@ -55,6 +55,7 @@ export class Forwarder {
   private vips: VipSet;
   private extraVips: readonly IpAddress[];
   private mailSeen = 0;
+  private applyingShared = false;
   private nextTickMs = 0;
   private nextSnapshotMs = 0;
   private announceLeft = 0;
@@ -79,6 +80,11 @@ export class Forwarder {
     this.vips = new VipSet([...this.model.vips(), ...this.extraVips]);
     this.responder = new NeighbourResponder(this.vips, neighbours, (i) => this.net.interface(i)?.mac);
     this.refreshMtus();
+    if (init.count > 1) {
+      neighbours.onLearn = (n) => {
+        if (!this.applyingShared) this.post({ type: 'neighbour', index: init.index, addr: n.addr, ifIndex: n.ifIndex, mac: n.mac });
+      };
+    }
     let maxMtu = 1500;
     for (const c of init.interfaces) maxMtu = Math.max(maxMtu, this.mtuOf.get(c.ifIndex) ?? 1500);
     this.slotSize = Math.max(2048, Math.ceil((maxMtu + 64) / 64) * 64);
@@ -89,7 +95,8 @@ export class Forwarder {
     try {
       for (const c of init.interfaces) this.rings.push(RxRing.open(libc, c.ifIndex, init.ring));
       this.tx = PacketTx.open(libc, this.arena, B);
-      for (const r of this.rings) r.attach(this.arena, init.fanout);
+      // A fanout group belongs to one device: one group id per captured interface.
+      this.rings.forEach((r, i) => r.attach(this.arena, init.fanout && { groupId: (init.fanout.groupId + i) & 0xffff, mode: init.fanout.mode }));
       this.stagingOff = this.arena.mapAnon(B * this.slotSize, 'staging slots');
       this.segOff = this.arena.mapAnon(SEG_SLOTS * this.slotSize, 'segment slots');
       this.pollOff = this.arena.mapAnon(4096, 'pollfds');
@@ -329,6 +336,11 @@ export class Forwarder {
       case 'announce':
         this.startAnnouncing(performance.now());
         return;
+      case 'neighbour':
+        this.applyingShared = true;
+        this.neighbours.learn(m.addr, m.ifIndex, m.mac, performance.now(), true);
+        this.applyingShared = false;
+        return;
       case 'snapshot':
         this.post({ type: 'snapshot', seq: m.seq, snapshot: this.snapshot() });
         return;
@@ -347,6 +359,8 @@ export class Forwarder {
   }
 
   private startAnnouncing(now: number): void {
+    // One announcer is enough: the other replicas answer requests but stay quiet.
+    if (this.init.index !== 0) return;
     this.announceLeft = this.init.announceRounds;
     this.nextAnnounceMs = now;
   }

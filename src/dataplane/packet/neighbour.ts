@@ -71,6 +71,8 @@ export class NeighbourCache {
   version = 0;
   /** Resolution requests refused by the rate limits. */
   limited = 0;
+  /** Told about every entry learned from the wire (the plane shares them between workers). */
+  onLearn: ((n: Neighbour) => void) | undefined;
 
   constructor(private readonly limits: ResolveLimits = DEFAULT_RESOLVE_LIMITS) {
     this.budget = limits.perSecond;
@@ -107,9 +109,11 @@ export class NeighbourCache {
       cur.seenMs = nowMs;
       return false;
     }
-    this.put({ addr, ifIndex, mac: mac.slice(0, 6), source: 'learned', seenMs: nowMs });
+    const n: Neighbour = { addr, ifIndex, mac: mac.slice(0, 6), source: 'learned', seenMs: nowMs };
+    this.put(n);
     this.lastAsk.delete(key);
     this.version++;
+    this.onLearn?.(n);
     return true;
   }
 

@@ -197,6 +197,11 @@ export class PacketPlane {
       case 'connections':
         this.settle(m.seq, m.page);
         return;
+      case 'neighbour':
+        for (const w of this.workers) {
+          if (w.alive && w !== h) this.send(w, { type: 'neighbour', addr: m.addr, ifIndex: m.ifIndex, mac: m.mac });
+        }
+        return;
       default:
     }
   }

@@ -145,6 +145,8 @@ export type ToWorker =
   | { readonly type: 'sysctls'; readonly values: Readonly<Record<string, number>> }
   | { readonly type: 'extra-vips'; readonly vips: readonly IpAddress[] }
   | { readonly type: 'announce' }
+  /** A neighbour another worker learned (with several workers, replies reach any of them). */
+  | { readonly type: 'neighbour'; readonly addr: IpAddress; readonly ifIndex: number; readonly mac: Uint8Array }
   | { readonly type: 'snapshot'; readonly seq: number }
   | { readonly type: 'connections'; readonly seq: number; readonly offset: number; readonly limit: number };
 
@@ -204,5 +206,6 @@ export type FromWorker =
   | { readonly type: 'ops-result'; readonly seq: number; readonly result: OpsResult }
   | { readonly type: 'snapshot'; readonly seq: number; readonly snapshot: WorkerSnapshot }
   | { readonly type: 'connections'; readonly seq: number; readonly page: ConnPage }
+  | { readonly type: 'neighbour'; readonly index: number; readonly addr: IpAddress; readonly ifIndex: number; readonly mac: Uint8Array }
   | { readonly type: 'fatal'; readonly index: number; readonly message: string }
   | { readonly type: 'stopped'; readonly index: number; readonly snapshot: WorkerSnapshot };

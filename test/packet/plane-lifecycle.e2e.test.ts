@@ -1,0 +1,108 @@
+// Packet plane lifecycle and scaling, as root in network namespaces: cleanup after a crash, N
+// workers with PACKET_FANOUT, and the refusal of NAT destinations with more than one worker
+// (docs/adr/0003-packet-plane.md).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { TableOp } from '../../src/control/director-api.js';
+import type { PlaneSnapshot } from '../../src/dataplane/packet/plane.js';
+import type { OpsResult } from '../../src/dataplane/packet/worker-protocol.js';
+import { DirectorHost, DrTopology, Procs, fixture, nsRun, packetSkipReason, sh } from './helpers.js';
+import { ip } from './fixtures/wire.js';
+
+const skip = packetSkipReason();
+const TABLE = 'tsvs_pio_lc';
+
+function udpService(port: number, method: 'droute' | 'masq' = 'droute'): TableOp[] {
+  const key = { kind: 'addr' as const, protocol: 'udp' as const, addr: ip(DrTopology.VIP), port };
+  return [
+    { op: 'add-service', service: { key, scheduler: 'rr', flags: 0, timeoutS: 0, netmask: 0xffffffff } },
+    { op: 'add-dest', key, dest: { addr: ip(DrTopology.RIP), port, method, weight: 1, uThreshold: 0, lThreshold: 0, tunType: 'ipip', tunPort: 0, tunCsum: 'nocsum' } },
+  ];
+}
+
+const FLOWS_CLIENT = `
+import socket, sys
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(16)]
+for r in range(int(sys.argv[3])):
+    for i, s in enumerate(socks):
+        s.sendto(b'%s-%d-%d' % (sys.argv[2].encode(), i, r), (sys.argv[1], 5353))
+`;
+const UDP_SERVER = `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 5353))
+while True:
+    d, a = s.recvfrom(65535)
+    print(d.decode(), flush=True)
+`;
+
+function tables(ns: string): string {
+  return sh(`ip netns exec ${ns} nft list tables`);
+}
+
+describe('packet plane lifecycle and workers', { skip }, () => {
+  const topo = new DrTopology('lc');
+  const procs = new Procs();
+  const hosts: DirectorHost[] = [];
+  const newHost = () => {
+    const h = new DirectorHost(topo.lb);
+    hosts.push(h);
+    return h;
+  };
+  const start = { interfaces: ['l0', 'l1'], announceInterfaces: ['l0'], engineModule: fixture('dr-engine'), nftTable: TABLE };
+
+  before(() => {
+    topo.up();
+    // A static neighbour for the real server: no resolution drops in these tests.
+    sh(`ip -n ${topo.lb} neigh replace ${DrTopology.RIP} lladdr 02:00:00:00:02:00 dev l1 nud permanent`);
+  });
+
+  after(async () => {
+    for (const h of hosts) await h.close();
+    procs.killAll();
+    topo.down();
+  });
+
+  test('a plane killed with SIGKILL leaves its nft table; the next start replaces it and stop removes it', async () => {
+    const h1 = newHost();
+    await h1.call('start', { ...start, ops: udpService(5353) });
+    assert.match(tables(topo.lb), new RegExp(`table netdev ${TABLE}`));
+    await h1.kill();
+    assert.match(tables(topo.lb), new RegExp(`table netdev ${TABLE}`), 'a crash leaves the rules behind');
+    const h2 = newHost();
+    await h2.call('start', { ...start, ops: udpService(5353) });
+    assert.equal(tables(topo.lb).split('\n').filter((l) => l.includes(TABLE)).length, 1);
+    await h2.call('stop');
+    assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));
+  });
+
+  test('two workers in one PACKET_FANOUT group: 16 flows are spread over both, a neighbour one learns is shared, counters merge', async () => {
+    // No static neighbour now: one worker's ARP answer must serve both.
+    sh(`ip -n ${topo.lb} neigh del ${DrTopology.RIP} dev l1`);
+    const sink = procs.start(topo.rs, ['python3', '-c', UDP_SERVER]);
+    const h = newHost();
+    await h.call('start', { ...start, workers: 2, ops: udpService(5353) });
+    await new Promise((r) => setTimeout(r, 300)); // the sink binds
+    const warm = await nsRun(topo.cli, ['python3', '-c', FLOWS_CLIENT, DrTopology.VIP, 'warm', '1']);
+    assert.equal(warm.code, 0, warm.stderr);
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await nsRun(topo.cli, ['python3', '-c', FLOWS_CLIENT, DrTopology.VIP, 'flow', '5']);
+    assert.equal(r.code, 0, r.stderr);
+    const end = Date.now() + 5000;
+    while (Date.now() < end && sink.out().split('\n').filter((l) => l.startsWith('flow-')).length < 80) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(sink.out().split('\n').filter((l) => l.startsWith('flow-')).length, 80);
+    const s = await h.call<PlaneSnapshot>('snapshot');
+    assert.equal(s.workers.length, 2);
+    assert.equal(s.engine.total.inPkts - (16 - (s.engine.drops['no-neighbour'] ?? 0)), 80);
+    assert.equal(s.engine.services[0].stats.conns, 16, 'each flow stays on one worker: counted once');
+    for (const w of s.workers) assert.ok(w.engine.total.inPkts > 0, `worker ${w.index} got no flow`);
+    const refused = await h.call<OpsResult>('applyOps', { ops: udpService(5354, 'masq') });
+    assert.equal(refused.ok, false);
+    assert.match(refused.error!, /single forwarding worker/);
+    await h.call('stop');
+    const h2 = newHost();
+    await assert.rejects(h2.call('start', { ...start, workers: 2, ops: udpService(5354, 'masq') }), /single forwarding worker/);
+    await h2.close();
+    assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));
+  });
+});
