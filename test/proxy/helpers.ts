@@ -6,12 +6,7 @@ import net from 'node:net';
 import { parseEndpoint } from '../../src/core/net/addr.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { type SchedulerEnv, SchedulerRegistry, MH_DEFAULT_TABLE_SIZE } from '../../src/core/sched/scheduler.js';
-import { lcScheduler } from '../../src/core/sched/lc.js';
-import { nqScheduler } from '../../src/core/sched/nq.js';
-import { rrScheduler } from '../../src/core/sched/rr.js';
-import { sedScheduler } from '../../src/core/sched/sed.js';
-import { wlcScheduler } from '../../src/core/sched/wlc.js';
-import { wrrScheduler } from '../../src/core/sched/wrr.js';
+import { registerSchedulers } from '../../src/dataplane/proxy/registry.js';
 import { ServiceTable } from '../../src/core/service/service-table.js';
 import { DEST_DEFAULTS, type DestConfig, type Protocol, type ServiceConfig, type ServiceKey, defaultNetmask } from '../../src/core/service/types.js';
 import type { ProxyEngine } from '../../src/dataplane/proxy/engine.js';
@@ -23,7 +18,7 @@ export const realClock = { nowMs: () => performance.now() };
 /** A service table with every builtin scheduler. */
 export function makeTable(): ServiceTable {
   const registry = new SchedulerRegistry();
-  for (const f of [rrScheduler, wrrScheduler, lcScheduler, wlcScheduler, sedScheduler, nqScheduler]) registry.register(f);
+  registerSchedulers(registry);
   const env: SchedulerEnv = {
     clock: realClock, random: new SeededRandom(7), mhTableSize: MH_DEFAULT_TABLE_SIZE,
     lblcExpirationS: 86400, lblcrExpirationS: 86400,

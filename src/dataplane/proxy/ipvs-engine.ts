@@ -32,6 +32,7 @@ class IpvsConn implements EngineConn {
   /** NAT conns have an out entry; for the others the proxy counts replies itself. */
   private readonly natOut: boolean;
   private live = true;
+  private connected = false;
 
   constructor(
     private readonly engine: IpvsEngine,
@@ -77,6 +78,7 @@ class IpvsConn implements EngineConn {
 
   established(): void {
     if (this.inMeta.protocol !== 'tcp') return;
+    this.connected = true;
     this.out(SYN | ACK, 0, 1);
     this.in(ACK, 0);
   }
@@ -99,7 +101,13 @@ class IpvsConn implements EngineConn {
   }
 
   reset(): void {
-    if (this.inMeta.protocol === 'tcp' && this.live) this.in(RST, 0);
+    if (this.inMeta.protocol !== 'tcp' || !this.live) return;
+    if (this.connected) { this.in(RST, 0); return; }
+    // The real server refused (or never answered): what the director would have seen is its RST
+    // (OUTPUT rst: SYN_RECV -> CLOSE). Without an out entry, a client FIN (SYN_RECV -> TIME_WAIT)
+    // is the nearest input event that ends the entry (an input RST leaves SYN_RECV as it is).
+    if (this.natOut) this.out(RST, 0, 1);
+    else this.in(FIN | ACK, 0);
   }
 
   closed(): void {

@@ -433,9 +433,11 @@ export class TcpListener {
   stopAccepting(): Promise<void> {
     if (this.closing) return this.closing;
     const srv = this.server;
+    // net.Server.close() calls back only once every accepted connection is gone; sessions are
+    // ours to drain, so resolve as soon as the listening socket is closed.
     this.closing = new Promise((resolve) => {
-      if (!srv || !srv.listening) { resolve(); return; }
-      srv.close(() => resolve());
+      if (srv && srv.listening) srv.close();
+      setImmediate(resolve);
     });
     return this.closing;
   }
