@@ -107,10 +107,10 @@ export async function confSysctls(ns: string): Promise<string[]> {
   return out.split('\n').filter(Boolean).sort();
 }
 
-/** Addresses of a namespace as "dev addr/len" (lifetimes left out). */
+/** Addresses of a namespace as "dev addr/len" (lifetimes and the kernel's own IPv6 link-local addresses, which appear asynchronously, left out). */
 export async function addrList(ns: string): Promise<string[]> {
   const j = JSON.parse(await must(['ip', '-n', ns, '-j', 'addr', 'show'])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];
-  return j.flatMap((l) => l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`)).sort();
+  return j.flatMap((l) => l.addr_info.filter((a) => !a.local.startsWith('fe80:')).map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`)).sort();
 }
 
 /** Links of a namespace as "name UP|DOWN". */

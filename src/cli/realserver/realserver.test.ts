@@ -152,7 +152,7 @@ test('realserver up tun gue without kernel modules: TUN device, rp_filter loose 
     'link set tsvs-decap0 up',
     'sysctl net.ipv4.conf.all.rp_filter=2',
     'sysctl net.ipv4.conf.tsvs-decap0.rp_filter=2',
-    'addr add 198.18.1.100/32 dev lo',
+    'addr add 198.18.1.100/32 dev tsvs-decap0',
   ]);
   assert.equal(net.sysctls.get('net.ipv4.conf.eth0.rp_filter'), '1', 'the LAN interface keeps its own setting');
   assert.deepEqual(launcher.started, [{ netns: 'rs1', tunType: 'gue', tunPort: 6080, dev: 'tsvs-decap0' }]);
@@ -180,6 +180,7 @@ test('realserver up tun uses the kernel ipip/fou when they load: tunl0 up, fou p
   assert.equal(st.decapDev, 'tunl0');
   assert.ok(net.log.includes('link set tunl0 up'));
   assert.ok(net.log.includes('ip fou add port 5555 gue'));
+  assert.ok(net.log.includes('addr add 198.18.1.100/32 dev tunl0'), 'the VIP goes on the decapsulating device');
   assert.ok(net.log.includes('sysctl net.ipv4.conf.all.rp_filter=2'));
   net.log.length = 0;
   await realserverDown(d, st);
@@ -217,6 +218,14 @@ test('realserver status names each missing setting and why it matters', async ()
   await net.setSysctl('net.ipv4.conf.all.rp_filter', '1');
   const after = (await realserverStatus(net, { mode: 'tun', vips: [VIP] }, st, d.launcher.running)).filter((c) => c.level === 'missing').map((c) => c.text);
   assert.deepEqual(after, ['rp_filter on tsvs-decap0 is 1 (strict; all=1, tsvs-decap0=0): decapsulated SYNs from clients arrive on tsvs-decap0 while the route back leaves via eth0, so the kernel drops them']);
+});
+
+test('realserver status tun: loose rp_filter on a decapsulating device without an IPv4 address is missing (the kernel rejects all)', async () => {
+  const net = rs({ links: [{ ifname: 'eth0' }, { ifname: 'tsvs-decap0', kind: 'tun' }], sysctls: { 'net.ipv4.conf.all.rp_filter': '2' } });
+  await net.addAddress('lo', '198.18.1.100/32');
+  const st = { ...newState('rs1', 'tun'), decapDev: 'tsvs-decap0' };
+  const missing = (await realserverStatus(net, { mode: 'tun', vips: [VIP] }, st, () => false)).filter((c) => c.level === 'missing').map((c) => c.text);
+  assert.ok(missing.includes('rp_filter on tsvs-decap0 is 2 (loose; all=2, tsvs-decap0=0) but tsvs-decap0 has no IPv4 address: the kernel rejects every packet arriving there; put the VIP on tsvs-decap0 or use rp_filter 0'), missing.join('\n'));
 });
 
 test('realserver status nat: default route not via the director is missing', async () => {

@@ -108,7 +108,12 @@ export async function realserverUp(deps: RsDeps, st: RsState, o: UpOptions): Pro
 
   if (o.mode === 'tun') await tunnel(deps, st, o, record);
 
-  const vipDev = await pickVipDev(deps, st, o.vipDev ?? 'auto', record);
+  // Tunnel mode: the VIPs go on the decapsulating device itself (tunl0, or tsvs's TUN device), as
+  // in the classic tunl0 recipe. Loose rp_filter drops every packet arriving on an interface that
+  // has no IPv4 address at all (fib_validate_source: no_addr -> last_resort -> reject when rpf is
+  // set), so the device must hold an address, and the VIP is the natural one. It never answers
+  // ARP there (tun/ipip devices have no link layer).
+  const vipDev = o.mode === 'tun' && st.decapDev !== undefined ? st.decapDev : await pickVipDev(deps, st, o.vipDev ?? 'auto', record);
   const links = await net.links();
   const addrs = await net.addresses();
   for (const vip of o.vips) {

@@ -89,9 +89,12 @@ export async function realserverStatus(net: SysNet, t: StatusTarget, st: RsState
     }
     if (links.some((l) => l.ifname === dev)) {
       const rp = await eff('rp_filter', dev);
+      const v4 = addrs.some((a) => a.ifname === dev && a.family === 'inet');
       out.push(rp.v === 1
         ? { level: 'missing', text: `rp_filter on ${dev} is 1 (strict; ${rp.why}): decapsulated SYNs from clients arrive on ${dev} while the route back leaves via ${iface}, so the kernel drops them` }
-        : { level: 'ok', text: `rp_filter on ${dev} is ${rp.v} (${rp.why}): decapsulated packets are accepted` });
+        : rp.v === 2 && !v4
+          ? { level: 'missing', text: `rp_filter on ${dev} is 2 (loose; ${rp.why}) but ${dev} has no IPv4 address: the kernel rejects every packet arriving there; put the VIP on ${dev} or use rp_filter 0` }
+          : { level: 'ok', text: `rp_filter on ${dev} is ${rp.v} (${rp.why}): decapsulated packets are accepted` });
     }
   } else {
     const rp = await eff('rp_filter', iface);
