@@ -16,7 +16,6 @@ import type { ServiceTable } from '../../src/core/service/service-table.js';
 import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
 import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
 import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
-import type { TcpListener } from '../../src/dataplane/proxy/tcp-proxy.js';
 import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, until } from './helpers.js';
 
 const VIP = '127.0.3.1';

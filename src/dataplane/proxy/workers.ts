@@ -267,6 +267,9 @@ class WorkerSide {
     switch (m.t) {
       case 'conn': {
         if (!handle) return;
+        // Sockets rebuilt from a passed handle default to allowHalfOpen=false (they would answer
+        // the client's FIN with their own at once); half-close must pass through.
+        handle.allowHalfOpen = true;
         const conn = new RemoteConn(this, m.id, m.host, m.port, m.pp);
         const l = this.listenerFor(m.connectTimeoutMs, m.retries);
         this.conns.set(m.id, { conn, listener: l });

@@ -1,0 +1,133 @@
+// UDP through the proxy plane: dig to a real DNS server (dnsmasq), sessions keyed by client
+// ip:port, replies from the VIP, one-packet scheduling, and PROXY v2 DGRAM headers parsed by a
+// strict relay in front of dnsmasq (so the client address is visible and dig still gets answers).
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { Ipvs } from '../../src/core/conn/ipvs.js';
+import { SeededRandom } from '../../src/core/random.js';
+import { SVC_F_ONEPACKET } from '../../src/core/service/types.js';
+import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
+import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
+import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
+import { destCfg, key, makeTable, startPlane, svcCfg } from './helpers.js';
+
+const VIP = '127.0.5.1';
+const DNS = ['127.0.5.11', '127.0.5.12'];
+const HAVE = existsSync('/usr/sbin/dnsmasq') && existsSync('/usr/bin/dig');
+
+function dig(port: number, name: string, opts: string[] = []): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('dig', [`@${VIP}`, '-p', String(port), '+short', '+tries=1', '+time=2', ...opts, name], { timeout: 5000 },
+      (err, out) => (err ? reject(err) : resolve(out.trim())));
+  });
+}
+
+async function udpPort(host: string): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, host, () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
+  const procs: ChildProcess[] = [];
+  const ports: number[] = [];
+  before(async () => {
+    for (const [i, ip] of DNS.entries()) {
+      const p = await udpPort(ip);
+      ports.push(p);
+      // Each server answers who.test with its own address, so the answer names the backend.
+      const proc = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--no-daemon', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
+        `--listen-address=${ip}`, '--bind-interfaces', `--port=${p}`, `--address=/who.test/10.9.9.${i + 1}`, '--user=root', '--pid-file='],
+      { stdio: 'ignore' });
+      procs.push(proc);
+    }
+    await new Promise((r) => setTimeout(r, 400));
+  });
+  after(() => { for (const p of procs) p.kill('SIGTERM'); });
+
+  it('dig through the VIP: a session per client ip:port, answers from the VIP, stats (spec §2.6)', async () => {
+    const table = makeTable();
+    const port = await udpPort(VIP);
+    const k = key('udp', `${VIP}:${port}`);
+    table.addService(svcCfg(k, 'rr'));
+    DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
+    const engine = new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(1) }), table);
+    const plane = await startPlane(table, engine);
+    try {
+      const answers: string[] = [];
+      for (let i = 0; i < 4; i++) answers.push(await dig(port, 'who.test'));
+      assert.deepEqual([...answers].sort(), ['10.9.9.1', '10.9.9.1', '10.9.9.2', '10.9.9.2'], 'rr over two DNS servers, one session per dig');
+      const svc = table.getService(k)!;
+      assert.equal(svc.stats.conns, 4);
+      assert.equal(svc.stats.inPkts, 4);
+      assert.equal(svc.stats.outPkts, 4);
+      // UDP conns stay inactive (spec §2.6).
+      assert.deepEqual(svc.destinations.map((d) => [d.activeConns, d.inactConns]), [[0, 2], [0, 2]]);
+      assert.equal((plane.listenerOf(svc) as UdpListener).sessionCount, 4);
+    } finally { await plane.stop(); }
+  });
+
+  it('one-packet scheduling (-o) schedules every datagram on its own (spec §2.8)', async () => {
+    const table = makeTable();
+    const port = await udpPort(VIP);
+    const k = key('udp', `${VIP}:${port}`);
+    table.addService(svcCfg(k, 'rr', { flags: SVC_F_ONEPACKET }));
+    DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
+    const engine = new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(1) }), table);
+    const plane = await startPlane(table, engine);
+    const sock = dgram.createSocket('udp4');
+    try {
+      await new Promise<void>((r) => sock.bind(0, '127.0.5.99', () => r()));
+      const got: string[] = [];
+      sock.on('message', (m, rinfo) => { got.push(`${rinfo.address}:${rinfo.port}/${m.subarray(-4).join('.')}`); });
+      // Four queries from ONE client port: with -o they alternate servers.
+      for (let i = 0; i < 4; i++) {
+        sock.send(dnsQuery(i + 1, 'who.test'), port, VIP);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const t0 = Date.now();
+      while (got.length < 4 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(got.sort(), [`${VIP}:${port}/10.9.9.1`, `${VIP}:${port}/10.9.9.1`, `${VIP}:${port}/10.9.9.2`, `${VIP}:${port}/10.9.9.2`]);
+      assert.equal(engine.ipvs.conns.count, 0, 'one-packet conns are not kept');
+      assert.equal(table.getService(k)!.stats.conns, 4);
+    } finally { sock.close(); await plane.stop(); }
+  });
+
+  it('PROXY v2 DGRAM headers carry the client address to a relay in front of dnsmasq', async () => {
+    const relay = dgram.createSocket('udp4');
+    const seen: string[] = [];
+    await new Promise<void>((r) => relay.bind(0, '127.0.5.21', () => r()));
+    relay.on('message', (m, rinfo) => {
+      const r = decodeProxyHeader(m);
+      if (r.status !== 'ok' || !r.header.addresses) { seen.push('bad'); return; }
+      const a = r.header.addresses;
+      seen.push(`${a.transport} ${a.src.bytes.join('.')}:${a.srcPort} -> ${a.dst.bytes.join('.')}:${a.dstPort}`);
+      const up = dgram.createSocket('udp4');
+      up.on('message', (ans) => { relay.send(ans, rinfo.port, rinfo.address); up.close(); });
+      up.send(m.subarray(r.length), ports[0], DNS[0]);
+    });
+    const table = makeTable();
+    const port = await udpPort(VIP);
+    const k = key('udp', `${VIP}:${port}`);
+    table.addService(svcCfg(k, 'rr'));
+    table.addDest(k, destCfg(`127.0.5.21:${relay.address().port}`));
+    const engine = new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(1) }), table);
+    const plane = await startPlane(table, engine, { proxyProtocolFor: () => 2 });
+    try {
+      const srcPort = await udpPort('127.0.5.98');
+      assert.equal(await dig(port, 'who.test', ['-b', `127.0.5.98#${srcPort}`]), '10.9.9.1');
+      assert.deepEqual(seen, [`udp 127.0.5.98:${srcPort} -> 127.0.5.1:${port}`]);
+    } finally { await plane.stop(); relay.close(); }
+  });
+});
+
+/** A minimal DNS A query. */
+function dnsQuery(id: number, name: string): Buffer {
+  const labels = name.split('.').flatMap((l) => [l.length, ...Buffer.from(l)]);
+  return Buffer.from([id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, 1, 0, 1]);
+}
