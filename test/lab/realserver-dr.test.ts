@@ -65,7 +65,7 @@ test('classic DR failure: without arp_ignore the real server answers ARP for the
     assert.match(broken.stdout, /MISSING {2}arp_ignore on eth0 is 0 \(all=0, eth0=0\): this server answers ARP for the VIP and steals the director's traffic/);
 
     await sendUdp(client, VIP, 9, Buffer.from('x'));
-    await until('the client to resolve the VIP', async () => (await neigh(client, VIP))?.lladdr !== undefined, 5000);
+    await until('the client to resolve the VIP', async () => (await neigh(client, VIP))?.lladdr !== undefined, 10_000);
     assert.equal((await neigh(client, VIP))!.lladdr, rsMac, 'the VIP resolved to the real server\'s MAC: it stole the VIP');
 
     const up = await tsvs(['realserver', 'up', '--netns', rs, '--vip', VIP, '--mode', 'dr', '--iface', 'eth0', '--state-file', stateFile]);
@@ -78,7 +78,7 @@ test('classic DR failure: without arp_ignore the real server answers ARP for the
     assert.equal((await neigh(client, VIP))?.lladdr, undefined, 'nobody but the director may answer ARP for the VIP');
     // The real server still answers ARP for its own address (arp_ignore=1 is not "never").
     await sendUdp(client, bIp, 9, Buffer.from('x'));
-    await until('the client to resolve the real server\'s own address', async () => (await neigh(client, bIp))?.lladdr === rsMac, 5000);
+    await until('the client to resolve the real server\'s own address', async () => (await neigh(client, bIp))?.lladdr === rsMac, 10_000);
 
     const down = await tsvs(['realserver', 'down', '--netns', rs, '--state-file', stateFile]);
     assert.equal(down.code, 0, down.stdout);

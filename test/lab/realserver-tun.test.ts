@@ -52,7 +52,7 @@ test('strict rp_filter drops decapsulated SYNs on the TUN device; after realserv
 
     const dropped0 = await netstat(rs, 'TcpExt', 'IPReversePathFilter');
     await sendUdp(director, bIp, PORT, gue(tcpSyn(CLIENT, 40001, VIP, 80)));
-    await until('rp_filter to count the drop', async () => await netstat(rs, 'TcpExt', 'IPReversePathFilter') === dropped0 + 1, 5000);
+    await until('rp_filter to count the drop', async () => await netstat(rs, 'TcpExt', 'IPReversePathFilter') === dropped0 + 1, 10_000);
     assert.equal(await synRecv(rs), 0, 'the SYN never reached the listener');
     const status = await tsvs(['realserver', 'status', '--netns', rs, '--mode', 'tun', '--vip', VIP, '--iface', 'eth0', '--state-file', stateFile]);
     assert.match(status.stdout, /MISSING {2}no decapsulator/, 'status does not know the hand-started one');
@@ -70,7 +70,7 @@ test('strict rp_filter drops decapsulated SYNs on the TUN device; after realserv
 
     const dropped1 = await netstat(rs, 'TcpExt', 'IPReversePathFilter');
     await sendUdp(director, bIp, PORT, gue(tcpSyn(CLIENT, 40002, VIP, 80)));
-    await until('the SYN to reach the VIP listener (SYN-RECV)', async () => await synRecv(rs) === 1, 5000);
+    await until('the SYN to reach the VIP listener (SYN-RECV)', async () => await synRecv(rs) === 1, 10_000);
     assert.equal(await netstat(rs, 'TcpExt', 'IPReversePathFilter'), dropped1, 'no reverse-path drop');
 
     const decapPid = (JSON.parse(readFileSync(stateFile, 'utf8')) as { changes: { kind: string; process?: { pid: number } }[] }).changes.find((c) => c.kind === 'process')!.process!.pid;
@@ -100,7 +100,7 @@ test('tsvs GUE decapsulator delivers encapsulated UDP to a socket bound to the V
     await until('the UDP listener', () => listener.output().includes('listening'));
 
     await sendUdp(director, bIp, PORT, gue(udpPacket(CLIENT, 40003, VIP, 5353, Buffer.from('hello-gue'))));
-    await until('the GUE-carried datagram', () => listener.output().includes(`hello-gue from ${CLIENT}`), 5000);
+    await until('the GUE-carried datagram', () => listener.output().includes(`hello-gue from ${CLIENT}`), 10_000);
     // A GUE control message and a wrong inner protocol are dropped, not delivered.
     await sendUdp(director, bIp, PORT, Buffer.concat([Buffer.from([0x20, 4, 0, 0]), udpPacket(CLIENT, 40004, VIP, 5353, Buffer.from('control'))]));
     await sleep(300);
@@ -114,7 +114,7 @@ test('tsvs GUE decapsulator delivers encapsulated UDP to a socket bound to the V
     assert.equal(upIpip.code, 0, upIpip.stderr + upIpip.stdout);
     const inner = udpPacket(CLIENT, 40005, VIP, 5353, Buffer.from('hello-ipip'));
     await inNs(director, ['python3', '-c', 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_RAW, 4); s.sendto(bytes.fromhex(sys.argv[1]), (sys.argv[2], 0))', inner.toString('hex'), bIp]);
-    await until('the IPIP-carried datagram', () => listener.output().includes(`hello-ipip from ${CLIENT}`), 5000);
+    await until('the IPIP-carried datagram', () => listener.output().includes(`hello-ipip from ${CLIENT}`), 10_000);
   } finally {
     for (const c of children) await stop(c);
     await tsvs(['realserver', 'down', '--netns', `${p}-b`, '--state-file', stateFile]);
