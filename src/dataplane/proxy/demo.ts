@@ -2,6 +2,9 @@
 // answer which backend they are, so a user can watch the proxy plane balance with curl and
 // `tsvsadm -L -n --stats` without setting anything up.
 import http from 'node:http';
+import { parseIp } from '../../core/net/addr.js';
+import type { ServiceTable } from '../../core/service/service-table.js';
+import { DEST_DEFAULTS, defaultNetmask } from '../../core/service/types.js';
 
 /** One running demo backend. */
 export interface DemoBackend {
@@ -71,4 +74,18 @@ export async function startDemoBackends(n: number, port: number, first = 11): Pr
     throw e;
   }
   return out;
+}
+
+/**
+ * Adds the demo's virtual service to `table`: TCP vip:port, scheduler `sched`, one masq
+ * destination per backend (weight 1). `tsvs demo` then starts a ProxyPlane over the table.
+ */
+export function addDemoService(table: ServiceTable, backends: readonly DemoBackend[], vip = '127.0.0.1', port = 8080, sched = 'wlc'): void {
+  const addr = parseIp(vip);
+  if (!addr) throw new Error(`Cannot use demo VIP '${vip}': not an IP address`);
+  const key = { kind: 'addr', protocol: 'tcp', addr, port } as const;
+  table.addService({ key, scheduler: sched, flags: 0, timeoutS: 0, netmask: defaultNetmask(addr.family) });
+  for (const b of [...backends].reverse()) {
+    table.addDest(key, { ...DEST_DEFAULTS, method: 'masq', addr: parseIp(b.host)!, port: b.port, weight: 1 });
+  }
 }
