@@ -4,7 +4,7 @@
 # The generator (bench/packet-gen.c, from the prototype, built with gcc here) is pinned to CPU0, the
 # forwarder to CPU1; frames that reach the real server's veth (rx_packets) per second are counted.
 #   bench/packet-io.sh [SECONDS=8] [PAYLOADS="64 1358"]      (after npm run build; DIST=dist by default)
-# Prints one line per run and appends them to bench/results-packet.tsv.
+# Prints one line per run (also appended to $TSV when set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${1:-8}; PAYLOADS=${2:-64 1358}; DIST=${DIST:-dist}; WORKERS=${WORKERS:-1}
@@ -56,7 +56,7 @@ run() { # NAME SINK GENIF DMAC SMAC SRC DST PAYLOAD
   local line
   line=$(printf "%s\tframe=%dB\toffered_pps=%.0f\tfwd_pps=%s\tGbit/s=%.2f\tfwd_ns/pkt=%s\tother_procs_cpu=%s%%" "$name" $fr "$(awk -v x=$sent -v s=$secs 'BEGIN{print x/s}')" $pps \
     "$(awk -v p=$pps -v f=$fr 'BEGIN{print p*f*8/1e9}')" "$nsp" "$(awk -v t=$((o1 - o0)) -v s=$secs 'BEGIN{printf "%.0f", t/s}')")
-  echo "$line"; echo -e "$(date +%FT%T)\t$line\t$MACHINE" >> bench/results-packet.tsv
+  echo "$line"; [ -n "${TSV:-}" ] && echo -e "$(date +%FT%T)\t$line\t$MACHINE" >> "$TSV"; true
 }
 for P in $PAYLOADS; do
   run ceiling r9 c9 02:00:00:00:02:09 02:00:00:00:00:c9 198.18.3.1 198.18.3.2 $P
