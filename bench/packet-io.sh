@@ -3,7 +3,8 @@
 # and the PacketPlane forwarding with the DR test engine, in network namespaces (tsvs-pio-bench-*).
 # The generator (bench/packet-gen.c, from the prototype, built with gcc here) is pinned to CPU0, the
 # forwarder to CPU1; frames that reach the real server's veth (rx_packets) per second are counted.
-#   bench/packet-io.sh [SECONDS=8] [PAYLOADS="64 1358"]      (after npm run build; DIST=dist by default)
+#   bench/packet-io.sh [SECONDS=8] [PAYLOADS="64 1358"]   (after npm run build; DIST=dist by default;
+#   PPS=N fixes the offered rate, WORKERS=N forwarding workers)
 # Prints one line per run (also appended to $TSV when set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +47,7 @@ run() { # NAME SINK GENIF DMAC SMAC SRC DST PAYLOAD
   local name=$1 sink=$2 a b out sent secs pps fr n0 n1 nsp o0 o1
   o0=$(others); a=$(rx $sink)
   [ -n "$FWDPID" ] && n0=$(awk '{print $14+$15}' /proc/$FWDPID/stat)
-  out=$(ip netns exec $C taskset -c 0 "$GEN" $3 $4 $5 $6 $7 80 $8 $S)
+  out=$(ip netns exec $C taskset -c 0 "$GEN" $3 $4 $5 $6 $7 80 $8 $S ${PPS:-0})
   b=$(rx $sink); o1=$(others)
   sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$out"); secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' <<<"$out")
   fr=$((14 + 20 + 8 + $8))
