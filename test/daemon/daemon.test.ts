@@ -1,0 +1,169 @@
+// The daemon end to end: `tsvs run` as a real process with a YAML config, the proxy plane on
+// loopback in front of real HTTP servers, tsvsadm over the control socket, SIGHUP reloads (good and
+// bad), health checks removing a dead real server, `tsvs proc`, and SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TSVS = fileURLToPath(new URL('../../src/bin/tsvs.js', import.meta.url));
+const TSVSADM = fileURLToPath(new URL('../../src/bin/tsvsadm.js', import.meta.url));
+
+function backend(host: string, name: string): Promise<{ port: number; close: () => Promise<void> }> {
+  const srv = http.createServer((_req, res) => res.end(`${name}\n`));
+  return new Promise((resolve) => srv.listen(0, host, () => resolve({
+    port: (srv.address() as net.AddressInfo).port,
+    close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }),
+  })));
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, host, () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
+  });
+}
+
+function config(vport: number, rs: Array<{ host: string; port: number; weight: number; check?: boolean }>, extra = ''): string {
+  return `dataplane: { kind: proxy }
+api: { enabled: false }
+metrics: { enabled: false }
+services:
+  - protocol: tcp
+    address: 127.0.0.1
+    port: ${vport}
+    scheduler: rr
+    forwarding: masq
+    health: { delayLoop: 0.2, connectTimeout: 1, retry: 0 }
+    realServers:
+${rs.map((r) => `      - { address: ${r.host}, port: ${r.port}, weight: ${r.weight}${r.check ? ', checks: [{ type: tcp }]' : ''} }`).join('\n')}
+${extra}`;
+}
+
+class Daemon {
+  readonly out: string[] = [];
+  /** Resolves with the exit code (registered at spawn, so an early exit is not missed). */
+  readonly exited: Promise<number | null>;
+  constructor(readonly child: ChildProcess) {
+    this.exited = new Promise((r) => child.once('exit', (c) => r(c)));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => this.out.push(...d.split('\n').filter(Boolean)));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => this.out.push(...d.split('\n').filter(Boolean)));
+  }
+  async waitFor(re: RegExp, ms = 15_000): Promise<string> {
+    const t0 = Date.now();
+    for (;;) {
+      const hit = this.out.find((l) => re.test(l));
+      if (hit) return hit;
+      if (Date.now() - t0 > ms || this.child.exitCode !== null) throw new Error(`no line matching ${re}; output:\n${this.out.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function adm(sock: string, ...args: string[]) {
+  return spawnSync(process.execPath, [TSVSADM, ...args], { encoding: 'utf8', env: { ...process.env, TSVS_SOCKET: sock }, timeout: 20_000 });
+}
+
+function get(port: number, agent?: http.Agent): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/', agent: agent ?? false }, (res) => {
+      let b = '';
+      res.setEncoding('utf8').on('data', (c: string) => { b += c; }).on('end', () => resolve(b.trim()));
+    }).on('error', reject);
+  });
+}
+
+test('tsvs run: tsvsadm, reload keeping connections, bad reload, health, proc, SIGTERM', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvs-daemon-'));
+  const a = await backend('127.0.0.21', 'a');
+  const b = await backend('127.0.0.22', 'b');
+  const vport = await freePort('127.0.0.1');
+  const cfgPath = join(dir, 'tsvs.yaml');
+  const sock = join(dir, 'tsvs.sock');
+  writeFileSync(cfgPath, config(vport, [{ host: '127.0.0.21', port: a.port, weight: 1 }, { host: '127.0.0.22', port: b.port, weight: 1 }]));
+  const d = new Daemon(spawn(process.execPath, [TSVS, 'run', '-c', cfgPath, '--control-socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  try {
+    await d.waitFor(/"event":"started"/);
+    // Real traffic through the proxy plane, balanced rr over both real servers.
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add(await get(vport));
+    assert.deepEqual([...seen].sort(), ['a', 'b']);
+
+    const list = adm(sock, '-L', '-n');
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`TCP  127\\.0\\.0\\.1:${vport} rr\\n`));
+    assert.match(list.stdout, new RegExp(`  -> 127\\.0\\.0\\.21:${a.port} +Masq {4}1 `));
+    const stats = adm(sock, '-L', '-n', '--stats');
+    assert.match(stats.stdout, new RegExp(`TCP  127\\.0\\.0\\.1:${vport} +4 `), 'four connections counted');
+
+    // An established keep-alive connection survives a reload that changes another real server.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await get(vport, agent);
+    writeFileSync(cfgPath, config(vport, [{ host: '127.0.0.21', port: a.port, weight: 1 }, { host: '127.0.0.22', port: b.port, weight: 5 }]));
+    d.child.kill('SIGHUP');
+    await d.waitFor(/"event":"director-reload".*configuration reloaded|configuration reloaded/);
+    assert.match(adm(sock, '-L', '-n').stdout, new RegExp(`127\\.0\\.0\\.22:${b.port} +Masq {4}5 `));
+    assert.equal(await get(vport, agent), first, 'the same connection, to the same real server');
+    agent.destroy();
+
+    // A bad config is rejected with file:line and changes nothing.
+    writeFileSync(cfgPath, config(vport, [{ host: '127.0.0.21', port: a.port, weight: -3 }]));
+    d.child.kill('SIGHUP');
+    const rejected = await d.waitFor(/reload-rejected/);
+    assert.match(rejected, /tsvs\.yaml:\d+:\d+: services\[0\]\.realServers\[0\]\.weight/);
+    assert.match(adm(sock, '-L', '-n').stdout, new RegExp(`127\\.0\\.0\\.22:${b.port} +Masq {4}5 `));
+
+    // Health: a real server whose port is closed is removed by its TCP check (spec §7.2).
+    const deadPort = await freePort('127.0.0.23');
+    writeFileSync(cfgPath, config(vport, [
+      { host: '127.0.0.21', port: a.port, weight: 1, check: true },
+      { host: '127.0.0.23', port: deadPort, weight: 1, check: true },
+    ]));
+    d.child.kill('SIGHUP');
+    const t0 = Date.now();
+    while (adm(sock, '-L', '-n').stdout.includes('127.0.0.23') && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 100));
+    const after = adm(sock, '-L', '-n').stdout;
+    assert.ok(!after.includes('127.0.0.23'), after);
+    assert.ok(after.includes(`127.0.0.21:${a.port}`));
+    for (let i = 0; i < 3; i++) assert.equal(await get(vport), 'a');
+
+    // tsvs proc: the kernel's /proc/net/ip_vs format (hex addresses and ports, spec §8).
+    const proc = spawnSync(process.execPath, [TSVS, 'proc', 'ip_vs'], { encoding: 'utf8', env: { ...process.env, TSVS_SOCKET: sock } });
+    assert.equal(proc.status, 0, proc.stderr);
+    assert.match(proc.stdout, new RegExp(`TCP  7F000001:${vport.toString(16).toUpperCase().padStart(4, '0')} rr  \\n`));
+
+    // Usage errors are answered locally, like ipvsadm.
+    const usage = adm(sock, '-a', '-t', `127.0.0.1:${vport}`);
+    assert.equal(usage.status, 2);
+  } finally {
+    d.child.kill('SIGTERM');
+    const code = await d.exited;
+    await a.close();
+    await b.close();
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, `daemon exit code; output:\n${d.out.join('\n')}`);
+  }
+});
+
+test('tsvsadm says clearly when no daemon runs', () => {
+  const r = adm('/nonexistent/tsvs.sock', '-L', '-n');
+  assert.equal(r.status, 255);
+  assert.match(r.stderr, /no tsvs daemon is running there/);
+});
+
+test('tsvs run refuses a bad config with file:line and exit 1', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvs-daemon-'));
+  try {
+    writeFileSync(join(dir, 'bad.yaml'), 'services:\n  - protocol: tcp\n    address: 1..2.3\n    port: 80\n');
+    const r = spawnSync(process.execPath, [TSVS, 'run', '-c', join(dir, 'bad.yaml'), '--control-socket', join(dir, 's.sock'), '--no-api'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /bad\.yaml:3:\d+: services\[0\]\.address/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
