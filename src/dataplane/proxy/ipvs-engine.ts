@@ -43,7 +43,7 @@ class IpvsConn implements EngineConn {
     private readonly failed: Destination[],
     oneShot: boolean,
   ) {
-    this.destHost = formatIp(dest.addr);
+    this.destHost = engine.hostOf(dest);
     this.natOut = !oneShot && dest.method === 'masq';
     this.outMeta = meta(inMeta.protocol, dest.addr, destPort, inMeta.saddr, inMeta.sport, inMeta.fwmark);
   }
@@ -131,11 +131,26 @@ class IpvsConn implements EngineConn {
 
 /** A ProxyEngine driving the core's Ipvs connection layer. */
 export class IpvsEngine implements ProxyEngine {
+  /** Parsed VIPs and formatted real-server addresses, so a new conn parses only its client. */
+  private readonly vips = new Map<string, IpAddress>();
+  private readonly hosts = new WeakMap<Destination, string>();
+
   constructor(readonly ipvs: Ipvs, readonly table: ServiceTable) {}
+
+  /** dest.addr as text (cached per destination). */
+  hostOf(d: Destination): string {
+    let h = this.hosts.get(d);
+    if (h === undefined) { h = formatIp(d.addr); this.hosts.set(d, h); }
+    return h;
+  }
 
   open(svc: VirtualService, protocol: Protocol, f: FlowAddrs, length: number): EngineConn | RefuseReason {
     const saddr = parseIp(f.clientIp);
-    const daddr = parseIp(f.vip);
+    let daddr = this.vips.get(f.vip);
+    if (!daddr) {
+      daddr = parseIp(f.vip);
+      if (daddr && this.vips.size < 4096) this.vips.set(f.vip, daddr);
+    }
     if (!saddr || !daddr || saddr.family !== daddr.family) return 'drop';
     const fwmark = svc.key.kind === 'fwmark' ? svc.key.fwmark : 0;
     const p = meta(protocol, saddr, f.clientPort, daddr, f.vport, fwmark);

@@ -8,21 +8,24 @@ import { ServiceTable } from '../../core/service/service-table.js';
 import { Ipvs } from '../../core/conn/ipvs.js';
 import { IpvsEngine } from './ipvs-engine.js';
 import { registerSchedulers } from './registry.js';
+import { TableEngine } from './table-engine.js';
 import { type ListenSpec, addListenSpecs, parseListenSpec } from './standalone.js';
 import { startProxyPool } from './workers.js';
 
 function main(argv: string[]): void {
   let sched = 'rr';
   let workers = 1;
+  let engineKind = 'ipvs';
   const specs: ListenSpec[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--sched') sched = argv[++i];
     else if (a === '--workers') workers = Number(argv[++i]);
+    else if (a === '--engine') engineKind = argv[++i];
     else specs.push(parseListenSpec(a));
   }
   if (specs.length === 0 || !(workers >= 1)) {
-    process.stderr.write('usage: main-lb.js [--sched rr] [--workers N] LISTEN=BACKEND[,BACKEND...] ...\n');
+    process.stderr.write('usage: main-lb.js [--sched rr] [--workers N] [--engine ipvs|table] LISTEN=BACKEND[,BACKEND...] ...\n');
     process.exit(2);
   }
   const registry = new SchedulerRegistry();
@@ -36,7 +39,8 @@ function main(argv: string[]): void {
   });
   addListenSpecs(table, specs, sched);
   const ipvs = new Ipvs(table, { clock: table.clock, random: new SeededRandom((Date.now() ^ 0x5bd1e995) >>> 0) });
-  const engine = new IpvsEngine(ipvs, table);
+  // --engine table: schedulers and counters without the connection table (A/B measurements).
+  const engine = engineKind === 'table' ? new TableEngine(table) : new IpvsEngine(ipvs, table);
   startProxyPool({ table, engine, workers, log: (m) => process.stderr.write(`tsvs-proxy: ${m}\n`) }).then((pool) => {
     process.stderr.write(`tsvs-proxy: ${specs.map((s) => `${s.listen} -> ${s.backends.join(',')}`).join('; ')} (${workers} worker(s), ${sched})\n`);
     const stop = () => { void pool.stop(0).then(() => process.exit(0)); };

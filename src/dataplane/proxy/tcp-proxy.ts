@@ -413,7 +413,7 @@ export class TcpListener {
     if (this.closing) { c.destroy(); return; }
     this.counters.accepted++;
     if (this.handoff && this.opts.acceptProxyFrom.length === 0 && this.handoff(this, c)) return;
-    c.setNoDelay(true);
+    // TCP_NODELAY is already set by the server's noDelay option: no second syscall here.
     const s = new TcpSession(this, c);
     this.sessions.add(s);
     s.start();
