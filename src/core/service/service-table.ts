@@ -31,6 +31,8 @@ export interface ServiceTableOptions {
 
 export class ServiceTable {
   private readonly byKey = new Map<string, VirtualService>();
+  /** IPv4 address services by a numeric key (no string building on the packet path). */
+  private readonly byV4 = new Map<number, VirtualService>();
   private readonly destIndex = new Map<number, Destination>();
   private readonly trash: Destination[] = [];
   private nextDestId = 1;
@@ -75,6 +77,7 @@ export class ServiceTable {
     const svc = new VirtualService(this.nextServiceId++, cfg);
     svc.sched = this.createScheduler(svc, cfg.scheduler);
     this.byKey.set(k, svc);
+    if (cfg.key.kind === 'addr' && cfg.key.addr.family === 4) this.byV4.set(v4Key(cfg.key.protocol, cfg.key.addr, cfg.key.port), svc);
     if (cfg.key.kind === 'addr' && cfg.key.port === FTPPORT) this.ftpServices++;
     if (cfg.key.kind === 'addr' && cfg.key.port === 0) this.nullPortServices++;
     this.generation++;
@@ -112,6 +115,7 @@ export class ServiceTable {
     svc.sched?.dispose?.();
     svc.sched = undefined;
     this.byKey.delete(k);
+    if (key.kind === 'addr' && key.addr.family === 4) this.byV4.delete(v4Key(key.protocol, key.addr, key.port));
     if (key.kind === 'addr' && key.port === FTPPORT) this.ftpServices--;
     if (key.kind === 'addr' && key.port === 0) this.nullPortServices--;
     this.generation++;
@@ -177,12 +181,14 @@ export class ServiceTable {
       const svc = this.byKey.get(fwmarkServiceKey(vaddr.family, fwmark));
       if (svc) return svc;
     }
-    let svc = this.byKey.get(addrServiceKey(protocol, vaddr, vport));
-    if (!svc && protocol === 'tcp' && this.ftpServices > 0 && (vport === FTPDATA || vport >= PROT_SOCK)) {
-      svc = this.byKey.get(addrServiceKey(protocol, vaddr, FTPPORT));
-    }
-    if (!svc && this.nullPortServices > 0) svc = this.byKey.get(addrServiceKey(protocol, vaddr, 0));
+    let svc = this.exact(protocol, vaddr, vport);
+    if (!svc && protocol === 'tcp' && this.ftpServices > 0 && (vport === FTPDATA || vport >= PROT_SOCK)) svc = this.exact(protocol, vaddr, FTPPORT);
+    if (!svc && this.nullPortServices > 0) svc = this.exact(protocol, vaddr, 0);
     return svc;
+  }
+
+  private exact(protocol: Protocol, vaddr: IpAddress, port: number): VirtualService | undefined {
+    return vaddr.family === 4 ? this.byV4.get(v4Key(protocol, vaddr, port)) : this.byKey.get(addrServiceKey(protocol, vaddr, port));
   }
 
   /**
@@ -267,4 +273,12 @@ export class ServiceTable {
     const f = this.createSchedulerChecked(name);
     return f ? f.create(svc, this.opts.env) : undefined;
   }
+}
+
+const PROTO_INDEX: Record<Protocol, number> = { tcp: 0, udp: 1, sctp: 2 };
+
+/** (protocol, IPv4 address, port) as one exact number: address * 2^18 + port * 4 + protocol. */
+function v4Key(protocol: Protocol, addr: IpAddress, port: number): number {
+  const b = addr.bytes;
+  return (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) * 262144 + port * 4 + PROTO_INDEX[protocol];
 }
