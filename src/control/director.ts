@@ -51,6 +51,7 @@ export class Director implements DirectorApi {
   readonly table: ServiceTable;
   private connSource: ConnSource;
   private readonly listeners = new Set<(e: DirectorEvent) => void>();
+  private readonly opsListeners = new Set<(ops: readonly TableOp[]) => void>();
   private healthProvider: () => RealServerHealth[] = () => [];
 
   constructor(private readonly opts: DirectorOptions) {
@@ -83,7 +84,12 @@ export class Director implements DirectorApi {
     }
     if (!dryRun) {
       for (const op of ops) this.applyOne(this.table, op, true);
-      if (ops.length > 0) this.emit('applied', `${ops.length} change(s) applied from ${opts.source ?? 'api'}`, { ops: ops.map(describeOp) });
+      if (ops.length > 0) {
+        this.emit('applied', `${ops.length} change(s) applied from ${opts.source ?? 'api'}`, { ops: ops.map(describeOp) });
+        for (const l of this.opsListeners) {
+          try { l(ops); } catch { /* a listener's failure is its own */ }
+        }
+      }
     }
     return { ok: true, dryRun, ops };
   }
@@ -117,6 +123,16 @@ export class Director implements DirectorApi {
   onEvent(listener: (e: DirectorEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Subscribes to the operations of every applied change, in order (what the 'applied' event
+   * describes, as data: a data plane whose engine runs elsewhere replays them). Returns the
+   * unsubscribe function.
+   */
+  onApplied(listener: (ops: readonly TableOp[]) => void): () => void {
+    this.opsListeners.add(listener);
+    return () => this.opsListeners.delete(listener);
   }
 
   /** Tells every listener; a failing listener never breaks the director. */

@@ -15,13 +15,14 @@ import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '../../core/sched/sched
 import { RateEstimator } from '../../core/stats/rate-estimator.js';
 import { EtcResolver } from '../../cli/tsvsadm/etc-resolver.js';
 import { execTsvsadm } from '../../cli/tsvsadm/exec.js';
+import { parseArgs } from '../../cli/ipvsadm/index.js';
 import { procView } from '../../cli/proc/view.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import type { MetricsSource } from '../metrics/prometheus.js';
 import { ConfigError, loadConfigFile, loadConfigText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { type DesiredService as ConfigService, toTable } from '../config/to-table.js';
-import { resolveControlSocket, startControlSocket } from '../control-socket.js';
+import { type ControlReply, resolveControlSocket, startControlSocket } from '../control-socket.js';
 import type { ApplyResult } from '../director-api.js';
 import { Director } from '../director.js';
 import { ipvsConnSource } from '../ipvs-conn-source.js';
@@ -144,7 +145,7 @@ export class Daemon {
     const resolver = new EtcResolver();
     this.control = await startControlSocket(socketPath, (req) => req.tool === 'proc'
       ? procView(req.argv, this.director, this.ipvs)
-      : execTsvsadm(req.argv, { director: this.director, ipvs: this.ipvs, resolver, connEntries: this.dataplane?.connEntries }, req.stdin ?? ''));
+      : this.tsvsadm(req.argv, req.stdin ?? '', resolver));
     const apiOn = (this.opts.overrides?.api ?? cfg.api.enabled);
     if (apiOn) {
       const d = this.director;
@@ -206,6 +207,7 @@ export class Daemon {
     this.health.sync(services);
     this.ipvs.setTimeouts(cfg.timeouts);
     for (const [k, v] of Object.entries(engineSysctls(cfg))) this.ipvs.setSysctl(k as keyof Sysctls, v as number);
+    this.dataplane?.settingsChanged?.();
     const res = this.applyEffective('reload');
     this.reloads.ok++;
     this.director.emit('reload', 'configuration reloaded', { ok: true, ops: res.ops.length });
@@ -223,6 +225,25 @@ export class Daemon {
     await this.apiServer?.close();
     await new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()));
     this.log.log('info', 'stopped');
+  }
+
+  /**
+   * One tsvsadm command. When the engine runs elsewhere (packet plane workers), a listing first
+   * fetches what it shows: fresh counters, and for -c the workers' connections (async).
+   */
+  private async tsvsadm(argv: readonly string[], stdin: string, resolver: EtcResolver): Promise<ControlReply> {
+    const dp = this.dataplane;
+    const base = { director: this.director, resolver };
+    if (!dp?.connEntries) return execTsvsadm(argv, { ...base, ipvs: this.ipvs }, stdin);
+    const parsed = parseArgs(argv, { resolver });
+    if (parsed.ok && parsed.command.kind === 'list') {
+      if (parsed.command.list.view === 'connections') {
+        const entries = await dp.connEntries();
+        return execTsvsadm(argv, { ...base, connEntries: () => entries }, stdin);
+      }
+      await dp.refreshCounters?.().catch(() => undefined);
+    }
+    return execTsvsadm(argv, { ...base, connEntries: () => [] }, stdin);
   }
 
   /** The PROXY protocol version the config asks for toward a real server (0 = none). */

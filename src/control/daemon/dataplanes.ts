@@ -16,7 +16,11 @@ export interface DataPlane {
   /** Follow the service table after a change. */
   reconcile(): Promise<void>;
   /** Connection entries when the engine runs outside this thread (packet plane workers). */
-  readonly connEntries?: () => ConnEntryView[];
+  readonly connEntries?: () => ConnEntryView[] | Promise<ConnEntryView[]>;
+  /** Copies fresh counters into the table now (engine elsewhere; before a listing). */
+  readonly refreshCounters?: () => Promise<void>;
+  /** The main thread's Ipvs got new sysctls or timeouts (config reload): an engine that runs elsewhere follows. */
+  readonly settingsChanged?: () => void;
   stop(graceMs: number): Promise<void>;
 }
 
