@@ -4,6 +4,7 @@
 
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -205,4 +206,33 @@ export function sendUdp(ns: string, host: string, port: number, payload: Buffer)
 /** Number of TCP request sockets in SYN-RECV in a namespace (a SYN reached a listener). */
 export async function synRecv(ns: string): Promise<number> {
   return (await inNs(ns, ['ss', '-Htn', 'state', 'syn-recv'])).split('\n').filter(Boolean).length;
+}
+
+/** The lock the tests that build the fixed-name `tsvs lab` take, so test files run in parallel never share it. */
+const LAB_TEST_LOCK = '/run/tsvs-lab-test.lock';
+
+/**
+ * Takes the lab test lock (an atomic mkdir holding the owner's PID; a dead owner's lock is taken
+ * over), waiting at most `timeoutMs`. Returns the release function.
+ */
+export async function labTestLock(timeoutMs = 300_000): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(LAB_TEST_LOCK);
+      writeFileSync(`${LAB_TEST_LOCK}/pid`, String(process.pid));
+      return () => rmSync(LAB_TEST_LOCK, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let owner = 0;
+    try { owner = Number(readFileSync(`${LAB_TEST_LOCK}/pid`, 'utf8')); } catch { /* being written or removed */ }
+    let alive = true;
+    if (owner > 0) {
+      try { process.kill(owner, 0); } catch { alive = false; }
+    }
+    if (!alive) { rmSync(LAB_TEST_LOCK, { recursive: true, force: true }); continue; }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the lab test lock ${LAB_TEST_LOCK} (held by pid ${owner})`);
+    await sleep(250);
+  }
 }

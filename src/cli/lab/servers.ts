@@ -44,7 +44,9 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  # Who the real server saw (the tests check the client's or, for full NAT, the director's address).
+  log_format lab '$remote_addr:$remote_port "$request" $status $body_bytes_sent';
+  access_log ${dir}/access.log lab;
   sendfile on;
   default_type application/octet-stream;
   types { text/html html; }
@@ -57,6 +59,7 @@ http {
     listen 80 reuseport;
     root ${dir}/www;
     index index.html;
+    add_header X-Client-Addr $remote_addr always;
   }
 }
 `;
@@ -96,7 +99,7 @@ export async function startServers(o: {
   // Its own configuration only: no /etc/dnsmasq.conf, no resolv.conf, no /etc/hosts, no DHCP.
   const dns = startDetached([dnsmasq, '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
     '--bind-interfaces', ...o.dnsAddrs.map((a) => `--listen-address=${a}`), '--port=53', `--pid-file=${join(o.dir, 'dnsmasq.pid')}`,
-    `--txt-record=${LAB_DNS_NAME},${o.name}`, `--host-record=${LAB_DNS_NAME},${o.ip}`, '--log-facility=-'],
+    `--txt-record=${LAB_DNS_NAME},${o.name}`, `--host-record=${LAB_DNS_NAME},${o.ip}`, '--log-queries', '--log-facility=-'],
   { netns: o.netns, log: join(o.dir, 'dnsmasq.log'), cwd: o.dir });
   record({ ...dns, name: `${o.name} dnsmasq` });
 

@@ -1,0 +1,211 @@
+// Root end-to-end test of the packet data plane in every forwarding mode (spec §3): for NAT, DR,
+// TUN with IPIP, TUN with GUE and full NAT, `tsvs lab up MODE --servers 2` runs `tsvs run
+// --dataplane packet` in the director namespace with rr services on VIP 198.18.1.100 TCP 80 and
+// UDP 53. From the client namespace, real curl and dig traffic goes through the VIP; the test checks
+// that both real servers got connections (the listing's counters), what address the real servers
+// saw (the client's, or the director's for full NAT: nginx's header and access log, dnsmasq's query
+// log), that DR/TUN replies bypass the director (OutPkts stay 0, spec §5.4) while NAT/full-NAT
+// replies pass through it, that -c lists the connections, and that 100 MB of random bytes arrive
+// byte for byte (sha256).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomFillSync } from 'node:crypto';
+import { chmodSync, closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { processStartTime } from '../../src/control/sysnet/process.js';
+import { inNs, labTestLock, must, run, SKIP_NOT_ROOT, tsvs } from './helpers.js';
+
+const TSVSADM_JS = fileURLToPath(new URL('../../src/bin/tsvsadm.js', import.meta.url));
+const LAB_DIR = '/run/tsvs/lab';
+const STATE = join(LAB_DIR, 'state.json');
+const SOCKET = join(LAB_DIR, 'tsvs.sock');
+const VIP = '198.18.1.100';
+const CLIENT = '198.18.0.2';
+const DIRECTOR = '198.18.1.2';
+const RIPS = ['198.18.1.11', '198.18.1.12'] as const;
+const BIG_BYTES = 100 * 1024 * 1024;
+const HTTP_TRIES = 4;
+const DNS_TRIES = 4;
+
+interface Mode {
+  readonly name: string;
+  readonly up: readonly string[];
+  /** The source address the real servers see. */
+  readonly seen: string;
+  /** Replies bypass the director (DR, TUN): its OutPkts counters stay 0 (spec §5.4). */
+  readonly bypass: boolean;
+}
+
+const MODES: readonly Mode[] = [
+  { name: 'NAT (masq)', up: ['nat'], seen: CLIENT, bypass: false },
+  { name: 'DR (droute)', up: ['dr'], seen: CLIENT, bypass: true },
+  { name: 'TUN with IPIP', up: ['tun', '--tun-type', 'ipip'], seen: CLIENT, bypass: true },
+  { name: 'TUN with GUE', up: ['tun', '--tun-type', 'gue', '--tun-port', '6080'], seen: CLIENT, bypass: true },
+  { name: 'full NAT', up: ['fullnat'], seen: DIRECTOR, bypass: false },
+];
+
+/** One line of `tsvsadm -L -n --stats --exact`. */
+interface StatsRow { conns: number; inPkts: number; outPkts: number; inBytes: number; outBytes: number }
+
+/** Service "TCP 198.18.1.100:80" -> its row and its destinations' rows by "addr:port". */
+function parseStats(out: string): Map<string, { row: StatsRow; dests: Map<string, StatsRow> }> {
+  const services = new Map<string, { row: StatsRow; dests: Map<string, StatsRow> }>();
+  let cur: { row: StatsRow; dests: Map<string, StatsRow> } | undefined;
+  const row = (m: RegExpMatchArray, i: number): StatsRow => ({
+    conns: Number(m[i]), inPkts: Number(m[i + 1]), outPkts: Number(m[i + 2]), inBytes: Number(m[i + 3]), outBytes: Number(m[i + 4]),
+  });
+  for (const line of out.split('\n')) {
+    const s = /^(TCP|UDP)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(line);
+    if (s) { services.set(`${s[1]} ${s[2]}`, (cur = { row: row(s, 3), dests: new Map() })); continue; }
+    const d = /^\s+->\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(line);
+    if (d && cur) cur.dests.set(d[1]!, row(d, 2));
+  }
+  return services;
+}
+
+function tsvsadm(args: readonly string[]): Promise<string> {
+  return must(['env', `TSVS_SOCKET=${SOCKET}`, process.execPath, TSVSADM_JS, ...args]);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** 100 MB of random bytes (incompressible, every byte position distinct in practice) and its sha256. */
+function makeBigFile(dir: string): { path: string; sha256: string } {
+  const path = join(dir, 'big.bin');
+  const h = createHash('sha256');
+  const fd = openSync(path, 'w', 0o644);
+  const chunk = Buffer.alloc(1 << 20);
+  try {
+    for (let done = 0; done < BIG_BYTES; done += chunk.length) {
+      randomFillSync(chunk);
+      h.update(chunk);
+      writeSync(fd, chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { path, sha256: h.digest('hex') };
+}
+
+async function labNamespaces(): Promise<string[]> {
+  return (JSON.parse((await must(['ip', '-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name).filter((n) => n.startsWith('tsvs-lab-'));
+}
+
+/** Removes the lab (tsvs lab down), then anything of it left over (this test only runs when no lab existed). */
+async function labDown(): Promise<void> {
+  let procs: { pid: number; startTime: string }[] = [];
+  try { procs = (JSON.parse(readFileSync(STATE, 'utf8')) as { processes: { pid: number; startTime: string }[] }).processes; } catch { /* no state */ }
+  if (existsSync(STATE)) await tsvs(['lab', 'down'], 60_000);
+  for (const p of procs) if (processStartTime(p.pid) === p.startTime) process.kill(p.pid, 'SIGKILL');
+  for (const n of await labNamespaces()) await run(['ip', 'netns', 'del', n]);
+}
+
+async function checkMode(mode: Mode, big: { path: string; sha256: string }, work: string): Promise<void> {
+  const up = await tsvs(['lab', 'up', ...mode.up, '--servers', '2'], 120_000);
+  assert.equal(up.code, 0, up.stderr + up.stdout);
+  assert.match(up.stdout, /director: tsvs run \(packet plane\) is running/, up.stdout);
+  // Every real server serves the same 100 MB of random bytes.
+  for (const i of [1, 2]) {
+    const f = join(LAB_DIR, `rs${i}`, 'www', 'big.bin');
+    unlinkSync(f);
+    symlinkSync(big.path, f);
+  }
+
+  // TCP: rr alternates the real servers; each page names its server and echoes the address it saw.
+  const served: string[] = [];
+  for (let i = 0; i < HTTP_TRIES; i++) {
+    const r = await inNs('tsvs-lab-client', ['curl', '-sfi', '-m', '5', `http://${VIP}/`], 10_000);
+    const name = /tsvs lab real server (rs[12]) /.exec(r)?.[1];
+    assert.ok(name, `a page from a real server through the VIP: ${r}`);
+    served.push(name);
+    assert.equal(/^X-Client-Addr: (\S+)\r?$/mi.exec(r)?.[1], mode.seen, `${name} saw the ${mode.seen === CLIENT ? "client's" : "director's"} address`);
+  }
+  assert.deepEqual([...new Set(served)].sort(), ['rs1', 'rs2'], `both real servers answered: ${served.join(' ')}`);
+
+  // UDP: dig through the VIP reaches both dnsmasq servers.
+  const answers: string[] = [];
+  for (let i = 0; i < DNS_TRIES; i++) {
+    answers.push((await inNs('tsvs-lab-client', ['dig', '+short', '+time=2', '+tries=2', `@${VIP}`, 'server.lab.tsvs', 'TXT'], 10_000)).trim());
+  }
+  assert.deepEqual([...new Set(answers)].sort(), ['"rs1"', '"rs2"'], `both DNS servers answered: ${answers.join(' ')}`);
+
+  // 100 MB through the VIP, byte for byte.
+  const got = join(work, 'got.bin');
+  const size = await inNs('tsvs-lab-client', ['curl', '-sf', '-m', '90', '-o', got, '-w', '%{size_download}', `http://${VIP}/big.bin`], 100_000);
+  assert.equal(Number(size), BIG_BYTES);
+  assert.equal(await sha256File(got), big.sha256, '100 MB arrived byte for byte');
+  rmSync(got, { force: true });
+
+  // What the real servers logged: the source address of every request and query.
+  for (const i of [1, 2]) {
+    // Leaving out the lab's readiness probe, which the real server sends itself.
+    const access = readFileSync(join(LAB_DIR, `rs${i}`, 'access.log'), 'utf8').split('\n').filter((l) => l && !l.startsWith(`${RIPS[i - 1]}:`));
+    assert.ok(access.length > 0, `rs${i} logged requests through the VIP`);
+    for (const l of access) assert.ok(l.startsWith(`${mode.seen}:`), `rs${i} access log shows ${mode.seen}: ${l}`);
+    const dns = readFileSync(join(LAB_DIR, `rs${i}`, 'dnsmasq.log'), 'utf8');
+    assert.match(dns, new RegExp(`query\\[TXT\\] server\\.lab\\.tsvs from ${mode.seen.replaceAll('.', '\\.')}\\b`), `rs${i} dnsmasq saw ${mode.seen}`);
+  }
+
+  // The listing reads the workers' counters: rr spread the connections, replies counted or not.
+  const stats = parseStats(await tsvsadm(['-L', '-n', '--stats', '--exact']));
+  const tcp = stats.get(`TCP ${VIP}:80`);
+  const udp = stats.get(`UDP ${VIP}:53`);
+  assert.ok(tcp && udp, 'both services listed');
+  assert.equal(tcp.row.conns, HTTP_TRIES + 1, 'one connection per curl');
+  assert.equal(udp.row.conns, DNS_TRIES, 'one connection per dig');
+  for (const [svc, n] of [[tcp, HTTP_TRIES + 1], [udp, DNS_TRIES]] as const) {
+    const c = RIPS.map((ip) => svc.dests.get(`${ip}:${svc === tcp ? 80 : 53}`)?.conns ?? -1);
+    assert.ok(c.every((x) => x >= Math.floor(n / 2)) && c[0]! + c[1]! === n, `rr spreads ${n} connections evenly: ${c.join(' + ')}`);
+  }
+  assert.ok(tcp.row.inBytes > 0 && udp.row.inPkts >= DNS_TRIES, 'requests counted');
+  if (mode.bypass) {
+    for (const svc of [tcp, udp]) {
+      assert.equal(svc.row.outPkts, 0, 'replies bypass the director: OutPkts 0 (spec §5.4)');
+      assert.equal(svc.row.outBytes, 0);
+      for (const d of svc.dests.values()) assert.equal(d.outPkts, 0);
+    }
+  } else {
+    assert.ok(tcp.row.outBytes >= BIG_BYTES, `NAT replies pass through the director: OutBytes ${tcp.row.outBytes}`);
+    assert.ok(udp.row.outPkts >= DNS_TRIES, 'DNS replies pass through the director');
+  }
+  const conns = await tsvsadm(['-L', '-n', '-c']);
+  assert.match(conns, new RegExp(`TCP .* ${CLIENT.replaceAll('.', '\\.')}:\\d+\\s+${VIP.replaceAll('.', '\\.')}:80\\s+198\\.18\\.1\\.1[12]:80`), conns);
+  assert.match(conns, new RegExp(`UDP .* ${CLIENT.replaceAll('.', '\\.')}:\\d+\\s+${VIP.replaceAll('.', '\\.')}:53\\s+198\\.18\\.1\\.1[12]:53`), conns);
+
+  const down = await tsvs(['lab', 'down'], 60_000);
+  assert.equal(down.code, 0, down.stderr + down.stdout);
+}
+
+test('packet data plane forwards TCP and UDP through the VIP in every mode (spec §3)', { timeout: 480_000 }, async (t) => {
+  if (SKIP_NOT_ROOT) { t.skip(SKIP_NOT_ROOT); return; }
+  const release = await labTestLock();
+  const work = mkdtempSync(join(tmpdir(), 'tsvs-modes-'));
+  try {
+    if (existsSync(STATE) || (await labNamespaces()).length) {
+      t.skip('a tsvs lab is already up on this machine: not touching it (run tsvs lab down first)');
+      return;
+    }
+    // nginx may read the file as an unprivileged user: the directory must be traversable.
+    chmodSync(work, 0o755);
+    const big = makeBigFile(work);
+    for (const mode of MODES) {
+      await t.test(`${mode.name}: rr to 2 real servers, they see ${mode.seen === CLIENT ? 'the client' : 'the director'}, ${mode.bypass ? 'replies bypass the director (OutPkts 0)' : 'replies through the director'}, 100 MB intact`, async () => {
+        try {
+          await checkMode(mode, big, work);
+        } finally {
+          await labDown();
+        }
+      });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    release();
+  }
+});
