@@ -206,6 +206,39 @@ describe('proxy plane with the Ipvs engine', () => {
     } finally { for (const h of held) h.sock.destroy(); await plane.stop(); await other.close(); }
   });
 
+  it('a removed real server keeps its connections unless expire_nodest_conn=1 (spec §2.9)', async () => {
+    const srv = await rawServer('127.0.3.61', (s) => { s.write('hi\n'); s.on('data', (d) => s.write(d)); });
+    for (const expire of [0, 1]) {
+      const table = makeTable();
+      const port = await freePort(VIP);
+      const k = key('tcp', `${VIP}:${port}`);
+      table.addService(svcCfg(k, 'rr'));
+      const dc = destCfg(`127.0.3.61:${srv.port}`);
+      table.addDest(k, dc);
+      const engine = engineFor(table);
+      engine.ipvs.setSysctl('expire_nodest_conn', expire);
+      const plane = await startPlane(table, engine);
+      const h = await hold(port);
+      let closed = false;
+      h.sock.on('close', () => { closed = true; });
+      h.sock.on('error', () => undefined);
+      try {
+        const dest = table.getService(k)!.destinations[0];
+        table.deleteDest(k, dc.addr, dc.port);
+        engine.ipvs.destinationRemoved(dest);
+        await plane.reconcile();
+        if (expire) {
+          await until(() => closed, 3000, 'connection closed');
+        } else {
+          const echo = await new Promise<string>((r) => { h.sock.once('data', (d) => r(d.toString())); h.sock.write('ping'); });
+          assert.equal(echo, 'ping', 'expire_nodest_conn=0: the proxy keeps carrying it');
+          assert.equal(closed, false);
+        }
+      } finally { h.sock.destroy(); await plane.stop(); }
+    }
+    await srv.close();
+  });
+
   it('drain (weight 0) and reload under load lose no established connection', async () => {
     const table = makeTable();
     const port = await freePort(VIP);

@@ -53,6 +53,9 @@ class IpvsConn implements EngineConn {
   }
 
   private in(flags: number, length: number): void {
+    // A deleted destination (expire_nodest_conn=0): the kernel would drop these packets and count
+    // them; the proxy keeps carrying the connection, so it feeds nothing (spec §2.9, documented).
+    if (!this.dest.isAvailable) return;
     const p = this.inMeta;
     p.tcpFlags = flags;
     p.length = length;
@@ -63,6 +66,7 @@ class IpvsConn implements EngineConn {
   }
 
   private out(flags: number, length: number, packets: number): void {
+    if (!this.dest.isAvailable) return;
     if (this.natOut) {
       const p = this.outMeta;
       p.tcpFlags = flags;
@@ -73,7 +77,7 @@ class IpvsConn implements EngineConn {
         return;
       }
     }
-    if (this.dest.isAvailable) this.engine.addOut(this.svc, this.dest, length, packets);
+    this.engine.addOut(this.svc, this.dest, length, packets);
   }
 
   established(): void {
