@@ -1,0 +1,135 @@
+#!/bin/bash
+# Packet data plane benchmark (root; not part of npm test): in one run on the same namespaces
+# (tsvs-pkt-bench-{c,d,r}, the prototype's topology), UDP flood from the C generator
+# (bench/packet-gen.c, 64 flows, pinned to CPU0) and frames per second that reach the real server's
+# veth (r0/r9 rx_packets), for:
+#   ceiling      generator straight to the real server (direct veth c9 -> r9)
+#   kernel-fwd   the director's kernel IP forwarding (route VIP/32 via the real server)
+#   nft-dnat     an nftables DNAT rule in the director (VIP:80 -> RIP:80, conntrack)
+#   tsvs-dr/nat/tun/fullnat   `tsvs run --dataplane packet --iface l0` (pinned to CPU1) with one UDP
+#                service VIP:80 -> RIP:80 added by tsvsadm (-g, -m, -i ipip, --fullnat)
+# at 64-byte payloads (106-byte frames, packets per second) and 1400-byte frames (Gbit/s), then the
+# ratios to the ceiling and to nft-dnat.
+#   bench/packet-bench.sh [SECONDS=8] [PAYLOADS="64 1358"]   (after npm run build; DIST=dist by default;
+#   REPEAT=N keeps the best of N windows per run; MODES="dr nat tun fullnat"; TSV=file appends lines)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+S=${1:-8}; PAYLOADS=${2:-64 1358}; DIST=${DIST:-dist}; REPEAT=${REPEAT:-1}; MODES=${MODES:-dr nat tun fullnat}
+C=tsvs-pkt-bench-c; D=tsvs-pkt-bench-d; R=tsvs-pkt-bench-r
+VIP=198.18.2.100; RIP=198.18.1.1; LIP=198.18.1.2
+WORK=$(mktemp -d); GEN=$WORK/gen; SOCK=$WORK/tsvs.sock
+DPID=""
+stop_daemon() {
+  if [ -n "$DPID" ]; then
+    kill -TERM "$DPID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$DPID" 2>/dev/null || true
+    wait "$DPID" 2>/dev/null || true
+    DPID=""
+  fi
+}
+cleanup() {
+  stop_daemon
+  for n in $C $D $R; do ip netns del $n 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+[ "$(id -u)" = 0 ] || { echo "packet-bench.sh needs root"; exit 1; }
+[ -f "$DIST/src/bin/tsvs.js" ] || { echo "build first: $DIST/src/bin/tsvs.js is missing"; exit 1; }
+gcc -O2 -o "$GEN" bench/packet-gen.c
+
+for n in $C $D $R; do ip netns del $n 2>/dev/null || true; ip netns add $n; ip -n $n link set lo up; done
+ip link add c0 netns $C address 02:00:00:00:00:c0 type veth peer name l0 netns $D address 02:00:00:00:01:00
+ip link add l1 netns $D address 02:00:00:00:01:01 type veth peer name r0 netns $R address 02:00:00:00:02:00
+ip link add c9 netns $C address 02:00:00:00:00:c9 type veth peer name r9 netns $R address 02:00:00:00:02:09
+ip -n $C addr add 198.18.0.1/24 dev c0; ip -n $C addr add 198.18.3.1/24 dev c9
+ip -n $D addr add 198.18.0.2/24 dev l0; ip -n $D addr add $LIP/24 dev l1
+ip -n $R addr add $RIP/24 dev r0; ip -n $R addr add 198.18.3.2/24 dev r9; ip -n $R addr add $VIP/32 dev lo
+for x in "$C c0" "$C c9" "$D l0" "$D l1" "$R r0" "$R r9"; do set -- $x; ip -n $1 link set $2 up; done
+ip -n $D neigh replace $RIP lladdr 02:00:00:00:02:00 dev l1 nud permanent
+ip -n $D neigh replace 198.18.0.1 lladdr 02:00:00:00:00:c0 dev l0 nud permanent
+# The real server counts (rx_packets) and drops every IPv4 frame at ingress: UDP, IPIP, whatever.
+ip netns exec $R nft -f - <<'NFT'
+table netdev sink {
+  chain r0in { type filter hook ingress device "r0" priority 0; meta protocol ip counter drop; }
+  chain r9in { type filter hook ingress device "r9" priority 0; meta protocol ip counter drop; }
+}
+NFT
+cat >"$WORK/tsvs.yaml" <<EOF
+dataplane:
+  fullnat:
+    localAddresses: [$LIP]
+EOF
+
+rx() { ip netns exec $R cat /sys/class/net/$1/statistics/rx_packets; }
+others() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v skip="${DPID:-0}" '{ if ($1 != skip) t += $14 + $15 } END { print t }'; }
+MACHINE="$(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r), node $(node -v)"
+echo "# $MACHINE"
+echo "# $S s windows, best of $REPEAT, generator on CPU0, forwarder on CPU1, load $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A BEST
+window() { # SINK GENIF DMAC SMAC SRC DST PAYLOAD -> "pps offered_pps ns_per_pkt other_cpu%"
+  local a b out sent secs pps n0=0 n1=0 nsp o0 o1
+  o0=$(others); a=$(rx $1)
+  [ -n "$DPID" ] && n0=$(awk '{print $14+$15}' /proc/$DPID/stat)
+  out=$(ip netns exec $C taskset -c 0 "$GEN" $2 $3 $4 $5 $6 80 $7 $S)
+  b=$(rx $1); o1=$(others)
+  sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$out"); secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' <<<"$out")
+  pps=$(awk -v r=$((b - a)) -v s=$secs 'BEGIN{printf "%.0f", r/s}')
+  nsp="-"
+  if [ -n "$DPID" ]; then n1=$(awk '{print $14+$15}' /proc/$DPID/stat); nsp=$(awk -v t=$((n1 - n0)) -v r=$((b - a)) 'BEGIN{ if (r>0) printf "%.0f", t*1e7/r; else print "-"}'); fi
+  echo "$pps $(awk -v x=$sent -v s=$secs 'BEGIN{printf "%.0f", x/s}') $nsp $(awk -v t=$((o1 - o0)) -v s=$secs 'BEGIN{printf "%.0f", t/s}')"
+}
+run() { # NAME PAYLOAD SINK GENIF DMAC SMAC SRC DST
+  local name=$1 p=$2 fr=$((14 + 20 + 8 + $2)) best="" w line
+  shift 2
+  for _ in $(seq "$REPEAT"); do
+    w=$(window "$@" "$p")
+    if [ -z "$best" ] || [ "${w%% *}" -gt "${best%% *}" ]; then best=$w; fi
+  done
+  set -- $best
+  BEST[$name/$p]=$1
+  line=$(printf "%-13s frame=%4dB  offered_pps=%8s  fwd_pps=%8s  Gbit/s=%5.2f  fwd_ns/pkt=%5s  other_procs_cpu=%s%%" \
+    "$name" $fr $2 $1 "$(awk -v p=$1 -v f=$fr 'BEGIN{print p*f*8/1e9}')" $3 $4)
+  echo "$line"; [ -n "${TSV:-}" ] && echo -e "$(date +%FT%T)\t$line\t$MACHINE" >> "$TSV"; true
+}
+tsvsadm() { ip netns exec $D env TSVS_SOCKET=$SOCK node "$DIST/src/bin/tsvsadm.js" "$@"; }
+start_tsvs() { # FWD-OPTION...
+  ip netns exec $D taskset -c 1 node "$DIST/src/bin/tsvs.js" run --dataplane packet --iface l0 -c "$WORK/tsvs.yaml" \
+    --control-socket $SOCK --no-api >"$WORK/tsvs.log" 2>&1 &
+  DPID=$!
+  for _ in $(seq 100); do tsvsadm -L -n >/dev/null 2>&1 && break; sleep 0.1; done
+  tsvsadm -L -n >/dev/null || { cat "$WORK/tsvs.log"; exit 1; }
+  tsvsadm -A -u $VIP:80 -s rr
+  tsvsadm -a -u $VIP:80 -r $RIP:80 "$@"
+  # Warm up (JIT, connection entries of the 64 flows), then measure.
+  ip netns exec $C taskset -c 0 "$GEN" c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP 80 64 1 >/dev/null
+}
+FWD_dr="-g"; FWD_nat="-m"; FWD_tun="-i"; FWD_fullnat="--fullnat"
+for P in $PAYLOADS; do
+  run ceiling $P r9 c9 02:00:00:00:02:09 02:00:00:00:00:c9 198.18.3.1 198.18.3.2
+  ip netns exec $D sysctl -qw net.ipv4.ip_forward=1; ip -n $D route replace $VIP/32 via $RIP dev l1
+  run kernel-fwd $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
+  ip -n $D route del $VIP/32
+  ip netns exec $D nft -f - <<NFT
+table ip benchnat {
+  chain pre { type nat hook prerouting priority dstnat; ip daddr $VIP udp dport 80 dnat to $RIP:80; }
+}
+NFT
+  run nft-dnat $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
+  ip netns exec $D nft delete table ip benchnat; ip netns exec $D sysctl -qw net.ipv4.ip_forward=0
+  for M in $MODES; do
+    v=FWD_$M; start_tsvs ${!v}
+    run tsvs-$M $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
+    echo "  $(tsvsadm -L -n --stats --exact | sed -n '4,5p' | tr -s ' ' | paste -sd'|')"
+    stop_daemon
+  done
+done
+echo "# ratios (fwd_pps)"
+for P in $PAYLOADS; do
+  c=${BEST[ceiling/$P]}; n=${BEST[nft-dnat/$P]}; k=${BEST[kernel-fwd/$P]}
+  for M in $MODES; do
+    t=${BEST[tsvs-$M/$P]}
+    awk -v m="tsvs-$M" -v f=$((14 + 20 + 8 + P)) -v t=$t -v c=$c -v n=$n -v k=$k \
+      'BEGIN{printf "%-13s frame=%4dB  /ceiling=%.2f  /kernel-fwd=%.2f  /nft-dnat=%.2f\n", m, f, t/c, t/k, t/n}'
+  done
+done
