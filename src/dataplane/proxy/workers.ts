@@ -46,8 +46,14 @@ type ToWorker =
   | { t: 'abort'; id: number }
   | { t: 'cfg'; tcpMs: number; tcpfinMs: number }
   | { t: 'stop'; graceMs: number };
-/** worker -> primary: e = event (1 est, 2 cfin, 3 sfin, 4 rst, 5 closed, 6 retry); b = [id, inB, inP, outB, outP]* */
-type FromWorker = { t: 'e'; id: number; e: number } | { t: 'b'; b: number[] };
+/**
+ * worker -> primary: one ordered queue per message, entries
+ *   Q_BYTES id inBytes inPkts outBytes outPkts | Q_EVENT id e   (e: 1 est, 2 cfin, 3 sfin, 4 rst, 5 closed, 6 retry)
+ * Events go out on the next turn of the worker's loop, so a busy worker sends one message for many.
+ */
+type FromWorker = { t: 'q'; q: number[] };
+const Q_BYTES = 1;
+const Q_EVENT = 2;
 
 interface Remote {
   conn: EngineConn;
@@ -104,33 +110,39 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
   const cfgMessage = (): ToWorker => ({ t: 'cfg', tcpMs: engine.tcpIdleMs(false), tcpfinMs: engine.tcpIdleMs(true) });
 
   const onWorkerMessage = (w: WorkerHandle, m: FromWorker) => {
-    if (m.t === 'b') {
-      const b = m.b;
-      for (let i = 0; i + 4 < b.length; i += 5) {
-        const r = remotes.get(b[i]);
-        if (!r) continue;
-        if (b[i + 2] > 0) r.conn.inData(b[i + 1], b[i + 2]);
-        if (b[i + 4] > 0) r.conn.outData(b[i + 3], b[i + 4]);
+    const q = m.q;
+    for (let i = 0; i < q.length;) {
+      if (q[i] === Q_BYTES) {
+        const r = remotes.get(q[i + 1]);
+        if (r) {
+          if (q[i + 3] > 0) r.conn.inData(q[i + 2], q[i + 3]);
+          if (q[i + 5] > 0) r.conn.outData(q[i + 4], q[i + 5]);
+        }
+        i += 6;
+      } else {
+        onEvent(w, q[i + 1], q[i + 2]);
+        i += 3;
       }
-      return;
     }
-    const r = remotes.get(m.id);
+  };
+  const onEvent = (w: WorkerHandle, id: number, e: number) => {
+    const r = remotes.get(id);
     if (!r) return;
-    switch (m.e) {
+    switch (e) {
       case 1: r.conn.established(); break;
       case 2: r.conn.clientFin(); break;
       case 3: r.conn.serverFin(); break;
       case 4: r.conn.reset(); break;
-      case 5: r.conn.closed(); remotes.delete(m.id); w.conns--; break;
+      case 5: r.conn.closed(); remotes.delete(id); w.conns--; break;
       case 6: {
         const next = r.conn.retry();
         const n = next instanceof Promise ? undefined : next;
         if (n) {
           r.conn = n;
-          send(w, { t: 'retried', id: m.id, host: n.destHost, port: n.destPort, pp: ppOf(r.svc, n.dest) });
+          send(w, { t: 'retried', id, host: n.destHost, port: n.destPort, pp: ppOf(r.svc, n.dest) });
         } else {
-          remotes.delete(m.id); w.conns--;
-          send(w, { t: 'retried', id: m.id });
+          remotes.delete(id); w.conns--;
+          send(w, { t: 'retried', id });
         }
         break;
       }
@@ -228,6 +240,8 @@ class RemoteConn implements EngineConn {
 class WorkerSide {
   readonly conns = new Map<number, { conn: RemoteConn; listener: TcpListener }>();
   dirty: RemoteConn[] = [];
+  private queue: number[] = [];
+  private flushScheduled = false;
   tcpMs = 900_000;
   tcpfinMs = 120_000;
   readonly clock: CoarseClock = { now: performance.now() };
@@ -299,20 +313,33 @@ class WorkerSide {
   }
 
   event(c: RemoteConn, e: number): void {
-    if (c.dirty) this.flush();
-    process.send?.({ t: 'e', id: c.id, e });
+    if (c.dirty) this.pushBytes(c);
+    this.queue.push(Q_EVENT, c.id, e);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushQueue);
+    }
   }
 
+  private pushBytes(c: RemoteConn): void {
+    this.queue.push(Q_BYTES, c.id, c.inB, c.inP, c.outB, c.outP);
+    c.inB = c.inP = c.outB = c.outP = 0;
+    c.dirty = false;
+  }
+
+  private readonly flushQueue = (): void => {
+    this.flushScheduled = false;
+    if (this.queue.length === 0) return;
+    const q = this.queue;
+    this.queue = [];
+    process.send?.({ t: 'q', q });
+  };
+
+  /** Sends every pending byte count and event (the 100 ms timer, stop). */
   flush(): void {
-    if (this.dirty.length === 0) return;
-    const b: number[] = [];
-    for (const c of this.dirty) {
-      b.push(c.id, c.inB, c.inP, c.outB, c.outP);
-      c.inB = c.inP = c.outB = c.outP = 0;
-      c.dirty = false;
-    }
+    for (const c of this.dirty) if (c.dirty) this.pushBytes(c);
     this.dirty = [];
-    process.send?.({ t: 'b', b });
+    this.flushQueue();
   }
 
   private async stop(graceMs: number): Promise<void> {
