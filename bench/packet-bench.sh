@@ -11,7 +11,8 @@
 # at 64-byte payloads (106-byte frames, packets per second) and 1400-byte frames (Gbit/s), then the
 # ratios to the ceiling and to nft-dnat.
 #   bench/packet-bench.sh [SECONDS=8] [PAYLOADS="64 1358"]   (after npm run build; DIST=dist by default;
-#   REPEAT=N keeps the best of N windows per run; MODES="dr nat tun fullnat"; TSV=file appends lines)
+#   PPS=N fixes the offered rate (then compare fwd_ns/pkt); REPEAT=N keeps the best of N windows per run; MODES="dr nat tun fullnat"; TSV=file appends lines;
+#   NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the daemon and its workers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${1:-8}; PAYLOADS=${2:-64 1358}; DIST=${DIST:-dist}; REPEAT=${REPEAT:-1}; MODES=${MODES:-dr nat tun fullnat}
@@ -71,7 +72,7 @@ window() { # SINK GENIF DMAC SMAC SRC DST PAYLOAD -> "pps offered_pps ns_per_pkt
   local a b out sent secs pps n0=0 n1=0 nsp o0 o1
   o0=$(others); a=$(rx $1)
   [ -n "$DPID" ] && n0=$(awk '{print $14+$15}' /proc/$DPID/stat)
-  out=$(ip netns exec $C taskset -c 0 "$GEN" $2 $3 $4 $5 $6 80 $7 $S)
+  out=$(ip netns exec $C taskset -c 0 "$GEN" $2 $3 $4 $5 $6 80 $7 $S ${PPS:-0})
   b=$(rx $1); o1=$(others)
   sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$out"); secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' <<<"$out")
   pps=$(awk -v r=$((b - a)) -v s=$secs 'BEGIN{printf "%.0f", r/s}')
@@ -94,7 +95,7 @@ run() { # NAME PAYLOAD SINK GENIF DMAC SMAC SRC DST
 }
 tsvsadm() { ip netns exec $D env TSVS_SOCKET=$SOCK node "$DIST/src/bin/tsvsadm.js" "$@"; }
 start_tsvs() { # FWD-OPTION...
-  ip netns exec $D taskset -c 1 node "$DIST/src/bin/tsvs.js" run --dataplane packet --iface l0 -c "$WORK/tsvs.yaml" \
+  ip netns exec $D taskset -c 1 node ${NODE_FLAGS:-} "$DIST/src/bin/tsvs.js" run --dataplane packet --iface l0 -c "$WORK/tsvs.yaml" \
     --control-socket $SOCK --no-api >"$WORK/tsvs.log" 2>&1 &
   DPID=$!
   for _ in $(seq 100); do tsvsadm -L -n >/dev/null 2>&1 && break; sleep 0.1; done

@@ -90,6 +90,37 @@ test('tunnel: IPIP with the director as outer source, DF copied (spec §3.3) —
   assert.equal(diffGolden(v.out, 0, v.outLength, 'tun_ipip_A'), '');
 });
 
+test('tunnel in place: a frame in a larger buffer (a packet plane staging slot) is encapsulated where it lies — golden tun_ipip_A', () => {
+  const { engine } = setup('tunnel', 80);
+  const f = fromHex(GOLDEN.in_A);
+  const slot = new Uint8Array(2048);
+  slot.set(f);
+  const v = newVerdict();
+  engine.process(slot, f.length, 1, v);
+  assert.equal(v.kind, VerdictKind.Forward);
+  assert.equal(v.out, slot, 'no copy: the slot itself is sent');
+  assert.equal(diffGolden(v.out, 0, v.outLength, 'tun_ipip_A'), '');
+});
+
+test('tunnel in place and in the engine buffer give the same GUE frame with a valid outer UDP checksum (spec §3.3)', () => {
+  const gue = { tunType: 'gue', tunPort: 6080, tunCsum: 'csum' } as const;
+  const a = setup('tunnel', 80, gue).engine;
+  const b = setup('tunnel', 80, gue).engine;
+  const f = fromHex(GOLDEN.in_B);
+  const slot = new Uint8Array(2048);
+  slot.set(f);
+  const va = newVerdict();
+  const vb = newVerdict();
+  a.process(f, f.length, 1, va);
+  b.process(slot, f.length, 1, vb);
+  assert.equal(va.kind, VerdictKind.Forward);
+  assert.equal(vb.out, slot);
+  assert.notEqual(va.out, f, 'an exact-size frame has no room: the engine buffer is used');
+  assert.deepEqual([...vb.out.subarray(0, vb.outLength)], [...va.out.subarray(0, va.outLength)]);
+  assert.equal(vb.outLength, f.length + 20 + 8 + 4, 'outer IPv4 + UDP + GUE');
+  assert.deepEqual(verifyFrameChecksums(vb.out.subarray(0, vb.outLength)), []);
+});
+
 test('ARP requests for a VIP are answered with the interface MAC — golden arp_reply', () => {
   const { engine } = setup('droute', 80);
   const v = run(engine, 'in_arpreq');

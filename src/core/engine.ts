@@ -15,7 +15,7 @@ import {
   ETH_P_ARP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, PARSE_OK, PARSE_REASONS, ParsedFrame,
 } from './packet/frame.js';
 import { parseFrame } from './packet/parse-frame.js';
-import { FWD_REASONS, FWD_TTL_EXCEEDED, completeL4Checksum } from './fwd/common.js';
+import { FWD_NO_ROOM, FWD_REASONS, FWD_TTL_EXCEEDED, completeL4Checksum } from './fwd/common.js';
 import { drouteRewrite } from './fwd/droute.js';
 import { fullnatIcmpIn, fullnatIcmpOut, fullnatIn, fullnatOut } from './fwd/fullnat.js';
 import { masqIcmpIn, masqIcmpOut, masqIn, masqOut } from './fwd/masq.js';
@@ -149,11 +149,20 @@ export class Engine implements FrameEngine {
     if (mc !== MTU_OK && mc !== 3) return this.drop(v, 'mtu');
     t.type = dest.tunType; t.csum = dest.tunCsum; t.port = dest.tunPort;
     t.src = hop.src.bytes; t.dst = dest.addr.bytes; t.dstMac = hop.mac; t.srcMac = srcMac; t.pmtuDisc = sysPmtu;
-    const n = tunnelEncap(this.out, 0, this.out.length, frame, p, t, this.nextIpId(), flowHash(frame, p));
+    const id = this.nextIpId();
+    const hash = flowHash(frame, p);
+    // In place when the frame's buffer has room for the outer headers (the packet plane's staging
+    // slots do): the inner packet moves first, so nothing is copied out and back in. Else our buffer.
+    let out = frame;
+    let n = p.start === 0 ? tunnelEncap(frame, 0, frame.length, frame, p, t, id, hash) : FWD_NO_ROOM;
+    if (n === FWD_NO_ROOM) {
+      out = this.out;
+      n = tunnelEncap(out, 0, out.length, frame, p, t, id, hash);
+    }
     if (n === FWD_TTL_EXCEEDED) return this.icmpBack(frame, ifIndex, v, ICMP_ERR_TIME_EXCEEDED, null);
     if (n < 0) return this.drop(v, FWD_REASONS[-n] ?? 'tunnel');
     this.counters.forwarded++;
-    v.kind = VerdictKind.Forward; v.ifIndex = hop.ifIndex; v.out = this.out; v.outLength = n;
+    v.kind = VerdictKind.Forward; v.ifIndex = hop.ifIndex; v.out = out; v.outLength = n;
   }
 
   // ---- real server → client (NAT, full NAT)

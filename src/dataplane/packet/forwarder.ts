@@ -73,6 +73,8 @@ export class Forwarder {
     private readonly net: LinuxNetContext,
     private readonly neighbours: NeighbourCache,
     private readonly post: (m: FromWorker) => void,
+    /** The engine's clock, set here once per ring block and loop turn (a performance.now() per packet cost ~3 % of the loop). */
+    private readonly clock: { ms: number } = { ms: 0 },
   ) {
     this.ctl = new Int32Array(init.control);
     this.model.apply(init.ops);
@@ -176,14 +178,16 @@ export class Forwarder {
       }
       if (this.tx.pending > 0) this.flush();
       if (Atomics.load(this.ctl, CTL_STOP) !== 0) return;
-      if (Atomics.load(this.ctl, CTL_MAIL) !== this.mailSeen) this.drainMail();
       const now = performance.now();
+      this.clock.ms = now;
+      if (Atomics.load(this.ctl, CTL_MAIL) !== this.mailSeen) this.drainMail();
       if (now >= this.nextTickMs) this.housekeeping(now);
       if (!worked) {
         this.io.polls++;
         this.libc.poll(this.arena.base + this.pollOff, this.pollCount, 100);
         // Reset the eventfd counter (non-blocking; EAGAIN when nobody wrote).
         this.libc.readAt(this.eventFd, this.arena.base + this.pollOff + 1024, 8);
+        this.clock.ms = performance.now();
       }
     }
   }
@@ -194,6 +198,7 @@ export class Forwarder {
     const num = u32[(bo + 12) >> 2];
     let p = bo + u32[(bo + 16) >> 2];
     const now = performance.now();
+    this.clock.ms = now;
     for (let i = 0; i < num; i++) {
       // tpacket3_hdr: next_offset(0) sec(4) nsec(8) snaplen(12) len(16) status(20) mac(24,u16) net(26,u16)
       const snap = u32[(p + 12) >> 2];

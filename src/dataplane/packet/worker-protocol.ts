@@ -25,7 +25,7 @@ import type { NetFacts } from './net-context.js';
 export interface EngineInit {
   /** Interfaces, routes and neighbours (Linux facts + the worker's neighbour cache). */
   readonly net: NetContext;
-  /** Monotonic milliseconds (performance.now in the worker). */
+  /** Monotonic milliseconds (performance.now in the worker, read once per ring block and loop turn, not per packet). */
   readonly clock: Clock;
   /** Seeded from crypto.getRandomValues, different per worker. */
   readonly random: RandomSource;
