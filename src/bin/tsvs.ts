@@ -39,7 +39,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+    // A command has finished: if something it started still holds the event loop open (a failed
+    // daemon start), do not hang — exit once output had time to flush.
+    setTimeout(() => process.exit(code), 2000).unref();
+  },
   (e: unknown) => {
     process.stderr.write(`tsvs: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
     process.exitCode = 1;

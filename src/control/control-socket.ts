@@ -1,7 +1,7 @@
 // The daemon's control socket: a Unix stream socket speaking one JSON object per line.
 // tsvsadm sends {"argv": [...]} and gets {"stdout": "...", "stderr": "...", "exitCode": N}.
 // Requests are size-limited and parsed strictly; a bad request gets an error reply, never a crash.
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ export function resolveControlSocket(configured: string = DEFAULT_CONTROL_SOCKET
   return join(base, `tsvs-${process.getuid?.() ?? 'user'}`, 'tsvs.sock');
 }
 const MAX_REQUEST_BYTES = 1 << 20;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface ControlRequest {
   /** Which command runs: tsvsadm (default) or a /proc-style view (`tsvs proc`). */
@@ -39,7 +40,7 @@ export type ControlHandler = (req: ControlRequest) => ControlReply | Promise<Con
 
 /** Listens on `path` (replacing a stale socket file); only root/owner may connect (mode 0600). */
 export async function startControlSocket(path: string, handler: ControlHandler): Promise<Server> {
-  mkdirSync(dirname(path), { recursive: true });
+  ensurePrivateDir(dirname(path));
   if (existsSync(path)) {
     if (await isAlive(path)) throw new Error(`Cannot listen on control socket ${path}: another tsvs daemon is running there`);
     unlinkSync(path);
@@ -55,16 +56,24 @@ export async function startControlSocket(path: string, handler: ControlHandler):
 
 function serve(sock: Socket, handler: ControlHandler): void {
   let buf = '';
+  let done = false;
   sock.setEncoding('utf8');
   sock.on('error', () => sock.destroy());
+  // A client that never finishes its request line does not hold a socket forever.
+  sock.setTimeout(REQUEST_TIMEOUT_MS, () => sock.destroy());
   sock.on('data', (chunk: string) => {
+    if (done) return; // one request per connection; anything after the first line is ignored
     buf += chunk;
     if (buf.length > MAX_REQUEST_BYTES) {
+      done = true;
       reply(sock, { stdout: '', stderr: 'tsvs: control request too large\n', exitCode: 2 });
+      buf = '';
       return;
     }
     const nl = buf.indexOf('\n');
     if (nl === -1) return;
+    done = true;
+    sock.setTimeout(0);
     const line = buf.slice(0, nl);
     buf = '';
     const req = parseRequest(line);
@@ -78,6 +87,24 @@ function serve(sock: Socket, handler: ControlHandler): void {
 function reply(sock: Socket, r: ControlReply): void {
   if (sock.destroyed) return;
   sock.end(JSON.stringify(r) + '\n');
+  // Do not wait for the client's end: a client that keeps its side open is closed after a grace.
+  setTimeout(() => sock.destroy(), 5000).unref();
+}
+
+/**
+ * Creates the socket's directory (mode 0700) or checks an existing one: it must be a real directory
+ * owned by this user and closed to group and others, so nobody else can put a socket of their own
+ * where tsvsadm looks (the per-user path under /tmp is shared).
+ */
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory()) throw new Error(`Cannot use control socket directory ${dir}: it is not a directory`);
+  if (uid !== undefined && st.uid !== uid) throw new Error(`Cannot use control socket directory ${dir}: it belongs to uid ${st.uid}, not ${uid}`);
+  if (uid !== undefined && uid !== 0 && (st.mode & 0o077) !== 0) {
+    throw new Error(`Cannot use control socket directory ${dir}: its mode is ${(st.mode & 0o777).toString(8)}, it must not be open to group or others (chmod 700)`);
+  }
 }
 
 function parseRequest(line: string): ControlRequest | string {

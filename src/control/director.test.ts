@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { SchedulerFactory } from '../core/sched/scheduler.js';
 import { destConfig, ip, makeTable, svcConfig, svcKey } from '../core/sched/testing.js';
 import { Director } from './director.js';
+import { TsvsError } from '../core/errors.js';
 import type { DesiredService } from './director-api.js';
 
 const first: SchedulerFactory = { name: 'wlc', create: () => ({ name: 'wlc', schedule: (svc) => svc.destinations[0] }) };
@@ -77,4 +78,19 @@ test('set-timeouts validates the range and 0 keeps a value (spec §2.5)', () => 
   assert.equal(d.applyOps([{ op: 'set-timeouts', tcp: 3000000, tcpfin: 0, udp: 0 }]).ok, false);
   assert.equal(d.applyOps([{ op: 'set-timeouts', tcp: 60, tcpfin: 0, udp: 10 }]).ok, true);
   assert.deepEqual(d.timeouts(), { tcp: 60, tcpfin: 120, udp: 10 });
+});
+
+test('validation on the light scratch copy still refuses what a scheduler refuses (mh with more destinations than slots, EINVAL)', () => {
+  const mhLike: SchedulerFactory = {
+    name: 'mh',
+    create: (svc) => { if (svc.destinations.length > 2) throw new TsvsError('EINVAL', 'too many'); return { name: 'mh', schedule: () => undefined }; },
+    validate: (svc) => { if (svc.destinations.length > 2) throw new TsvsError('EINVAL', 'too many'); },
+  };
+  const t = makeTable([first, mhLike]);
+  const d = new Director({ registry: t.registry, env: t.env });
+  d.applyOps([{ op: 'add-service', service: svcConfig(web, 'wlc') }, ...['1', '2', '3'].map((n) => ({ op: 'add-dest' as const, key: web, dest: destConfig(`198.18.1.${n}:80`) }))]);
+  const r = d.applyOps([{ op: 'edit-service', service: svcConfig(web, 'mh') }]);
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.errno, 'EINVAL');
+  assert.equal(d.table.getService(web)!.scheduler, 'wlc', 'unchanged');
 });

@@ -6,7 +6,7 @@ import { TsvsError } from '../core/errors.js';
 import { formatEndpoint } from '../core/net/addr.js';
 import { serviceKeyString } from '../core/service/keys.js';
 import { ServiceTable } from '../core/service/service-table.js';
-import type { SchedulerEnv, SchedulerRegistry } from '../core/sched/scheduler.js';
+import { type SchedulerEnv, SchedulerRegistry } from '../core/sched/scheduler.js';
 import type {
   ApplyResult, ConnView, DesiredService, DirectorApi, DirectorEvent, RealServerHealth, TableOp,
 } from './director-api.js';
@@ -70,6 +70,7 @@ export class Director implements DirectorApi {
 
   applyOps(ops: readonly TableOp[], opts: { dryRun?: boolean; source?: string } = {}): ApplyResult {
     const dryRun = opts.dryRun ?? false;
+    if (ops.length === 0) return { ok: true, dryRun, ops };
     const scratch = this.scratchCopy();
     for (let i = 0; i < ops.length; i++) {
       try {
@@ -83,12 +84,20 @@ export class Director implements DirectorApi {
       }
     }
     if (!dryRun) {
-      for (const op of ops) this.applyOne(this.table, op, true);
-      if (ops.length > 0) {
-        this.emit('applied', `${ops.length} change(s) applied from ${opts.source ?? 'api'}`, { ops: ops.map(describeOp) });
-        for (const l of this.opsListeners) {
-          try { l(ops); } catch { /* a listener's failure is its own */ }
+      for (let i = 0; i < ops.length; i++) {
+        try {
+          this.applyOne(this.table, ops[i], true);
+        } catch (e) {
+          // The scratch replay accepted it, so this is a tsvs bug (the copy differs from the live
+          // table). Keep the daemon alive, say what happened, and report the change as failed.
+          const message = `internal error applying ${describeOp(ops[i])}: ${e instanceof Error ? e.message : String(e)} (${i} of ${ops.length} operations were applied)`;
+          this.emit('rejected', message, { opIndex: i, internal: true });
+          return { ok: false, dryRun, ops, error: { message, opIndex: i } };
         }
+      }
+      this.emit('applied', `${ops.length} change(s) applied from ${opts.source ?? 'api'}`, { ops: ops.map(describeOp) });
+      for (const l of this.opsListeners) {
+        try { l(ops); } catch { /* a listener's failure is its own */ }
       }
     }
     return { ok: true, dryRun, ops };
@@ -143,13 +152,34 @@ export class Director implements DirectorApi {
     }
   }
 
+  /**
+   * A copy of the table to validate changes on: the same services, destinations and validation,
+   * but schedulers that only check what their real create() would refuse (no mh tables, no
+   * state), so validating costs O(table) cheap objects rather than rebuilding every scheduler.
+   */
   private scratchCopy(): ServiceTable {
-    const scratch = new ServiceTable({ registry: this.opts.registry, env: this.opts.env });
+    const scratch = new ServiceTable({ registry: this.checkRegistry(), env: this.opts.env });
     for (const svc of this.table.services()) {
       scratch.addService(svc.config());
       for (let i = svc.destinations.length - 1; i >= 0; i--) scratch.addDest(svc.key, svc.destinations[i].config());
     }
     return scratch;
+  }
+
+  private checkRegistryCache: SchedulerRegistry | undefined;
+
+  private checkRegistry(): SchedulerRegistry {
+    if (this.checkRegistryCache) return this.checkRegistryCache;
+    const r = new SchedulerRegistry();
+    for (const name of this.opts.registry.names()) {
+      const real = this.opts.registry.get(name)!;
+      r.register({
+        name,
+        create: (svc, env) => { real.validate?.(svc, env); return { name, schedule: () => undefined }; },
+      });
+    }
+    this.checkRegistryCache = r;
+    return r;
   }
 
   private applyOne(table: ServiceTable, op: TableOp, live: boolean): void {

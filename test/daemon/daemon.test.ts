@@ -132,6 +132,20 @@ test('tsvs run: tsvsadm, reload keeping connections, bad reload, health, proc, S
     assert.ok(after.includes(`127.0.0.21:${a.port}`));
     for (let i = 0; i < 3; i++) assert.equal(await get(vport), 'a');
 
+    // Runtime changes made with tsvsadm survive health changes: only the real server whose health
+    // changed is touched (spec §7.2), not a drain or an extra service the operator added.
+    assert.equal(adm(sock, '-A', '-t', '127.0.0.1:9', '-s', 'rr').status, 0);
+    assert.equal(adm(sock, '-e', '-t', `127.0.0.1:${vport}`, '-r', `127.0.0.21:${a.port}`, '-m', '-w', '0').status, 0);
+    const revived = net.createServer((c) => c.destroy());
+    await new Promise<void>((r) => revived.listen(deadPort, '127.0.0.23', () => r()));
+    const t1 = Date.now();
+    while (!adm(sock, '-L', '-n').stdout.includes('127.0.0.23') && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 100));
+    const afterHealth = adm(sock, '-L', '-n').stdout;
+    await new Promise((r) => revived.close(r));
+    assert.ok(afterHealth.includes(`127.0.0.23:${deadPort}`), `the recovered server is back:\n${afterHealth}`);
+    assert.match(afterHealth, /TCP  127\.0\.0\.1:9 rr\n/, 'the service added with tsvsadm is still there');
+    assert.match(afterHealth, new RegExp(`127\\.0\\.0\\.21:${a.port} +Masq {4}0 `), 'the drain (weight 0) is still there');
+
     // tsvs proc: the kernel's /proc/net/ip_vs format (hex addresses and ports, spec §8).
     const proc = spawnSync(process.execPath, [TSVS, 'proc', 'ip_vs'], { encoding: 'utf8', env: { ...process.env, TSVS_SOCKET: sock } });
     assert.equal(proc.status, 0, proc.stderr);

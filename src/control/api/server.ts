@@ -212,7 +212,10 @@ export async function startApiServer(api: MetricsSource, opts: ApiServerOptions 
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
-    const fail = (e: Error) => reject(new Error(`Cannot start the API server on ${opts.listen ?? DEFAULT_LISTEN}: ${e.message}`));
+    const fail = (e: Error) => {
+      handler.close(); // release the handler's director subscription and event streams
+      reject(new Error(`Cannot start the API server on ${opts.listen ?? DEFAULT_LISTEN}: ${e.message}`));
+    };
     server.once('error', fail);
     server.listen({ host, port }, () => { server.off('error', fail); resolve(); });
   });

@@ -23,7 +23,8 @@ import { ConfigError, loadConfigFile, loadConfigText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { type DesiredService as ConfigService, toTable } from '../config/to-table.js';
 import { type ControlReply, resolveControlSocket, startControlSocket } from '../control-socket.js';
-import type { ApplyResult } from '../director-api.js';
+import type { ApplyResult, DesiredService } from '../director-api.js';
+import { diffDestsOnly } from '../reconcile.js';
 import { Director } from '../director.js';
 import { ipvsConnSource } from '../ipvs-conn-source.js';
 import { HealthManager } from './health-manager.js';
@@ -73,6 +74,8 @@ export class Daemon {
   private readonly health: HealthManager;
   private readonly estimator: RateEstimator;
   private configServices: ConfigService[] = [];
+  /** The effective desired table last applied (health changes are diffed against it). */
+  private lastEffective: DesiredService[] = [];
   private dataplane: DataPlane | undefined;
   private control: Server | undefined;
   private apiServer: ApiServer | undefined;
@@ -107,7 +110,7 @@ export class Daemon {
       for (const s of table.services()) { yield s.stats; for (const d of s.destinations) yield d.stats; }
     });
     this.health = new HealthManager({
-      onChange: () => this.applyEffective('health'),
+      onChange: () => this.applyHealth(),
       log: (event, data) => {
         if (event === 'health-transition') this.healthTransitions++;
         this.log.log('info', event, data);
@@ -124,7 +127,13 @@ export class Daemon {
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const config = loadConfig(opts.config);
     const d = new Daemon(opts, config);
-    await d.startParts();
+    try {
+      await d.startParts();
+    } catch (e) {
+      // Undo what did start (health runners, data plane, control socket) before failing.
+      await d.stop(0).catch(() => undefined);
+      throw e;
+    }
     return d;
   }
 
@@ -132,7 +141,7 @@ export class Daemon {
     const cfg = this.config;
     this.configServices = toTable(cfg);
     this.health.sync(this.configServices);
-    const res = this.director.applyDesired(this.health.effective(this.configServices), { source: 'config' });
+    const res = this.applyEffective('config');
     if (!res.ok) throw new Error(`Cannot apply the configuration: ${res.error?.message}`);
     const kind = this.opts.overrides?.dataplane ?? cfg.dataplane.kind;
     this.dataplane = await startDataPlane(kind, {
@@ -196,6 +205,7 @@ export class Daemon {
     }
     const services = toTable(cfg);
     const dry = this.director.applyDesired(services, { dryRun: true, source: 'reload' });
+    if (dry.ok) this.warnRestartNeeded(cfg);
     if (!dry.ok) {
       this.reloads.failed++;
       this.log.log('error', 'reload-rejected', { message: dry.error?.message });
@@ -209,9 +219,32 @@ export class Daemon {
     for (const [k, v] of Object.entries(engineSysctls(cfg))) this.ipvs.setSysctl(k as keyof Sysctls, v as number);
     this.dataplane?.settingsChanged?.();
     const res = this.applyEffective('reload');
+    if (!res.ok) {
+      this.reloads.failed++;
+      this.director.emit('reload', `reload failed: ${res.error?.message}`, { ok: false });
+      return res;
+    }
     this.reloads.ok++;
     this.director.emit('reload', 'configuration reloaded', { ok: true, ops: res.ops.length });
     return res;
+  }
+
+  /** Settings a reload cannot change in a running daemon: said once per reload, not silently ignored. */
+  private warnRestartNeeded(next: Config): void {
+    const cur = this.config;
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const fixed: Array<[string, unknown, unknown]> = [
+      ['dataplane.kind', cur.dataplane.kind, next.dataplane.kind],
+      ['dataplane.interfaces', cur.dataplane.interfaces, next.dataplane.interfaces],
+      ['dataplane.fullnat', cur.dataplane.fullnat, next.dataplane.fullnat],
+      ['control', cur.control, next.control],
+      ['api', cur.api, next.api],
+      ['metrics', cur.metrics, next.metrics],
+      ['sysctl.lblc_expiration', cur.sysctl.lblc_expiration, next.sysctl.lblc_expiration],
+      ['sysctl.lblcr_expiration', cur.sysctl.lblcr_expiration, next.sysctl.lblcr_expiration],
+    ];
+    const changed = fixed.filter(([, a, b]) => !same(a, b)).map(([name]) => name);
+    if (changed.length > 0) this.log.log('warn', 'reload-restart-needed', { message: `changed settings take effect at the next restart: ${changed.join(', ')}`, settings: changed });
   }
 
   /** SIGTERM: stop accepting, let connections drain up to `graceMs`, stop everything. */
@@ -256,10 +289,27 @@ export class Daemon {
     return 0;
   }
 
+  /** The whole desired table (config with health applied) at start and reload: a full diff. */
   private applyEffective(source: string): ApplyResult {
-    const res = this.director.applyDesired(this.health.effective(this.configServices), { source });
-    if (!res.ok) this.log.log('error', 'apply-failed', { source, message: res.error?.message });
+    const eff = this.health.effective(this.configServices);
+    const res = this.director.applyDesired(eff, { source });
+    if (res.ok) this.lastEffective = eff;
+    else this.log.log('error', 'apply-failed', { source, message: res.error?.message });
     return res;
+  }
+
+  /**
+   * A health change touches only the real servers whose health state changed (spec §7.2), so runtime
+   * changes made with tsvsadm or REST (a drain, an extra service) are left alone. One batch per
+   * service: an operator's conflicting change to one service does not block the others.
+   */
+  private applyHealth(): void {
+    const eff = this.health.effective(this.configServices);
+    for (const ops of diffDestsOnly(this.lastEffective, eff)) {
+      const res = this.director.applyOps(ops, { source: 'health' });
+      if (!res.ok) this.log.log('warn', 'health-apply-failed', { message: res.error?.message });
+    }
+    this.lastEffective = eff;
   }
 
   private tick(): void {

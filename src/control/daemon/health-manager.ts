@@ -5,17 +5,28 @@
 import { type Endpoint, formatEndpoint, ipEquals } from '../../core/net/addr.js';
 import { serviceKeyString } from '../../core/service/keys.js';
 import type { DestConfig, ServiceKey } from '../../core/service/types.js';
-import type { DesiredService as ConfigService } from '../config/to-table.js';
+import type { DesiredService as ConfigService, ResolvedCheck } from '../config/to-table.js';
 import type { DesiredService, RealServerHealth } from '../director-api.js';
 import type { Director } from '../director.js';
 import { HealthCheckRunner, RealServerState } from '../health/index.js';
 import { buildChecker } from './checkers.js';
 
+interface RunnerEntry {
+  readonly rs: Endpoint;
+  /** Checker id within its real server: the real server, the resolved check, and a duplicate index. */
+  readonly id: string;
+  readonly runner: HealthCheckRunner;
+  lastDetail: string;
+  up: boolean;
+  /** The service health that currently owns it (a reload may hand a runner to a new one). */
+  owner: ServiceHealth;
+}
+
 interface ServiceHealth {
   readonly key: ServiceKey;
   readonly fingerprint: string;
   readonly state: RealServerState;
-  readonly runners: Array<{ readonly rs: Endpoint; readonly id: string; readonly runner: HealthCheckRunner; lastDetail: string; up: boolean }>;
+  readonly runners: RunnerEntry[];
 }
 
 export interface HealthManagerOptions {
@@ -31,18 +42,30 @@ export class HealthManager {
 
   constructor(private readonly opts: HealthManagerOptions) {}
 
-  /** Brings checks in line with the config; unchanged services keep their state and runners. */
+  /**
+   * Brings checks in line with the config. An unchanged service keeps everything; in a changed
+   * one, every check whose real server and resolved settings are unchanged keeps running and keeps
+   * its up/down state (as keepalived carries checker state over a reload); only new or changed
+   * checks start afresh.
+   */
   sync(config: readonly ConfigService[]): void {
     const next = new Map<string, ServiceHealth>();
+    const reusable = new Map<string, RunnerEntry>();
     for (const svc of config) {
       const key = serviceKeyString(svc.service.key);
-      const fp = fingerprint(svc);
       const old = this.services.get(key);
-      if (old && old.fingerprint === fp) { next.set(key, old); continue; }
-      if (old) this.stopService(old);
-      next.set(key, this.startService(svc, fp));
+      if (old && old.fingerprint === fingerprint(svc)) { next.set(key, old); continue; }
+      if (old) for (const r of old.runners) reusable.set(`${key}|${r.id}`, r);
     }
-    for (const [key, old] of this.services) if (!next.has(key)) this.stopService(old);
+    for (const svc of config) {
+      const key = serviceKeyString(svc.service.key);
+      if (!next.has(key)) next.set(key, this.startService(svc, (id) => { const r = reusable.get(`${key}|${id}`); reusable.delete(`${key}|${id}`); return r; }));
+    }
+    for (const [key, old] of this.services) {
+      if (next.get(key) === old) continue;
+      // Runners not handed over to the new service health stop (their check changed or went away).
+      for (const r of old.runners) if (r.owner === old) void r.runner.stop();
+    }
     this.services = next;
   }
 
@@ -86,12 +109,13 @@ export class HealthManager {
     this.services.clear();
   }
 
-  private startService(svc: ConfigService, fp: string): ServiceHealth {
+  private startService(svc: ConfigService, reuse: (id: string) => RunnerEntry | undefined): ServiceHealth {
+    const ids = svc.realServers.map((rs) => checkIds(rs));
     const spec = {
       service: svc.service.key,
-      realServers: svc.realServers.map((rs) => ({
+      realServers: svc.realServers.map((rs, i) => ({
         dest: { addr: rs.dest.addr, port: rs.dest.port }, weight: rs.dest.weight, inhibitOnFailure: rs.inhibitOnFailure,
-        checkers: rs.checks.map((_, i) => String(i)), alpha: rs.alpha,
+        checkers: ids[i], alpha: rs.alpha,
       })),
       quorum: svc.quorum, hysteresis: svc.hysteresis,
       sorryServer: svc.sorryServer ? { addr: svc.sorryServer.dest.addr, port: svc.sorryServer.dest.port } : undefined,
@@ -102,11 +126,19 @@ export class HealthManager {
       onNotice: (n) => this.opts.log(`health-${n.kind}`, { service: serviceKeyString(n.service), ...('dest' in n ? { dest: formatEndpoint(n.dest.addr, n.dest.port) } : { weightSum: n.weightSum, threshold: n.threshold }) }),
     });
     state.start();
-    const h: ServiceHealth = { key: svc.service.key, fingerprint: fp, state, runners: [] };
-    svc.realServers.forEach((rs) => {
-      rs.checks.forEach((rc, i) => {
+    const h: ServiceHealth = { key: svc.service.key, fingerprint: fingerprint(svc), state, runners: [] };
+    svc.realServers.forEach((rs, i) => {
+      rs.checks.forEach((rc, j) => {
+        const id = ids[i][j];
         const dest = { addr: rs.dest.addr, port: rs.dest.port };
-        const entry = { rs: dest, id: String(i), runner: undefined as unknown as HealthCheckRunner, lastDetail: '', up: !rc.alpha };
+        const kept = reuse(id);
+        if (kept) {
+          kept.owner = h;
+          h.runners.push(kept);
+          state.setCheckerState(dest, id, kept.up);
+          return;
+        }
+        const entry = { rs: dest, id, runner: undefined as unknown as HealthCheckRunner, lastDetail: '', up: !rc.alpha, owner: h };
         entry.runner = new HealthCheckRunner({
           checker: buildChecker(rc),
           delayLoopMs: rc.delayLoopS * 1000, connectTimeoutMs: rc.timeoutS * 1000, retry: rc.retry,
@@ -114,8 +146,8 @@ export class HealthManager {
           onResult: (r) => { entry.lastDetail = r.detail; },
           onTransition: (t) => {
             entry.up = t.up;
-            this.opts.log('health-transition', { service: serviceKeyString(svc.service.key), dest: formatEndpoint(dest.addr, dest.port), checker: t.checker, up: t.up, detail: t.result.detail });
-            state.applyTransition(dest, entry.id, { up: t.up, weight: t.weight });
+            this.opts.log('health-transition', { service: serviceKeyString(entry.owner.key), dest: formatEndpoint(dest.addr, dest.port), checker: t.checker, up: t.up, detail: t.result.detail });
+            entry.owner.state.applyTransition(dest, entry.id, { up: t.up, weight: t.weight });
           },
         });
         h.runners.push(entry);
@@ -140,7 +172,27 @@ function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.port === b.port && ipEquals(a.addr, b.addr);
 }
 
-/** What decides whether a service's health setup changed (addresses as text). */
+/** A resolved check as text: what it checks and every timing it inherited (spec §7.1 cascade). */
+function checkFingerprint(rc: ResolvedCheck): string {
+  return JSON.stringify({
+    spec: rc.spec, delayLoopS: rc.delayLoopS, timeoutS: rc.timeoutS, retry: rc.retry, delayBeforeRetryS: rc.delayBeforeRetryS,
+    warmupS: rc.warmupS, alpha: rc.alpha, target: formatEndpoint(rc.target.addr, rc.target.port), virtualhosts: rc.virtualhosts,
+    statusRanges: rc.statusRanges,
+  });
+}
+
+/** The checker ids of a real server: endpoint + resolved check, numbered when identical checks repeat. */
+function checkIds(rs: ConfigService['realServers'][number]): string[] {
+  const seen = new Map<string, number>();
+  return rs.checks.map((rc) => {
+    const base = `${formatEndpoint(rs.dest.addr, rs.dest.port)}|${checkFingerprint(rc)}`;
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return `${base}#${n}`;
+  });
+}
+
+/** What decides whether a service's health setup changed at all (addresses as text). */
 function fingerprint(svc: ConfigService): string {
-  return JSON.stringify({ rs: svc.realServers.map((r) => ({ d: formatEndpoint(r.dest.addr, r.dest.port), w: r.dest.weight, i: r.inhibitOnFailure, a: r.alpha, c: r.checks.map((c) => c.spec) })), q: svc.quorum, h: svc.hysteresis, s: svc.sorryServer && formatEndpoint(svc.sorryServer.dest.addr, svc.sorryServer.dest.port), o: svc.omega });
+  return JSON.stringify({ rs: svc.realServers.map((r) => ({ d: formatEndpoint(r.dest.addr, r.dest.port), w: r.dest.weight, i: r.inhibitOnFailure, a: r.alpha, c: checkIds(r) })), q: svc.quorum, h: svc.hysteresis, s: svc.sorryServer && formatEndpoint(svc.sorryServer.dest.addr, svc.sorryServer.dest.port), si: svc.sorryServer?.inhibit, o: svc.omega });
 }

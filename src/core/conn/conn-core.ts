@@ -80,7 +80,7 @@ export class ConnCore {
   /** A template being used by the conn under construction: eviction must not take it. */
   protected protectedSlot = -1;
   protected readonly onExpire = (slot: number): void => this.expire(slot, false);
-  protected realServices: { gen: number; set: Set<string> } = { gen: -1, set: new Set() };
+  protected realServices: { gen: number; v4: Set<number>; v6: Set<string> } = { gen: -1, v4: new Set(), v6: new Set() };
 
   protected readonly rFwd: InForward = { kind: 'forward', conn: -1, dest: undefined!, isNew: false, method: 'droute', dport: 0, localAddr: undefined, localPort: 0 };
   protected readonly rPass: Pass = { kind: 'pass' };

@@ -255,15 +255,27 @@ export class Ipvs extends ConnScheduling {
   private isRealService(p: PacketMeta): boolean {
     const gen = this.table.generation;
     if (this.realServices.gen !== gen) {
-      const set = new Set<string>();
+      const v4 = new Set<number>();
+      const v6 = new Set<string>();
       for (const svc of this.table.services()) {
         if (svc.key.kind !== 'addr') continue;
-        for (const d of svc.destinations) set.add(`${svc.key.protocol}|${d.addr.bytes.join('.')}|${d.port}`);
+        for (const d of svc.destinations) {
+          if (d.addr.family === 4) v4.add(realServiceKey4(svc.key.protocol, d.addr.bytes, d.port));
+          else v6.add(`${svc.key.protocol}|${d.addr.bytes.join('.')}|${d.port}`);
+        }
       }
-      this.realServices = { gen, set };
+      this.realServices = { gen, v4, v6 };
     }
-    return this.realServices.set.has(`${p.protocol}|${p.saddr.bytes.join('.')}|${p.sport}`);
+    // IPv4 (the common case) is looked up by number: no string per packet.
+    if (p.saddr.family === 4) return this.realServices.v4.has(realServiceKey4(p.protocol, p.saddr.bytes, p.sport));
+    return this.realServices.v6.size > 0 && this.realServices.v6.has(`${p.protocol}|${p.saddr.bytes.join('.')}|${p.sport}`);
   }
+}
+
+/** (protocol, IPv4 address, port) as one exact number. */
+function realServiceKey4(protocol: string, b: Uint8Array, port: number): number {
+  const proto = protocol === 'tcp' ? 0 : protocol === 'udp' ? 1 : 2;
+  return (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) * 262144 + port * 4 + proto;
 }
 
 function writeU32(b: Uint8Array, v: number): void {

@@ -48,13 +48,10 @@ export class MaglevHashing implements Scheduler {
   private readonly tabBits: number;
 
   constructor(svc: VirtualService, size: number) {
-    if (!isPrime(size)) throw new TsvsError('EINVAL', `Cannot use mh as its table size must be a prime: current value is ${size}`);
+    checkMhService(svc, size);
     this.size = size;
     this.tabBits = mhTabBits(size);
     this.table = new Array<Destination | undefined>(size).fill(undefined);
-    if (svc.destinations.length > size) {
-      throw new TsvsError('EINVAL', `Cannot use mh with ${svc.destinations.length} destinations as its table has only ${size} slots`);
-    }
     this.rebuild(svc);
   }
 
@@ -148,4 +145,13 @@ export class MaglevHashing implements Scheduler {
 export const mhScheduler: SchedulerFactory = {
   name: 'mh',
   create: (svc, env) => new MaglevHashing(svc, env.mhTableSize),
+  validate: (svc, env) => checkMhService(svc, env.mhTableSize),
 };
+
+/** What the kernel refuses when binding mh: a table size that is not prime, more destinations than slots (EINVAL). */
+function checkMhService(svc: VirtualService, size: number): void {
+  if (!isPrime(size)) throw new TsvsError('EINVAL', `Cannot use mh as its table size must be a prime: current value is ${size}`);
+  if (svc.destinations.length > size) {
+    throw new TsvsError('EINVAL', `Cannot use mh with ${svc.destinations.length} destinations as its table has only ${size} slots`);
+  }
+}

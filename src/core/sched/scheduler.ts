@@ -51,6 +51,11 @@ export interface SchedulerEnv {
 export interface SchedulerFactory {
   readonly name: string;
   create(svc: VirtualService, env: SchedulerEnv): Scheduler;
+  /**
+   * Throws what create() would throw for this service, without building any state (the control
+   * plane validates changes on a light copy of the table). Omitted when create() never throws.
+   */
+  validate?(svc: VirtualService, env: SchedulerEnv): void;
 }
 
 /** The primes the kernel allows for the mh table (CONFIG_IP_VS_MH_TAB_INDEX 8..17). */
