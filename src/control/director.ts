@@ -71,7 +71,7 @@ export class Director implements DirectorApi {
   applyOps(ops: readonly TableOp[], opts: { dryRun?: boolean; source?: string } = {}): ApplyResult {
     const dryRun = opts.dryRun ?? false;
     if (ops.length === 0) return { ok: true, dryRun, ops };
-    const scratch = this.scratchCopy();
+    const scratch = this.scratchCopy(ops);
     for (let i = 0; i < ops.length; i++) {
       try {
         this.applyOne(scratch, ops[i], false);
@@ -153,14 +153,21 @@ export class Director implements DirectorApi {
   }
 
   /**
-   * A copy of the table to validate changes on: the same services, destinations and validation,
-   * but schedulers that only check what their real create() would refuse (no mh tables, no
-   * state), so validating costs O(table) cheap objects rather than rebuilding every scheduler.
+   * A copy of the table to validate changes on: every service (so existence checks hold), with its
+   * destinations only where an operation reaches into it, and schedulers that only check what their
+   * real create() would refuse (no mh tables, no state). Validating a change therefore costs
+   * O(services) cheap objects, not a rebuild of every scheduler.
    */
-  private scratchCopy(): ServiceTable {
+  private scratchCopy(ops: readonly TableOp[]): ServiceTable {
+    const touched = new Set<string>();
+    for (const op of ops) {
+      if (op.op === 'add-dest' || op.op === 'edit-dest' || op.op === 'delete-dest') touched.add(serviceKeyString(op.key));
+      else if (op.op === 'edit-service') touched.add(serviceKeyString(op.service.key));
+    }
     const scratch = new ServiceTable({ registry: this.checkRegistry(), env: this.opts.env });
     for (const svc of this.table.services()) {
       scratch.addService(svc.config());
+      if (!touched.has(serviceKeyString(svc.key))) continue;
       for (let i = svc.destinations.length - 1; i >= 0; i--) scratch.addDest(svc.key, svc.destinations[i].config());
     }
     return scratch;
