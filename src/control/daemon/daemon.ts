@@ -144,8 +144,10 @@ export class Daemon {
     const res = this.applyEffective('config');
     if (!res.ok) throw new Error(`Cannot apply the configuration: ${res.error?.message}`);
     const kind = this.opts.overrides?.dataplane ?? cfg.dataplane.kind;
+    const currentConfig = () => this.config;
     this.dataplane = await startDataPlane(kind, {
-      director: this.director, ipvs: this.ipvs, config: cfg,
+      director: this.director, ipvs: this.ipvs,
+      get config() { return currentConfig(); },
       interfaces: this.opts.overrides?.interfaces ?? cfg.dataplane.interfaces,
       proxyProtocolOf: (svcKey, addr, port) => this.proxyProtocolOf(svcKey, addr, port),
       log: (event, data) => this.log.log('info', event, data),

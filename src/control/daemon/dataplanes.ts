@@ -27,6 +27,7 @@ export interface DataPlane {
 export interface DataPlaneContext {
   readonly director: Director;
   readonly ipvs: Ipvs;
+  /** The current config (a getter: it changes on reload). */
   readonly config: Config;
   readonly interfaces: readonly string[];
   readonly log: (event: string, data: Record<string, unknown>) => void;
@@ -44,16 +45,18 @@ export async function startDataPlane(kind: 'proxy' | 'packet' | 'none', ctx: Dat
 }
 
 async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
-  const cfg = ctx.config;
-  const trusted = cfg.dataplane.proxy.proxyProtocolTrusted.map(parseCidr);
+  // Settings are read from the current config on every reconcile, so a reload changes them.
+  let trustedFor: Config | undefined;
+  let trusted: ReturnType<typeof parseCidr>[] = [];
+  const settings = () => {
+    const cfg = ctx.config;
+    if (trustedFor !== cfg) { trusted = cfg.dataplane.proxy.proxyProtocolTrusted.map(parseCidr); trustedFor = cfg; }
+    return { connectTimeoutMs: cfg.dataplane.proxy.connectTimeout * 1000, retries: cfg.dataplane.proxy.retries, acceptProxyFrom: trusted };
+  };
   const plane = new ProxyPlane({
     table: ctx.director.table,
     engine: new IpvsEngine(ctx.ipvs, ctx.director.table),
-    serviceSettings: () => ({
-      connectTimeoutMs: cfg.dataplane.proxy.connectTimeout * 1000,
-      retries: cfg.dataplane.proxy.retries,
-      acceptProxyFrom: trusted,
-    }),
+    serviceSettings: settings,
     proxyProtocolFor: (svc: VirtualService, d: Destination) => ctx.proxyProtocolOf(serviceKeyString(svc.key), d.addr, d.port),
     log: (m) => ctx.log('proxy', { message: m }),
   });
