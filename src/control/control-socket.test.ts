@@ -38,3 +38,24 @@ test('control socket round-trips a request and rejects malformed ones without dy
 test('sendControlRequest says clearly when no daemon runs', async () => {
   await assert.rejects(sendControlRequest('/nonexistent/tsvs.sock', { argv: ['-L'] }), /no tsvs daemon is running there/);
 });
+
+test('control socket survives a throwing handler and an oversized request, and closes both connections', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvs-ctl-'));
+  const path = join(dir, 'ctl.sock');
+  const server = await startControlSocket(path, (req) => {
+    if (req.argv[0] === 'boom') throw new Error('kaboom');
+    return { stdout: 'ok\n', stderr: '', exitCode: 0 };
+  });
+  try {
+    const r = await sendControlRequest(path, { argv: ['boom'] });
+    assert.equal(r.exitCode, 255);
+    assert.match(r.stderr, /internal error: kaboom/);
+    const big = JSON.parse(await rawExchange(path, 'x'.repeat((1 << 20) + 10)));
+    assert.equal(big.exitCode, 2);
+    assert.match(big.stderr, /too large/);
+    assert.deepEqual(await sendControlRequest(path, { argv: ['fine'] }), { stdout: 'ok\n', stderr: '', exitCode: 0 }, 'still serving');
+  } finally {
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
