@@ -16,16 +16,20 @@ function main(argv: string[]): void {
   let sched = 'rr';
   let workers = 1;
   let engineKind = 'ipvs';
+  // Connection-table slots allocated up front: closed conns linger in TIME_WAIT (120 s) as in
+  // the kernel, so a busy LB holds rate x 120 entries; growing the table later copies it.
+  let conns = 1 << 17;
   const specs: ListenSpec[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--sched') sched = argv[++i];
     else if (a === '--workers') workers = Number(argv[++i]);
     else if (a === '--engine') engineKind = argv[++i];
+    else if (a === '--conns') conns = Number(argv[++i]);
     else specs.push(parseListenSpec(a));
   }
   if (specs.length === 0 || !(workers >= 1)) {
-    process.stderr.write('usage: main-lb.js [--sched rr] [--workers N] [--engine ipvs|table] LISTEN=BACKEND[,BACKEND...] ...\n');
+    process.stderr.write('usage: main-lb.js [--sched rr] [--workers N] [--engine ipvs|table] [--conns N] LISTEN=BACKEND[,BACKEND...] ...\n');
     process.exit(2);
   }
   const registry = new SchedulerRegistry();
@@ -38,7 +42,7 @@ function main(argv: string[]): void {
     },
   });
   addListenSpecs(table, specs, sched);
-  const ipvs = new Ipvs(table, { clock: table.clock, random: new SeededRandom((Date.now() ^ 0x5bd1e995) >>> 0) });
+  const ipvs = new Ipvs(table, { clock: table.clock, random: new SeededRandom((Date.now() ^ 0x5bd1e995) >>> 0), initialCapacity: conns });
   // --engine table: schedulers and counters without the connection table (A/B measurements).
   const engine = engineKind === 'table' ? new TableEngine(table) : new IpvsEngine(ipvs, table);
   startProxyPool({ table, engine, workers, log: (m) => process.stderr.write(`tsvs-proxy: ${m}\n`) }).then((pool) => {
