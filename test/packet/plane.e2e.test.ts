@@ -61,6 +61,19 @@ c.sendall(data); c.shutdown(socket.SHUT_WR)
 print(c.recv(100).decode(), len(data), sum(data) % 1000003)
 `;
 
+// Writes of 1800 bytes, one at a time: each is one TSO superframe a little larger than the MTU
+// (smaller than a ring slot).
+const MID_GSO_CLIENT = `
+import socket, sys, time
+data = bytes((i * 13) % 251 for i in range(1800 * 40))
+c = socket.create_connection((sys.argv[1], 81), timeout=10)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for i in range(40):
+    c.sendall(data[i * 1800:(i + 1) * 1800]); time.sleep(0.01)
+c.shutdown(socket.SHUT_WR)
+print(c.recv(100).decode(), len(data), sum(data) % 1000003)
+`;
+
 function snmp(ns: string, proto: string, field: string): number {
   const lines = sh(`ip netns exec ${ns} cat /proc/net/snmp`).split('\n').filter((l) => l.startsWith(`${proto}:`));
   const names = lines[0].split(/\s+/);
@@ -162,6 +175,19 @@ describe('packet plane end to end: DR test engine in network namespaces', { skip
     // veth keeps the sender's TSO superframes whole: the plane must have cut them itself.
     assert.ok(s.io.gsoFrames > 0 && s.io.gsoSegments > s.io.gsoFrames, `gso ${s.io.gsoFrames}/${s.io.gsoSegments}`);
     assert.equal(s.io.oversize, 0);
+  });
+
+  test('TCP superframes between the MTU and the ring slot size are cut too (no EMSGSIZE on send)', async () => {
+    const before = await host!.call<PlaneSnapshot>('snapshot');
+    const r = await nsRun(topo.cli, ['python3', '-c', MID_GSO_CLIENT, DrTopology.VIP], 20_000);
+    assert.equal(r.code, 0, r.stderr);
+    const [n, h, sent, sum] = r.stdout.trim().split(/\s+/);
+    assert.equal(n, sent);
+    assert.equal(h, sum);
+    const after = await host!.call<PlaneSnapshot>('snapshot');
+    // Each 1800-byte write leaves the client as one 1866-byte GSO frame (two segments at MSS 1448).
+    assert.ok(after.io.gsoFrames - before.io.gsoFrames >= 10, `gso frames ${after.io.gsoFrames - before.io.gsoFrames}`);
+    assert.equal(after.io.txErrors - before.io.txErrors, 0, `tx errors (last errno ${after.io.lastTxErrno})`);
   });
 
   test('snapshot: per-service and per-destination counters from the worker', async () => {

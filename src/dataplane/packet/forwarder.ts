@@ -199,6 +199,8 @@ export class Forwarder {
     let p = bo + u32[(bo + 16) >> 2];
     const now = performance.now();
     this.clock.ms = now;
+    // Frames longer than the interface MTU allows: TCP superframes to cut even when they fit a slot.
+    const maxFrame = (this.mtuOf.get(ifIndex) ?? 1500) + 14;
     for (let i = 0; i < num; i++) {
       // tpacket3_hdr: next_offset(0) sec(4) nsec(8) snaplen(12) len(16) status(20) mac(24,u16) net(26,u16)
       const snap = u32[(p + 12) >> 2];
@@ -206,8 +208,9 @@ export class Forwarder {
       const fo = p + u16[(p + 24) >> 1];
       this.io.rxFrames++;
       this.io.rxBytes += snap;
-      if (snap > this.slotSize) this.oversized(fo, snap, status, ifIndex, now);
-      else this.frame(fo, snap, status, ifIndex, now, false);
+      if (snap > this.slotSize || (snap > maxFrame && ((status & TP_STATUS_GSO_TCP) !== 0 || this.looksTcp(fo)))) {
+        this.oversized(fo, snap, status, ifIndex, now);
+      } else this.frame(fo, snap, status, ifIndex, now, false);
       const next = u32[p >> 2];
       if (next === 0) break;
       p += next;
@@ -265,7 +268,11 @@ export class Forwarder {
     }
   }
 
-  /** A frame larger than a slot: a GSO/GRO TCP superframe is cut into segments, anything else is counted. */
+  /**
+   * A frame larger than a slot, or a TCP frame longer than the MTU allows (a superframe that fits a
+   * slot: sent as is, the kernel would refuse it with EMSGSIZE): a GSO/GRO TCP superframe is cut into
+   * segments, anything else is counted.
+   */
   private oversized(src: number, len: number, status: number, ifIndex: number, now: number): void {
     const mtu = this.mtuOf.get(ifIndex) ?? 1500;
     this.segCount = 0;
