@@ -64,9 +64,9 @@ describe('proxy plane with the Ipvs engine', () => {
     } finally { await plane.stop(); }
   });
 
-  it('lc and wlc send held connections to the least loaded server (spec §1 lc, wlc)', async () => {
+  it('lc, wlc, sed and nq send held connections to the least loaded server (spec §1)', async () => {
     const srvs = await Promise.all(['127.0.3.21', '127.0.3.22'].map((h, i) => rawServer(h, (s) => s.write(`srv${i}\n`))));
-    for (const [sched, weights, expect] of [['lc', [1, 1], [3, 3]], ['wlc', [2, 1], [4, 2]], ['sed', [2, 1], [4, 2]]] as const) {
+    for (const [sched, weights, expect] of [['lc', [1, 1], [3, 3]], ['wlc', [2, 1], [4, 2]], ['sed', [2, 1], [4, 2]], ['nq', [2, 1], [4, 2]]] as const) {
       const table = makeTable();
       const port = await freePort(VIP);
       const k = key('tcp', `${VIP}:${port}`);
