@@ -269,7 +269,7 @@ export const dataplaneSchema = z.object({
   /** Interfaces the packet dataplane attaches to (packet only, required there). */
   interfaces: z.array(text(), { invalid_type_error: 'must be a list of interface names' }).default([]),
   proxy: z.object({
-    /** Worker threads (0 = one per CPU). */
+    /** 0 or 1: the daemon proxies alone; N >= 2: N worker processes (docs/adr/0002-proxy-workers.md). */
     workers: intIn(0, 1024).default(0),
     /** Seconds to wait for a real server to accept. */
     connectTimeout: secondsIn(0.001, 3600).default(5),

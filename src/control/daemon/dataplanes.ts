@@ -3,7 +3,7 @@ import type { Ipvs } from '../../core/conn/ipvs.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
 import { IpvsEngine } from '../../dataplane/proxy/ipvs-engine.js';
-import { ProxyPlane } from '../../dataplane/proxy/plane.js';
+import { startProxyPool } from '../../dataplane/proxy/workers.js';
 import { parseCidr } from '../../dataplane/proxy/cidr.js';
 import type { ConnEntryView } from '../../cli/ipvsadm/views.js';
 import type { Config } from '../config/schema.js';
@@ -53,21 +53,25 @@ async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
     if (trustedFor !== cfg) { trusted = cfg.dataplane.proxy.proxyProtocolTrusted.map(parseCidr); trustedFor = cfg; }
     return { connectTimeoutMs: cfg.dataplane.proxy.connectTimeout * 1000, retries: cfg.dataplane.proxy.retries, acceptProxyFrom: trusted };
   };
-  const plane = new ProxyPlane({
+  // Workers: 0 or 1 = the daemon process alone; N >= 2 = N worker processes that pipe sockets the
+  // daemon accepted and scheduled (more bulk throughput, more CPU per new connection: ADR 0002).
+  const workers = ctx.config.dataplane.proxy.workers;
+  const pool = await startProxyPool({
+    workers: workers >= 2 ? workers : 1,
     table: ctx.director.table,
     engine: new IpvsEngine(ctx.ipvs, ctx.director.table),
     serviceSettings: settings,
     proxyProtocolFor: (svc: VirtualService, d: Destination) => ctx.proxyProtocolOf(serviceKeyString(svc.key), d.addr, d.port),
     log: (m) => ctx.log('proxy', { message: m }),
   });
-  const status = await plane.start();
-  for (const s of status) if (s.state === 'failed' || s.state === 'unsupported') ctx.log('proxy-listener', { ...s });
+  const plane = pool.plane;
+  for (const s of plane.status()) if (s.state === 'failed' || s.state === 'unsupported') ctx.log('proxy-listener', { ...s });
   return {
     kind: 'proxy',
     reconcile: async () => {
-      const st = await plane.reconcile();
+      const st = await pool.reconcile();
       for (const s of st) if (s.state === 'failed' || s.state === 'unsupported') ctx.log('proxy-listener', { ...s });
     },
-    stop: (graceMs) => plane.stop(graceMs),
+    stop: (graceMs) => pool.stop(graceMs),
   };
 }
