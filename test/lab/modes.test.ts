@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processStartTime } from '../../src/control/sysnet/process.js';
-import { inNs, labTestLock, must, run, SKIP_NOT_ROOT, tsvs } from './helpers.js';
+import { inNs, labTestLock, must, run, SKIP_NOT_ROOT, tsvs, TSVS_JS } from './helpers.js';
 
 const TSVSADM_JS = fileURLToPath(new URL('../../src/bin/tsvsadm.js', import.meta.url));
 const LAB_DIR = '/run/tsvs/lab';
@@ -178,6 +178,9 @@ async function checkMode(mode: Mode, big: { path: string; sha256: string }, work
   const conns = await tsvsadm(['-L', '-n', '-c']);
   assert.match(conns, new RegExp(`TCP .* ${CLIENT.replaceAll('.', '\\.')}:\\d+\\s+${VIP.replaceAll('.', '\\.')}:80\\s+198\\.18\\.1\\.1[12]:80`), conns);
   assert.match(conns, new RegExp(`UDP .* ${CLIENT.replaceAll('.', '\\.')}:\\d+\\s+${VIP.replaceAll('.', '\\.')}:53\\s+198\\.18\\.1\\.1[12]:53`), conns);
+  // The same entries in the kernel's /proc/net/ip_vs_conn format (hex), read from the workers (spec §5.5).
+  const proc = await must(['env', `TSVS_SOCKET=${SOCKET}`, process.execPath, TSVS_JS, 'proc', 'ip_vs_conn']);
+  assert.match(proc, /^TCP C6120002 [0-9A-F]{4} C6120164 0050 C612010[BC] 0050 /m, proc);
 
   const down = await tsvs(['lab', 'down'], 60_000);
   assert.equal(down.code, 0, down.stderr + down.stdout);

@@ -3,19 +3,23 @@
 import type { Ipvs } from '../../core/conn/ipvs.js';
 import type { Director } from '../../control/director.js';
 import type { ControlReply } from '../../control/control-socket.js';
-import { formatProcIpVs, formatProcIpVsConn, formatProcIpVsConnSync, formatProcIpVsStats } from '../ipvsadm/index.js';
+import { type ConnEntryView, formatProcIpVs, formatProcIpVsConn, formatProcIpVsConnSync, formatProcIpVsStats } from '../ipvsadm/index.js';
 import { connEntryView } from '../tsvsadm/exec.js';
 
 /** The view names `tsvs proc` accepts. */
 export const PROC_VIEWS = ['ip_vs', 'ip_vs_stats', 'ip_vs_conn', 'ip_vs_conn_sync'] as const;
 
-export function procView(argv: readonly string[], director: Director, ipvs: Ipvs): ControlReply {
+/**
+ * `connEntries` overrides where connection entries come from (the packet plane's workers);
+ * by default they are read from `ipvs`.
+ */
+export function procView(argv: readonly string[], director: Director, ipvs: Ipvs, connEntries?: ConnEntryView[]): ControlReply {
   const [name, ...rest] = argv;
   if (rest.length > 0 || !(PROC_VIEWS as readonly string[]).includes(name)) {
     return { stdout: '', stderr: `tsvs proc: expected one of ${PROC_VIEWS.join(', ')}\n`, exitCode: 2 };
   }
   const table = director.table;
-  const entries = () => [...ipvs.conns.entries()].map(connEntryView);
+  const entries = () => connEntries ?? [...ipvs.conns.entries()].map(connEntryView);
   switch (name) {
     case 'ip_vs': return ok(formatProcIpVs(table.services()));
     case 'ip_vs_stats': return ok(formatProcIpVsStats(table.totals.snapshot(), table.totals.rates()));

@@ -155,7 +155,7 @@ export class Daemon {
     const socketPath = this.opts.overrides?.controlSocket ?? resolveControlSocket(cfg.control.socket);
     const resolver = new EtcResolver();
     this.control = await startControlSocket(socketPath, (req) => req.tool === 'proc'
-      ? procView(req.argv, this.director, this.ipvs)
+      ? this.proc(req.argv)
       : this.tsvsadm(req.argv, req.stdin ?? '', resolver));
     const apiOn = (this.opts.overrides?.api ?? cfg.api.enabled);
     if (apiOn) {
@@ -279,6 +279,15 @@ export class Daemon {
       await dp.refreshCounters?.().catch(() => undefined);
     }
     return execTsvsadm(argv, { ...base, connEntries: () => [] }, stdin);
+  }
+
+  /** `tsvs proc`: with the engine elsewhere (packet plane), fresh counters and its connections first. */
+  private async proc(argv: readonly string[]): Promise<ControlReply> {
+    const dp = this.dataplane;
+    if (!dp?.connEntries) return procView(argv, this.director, this.ipvs);
+    await dp.refreshCounters?.().catch(() => undefined);
+    const conns = argv[0] === 'ip_vs_conn' || argv[0] === 'ip_vs_conn_sync' ? await dp.connEntries() : undefined;
+    return procView(argv, this.director, this.ipvs, conns);
   }
 
   /** The PROXY protocol version the config asks for toward a real server (0 = none). */
