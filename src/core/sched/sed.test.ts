@@ -1,31 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Destination } from '../service/destination.js';
-import { DEST_F_OVERLOAD } from '../service/types.js';
-import type { SchedulerFactory } from './scheduler.js';
+import { pick } from './testing.js';
 import { sedScheduler } from './sed.js';
-import { destConfig, flow, makeTable, svcConfig, svcKey } from './testing.js';
-
-const KEY = svcKey('tcp', '10.0.0.1:80');
-const F = flow('192.0.2.1:40000', '10.0.0.1:80');
-const label = (d: Destination | undefined) => (d ? 'ABCDEFGH'[d.addr.bytes[3] - 1] : '-');
-const ep = (name: string) => `10.0.1.${'ABCDEFGH'.indexOf(name) + 1}:80`;
-
-/** Weight, active, inactive connections and the OVERLOAD flag of one destination. */
-interface D { w?: number; a?: number; i?: number; o?: boolean }
-
-/** Builds a service whose list order (newest first) is the key order of `dests`; returns its pick. */
-function pick(sched: SchedulerFactory, dests: Record<string, D>): string {
-  const { table } = makeTable([sched]);
-  const svc = table.addService(svcConfig(KEY, sched.name));
-  for (const [n, c] of Object.entries(dests).reverse()) {
-    const d = table.addDest(KEY, destConfig(ep(n), c.w ?? 1));
-    d.activeConns = c.a ?? 0;
-    d.inactConns = c.i ?? 0;
-    if (c.o) d.flags |= DEST_F_OVERLOAD;
-  }
-  return label(svc.sched!.schedule(svc, F));
-}
 
 test('sed minimises (active + 1) / weight by cross-multiplication (spec §1 sed)', () => {
   // A: 2/1, B: 5/3 -> 2*3 = 6 > 5*1, B wins.

@@ -3,7 +3,7 @@ import { ManualClock } from '../clock.js';
 import { type Endpoint, parseEndpoint, parseIp } from '../net/addr.js';
 import { SeededRandom } from '../random.js';
 import { ServiceTable } from '../service/service-table.js';
-import { DEST_DEFAULTS, type DestConfig, type Protocol, type ServiceConfig, type ServiceKey, defaultNetmask } from '../service/types.js';
+import { DEST_DEFAULTS, DEST_F_OVERLOAD, type DestConfig, type Protocol, type ServiceConfig, type ServiceKey, defaultNetmask } from '../service/types.js';
 import { type FlowInfo, MH_DEFAULT_TABLE_SIZE, type SchedulerEnv, type SchedulerFactory, SchedulerRegistry } from './scheduler.js';
 
 export interface TestTable {
@@ -65,4 +65,26 @@ export function ip(text: string) {
   const a = parseIp(text);
   if (!a) throw new Error(`bad address in test: ${text}`);
   return a;
+}
+
+/** Weight, active, inactive connections and the OVERLOAD flag of one test destination. */
+export interface PickDest { w?: number; a?: number; i?: number; o?: boolean }
+
+/**
+ * Builds a TCP service whose destinations A, B, C... (10.0.1.1, .2, .3...) are in list order
+ * (newest first) as the keys of `dests` are, sets their weights, counters and OVERLOAD flags, and
+ * returns the letter the scheduler picks for one flow, or '-' for none.
+ */
+export function pick(sched: SchedulerFactory, dests: Record<string, PickDest>): string {
+  const key = svcKey('tcp', '10.0.0.1:80');
+  const { table } = makeTable([sched]);
+  const svc = table.addService(svcConfig(key, sched.name));
+  for (const [n, c] of Object.entries(dests).reverse()) {
+    const d = table.addDest(key, destConfig(`10.0.1.${'ABCDEFGH'.indexOf(n) + 1}:80`, c.w ?? 1));
+    d.activeConns = c.a ?? 0;
+    d.inactConns = c.i ?? 0;
+    if (c.o) d.flags |= DEST_F_OVERLOAD;
+  }
+  const chosen = svc.sched!.schedule(svc, flow('192.0.2.1:40000', '10.0.0.1:80'));
+  return chosen ? 'ABCDEFGH'[chosen.addr.bytes[3] - 1] : '-';
 }
