@@ -159,7 +159,7 @@ function facadeBench(rows: Row[]): void {
   rows.push({ what: 'Ipvs.tick, 1 ms steps, nothing due (defense once per second)', n: 10_000, ms: performance.now() - t0 });
   t0 = performance.now();
   for (let i = 0; i < N; i++) table.lookup('tcp', v, 80, 0);
-  rows.push({ what: '(for scale) ServiceTable.lookup alone, string-keyed', n: N, ms: performance.now() - t0 });
+  rows.push({ what: '(for scale) ServiceTable.lookup alone (IPv4: numeric key)', n: N, ms: performance.now() - t0 });
   t0 = performance.now();
   ipvs.flushConns();
   rows.push({ what: 'Ipvs.flushConns', n: N, ms: performance.now() - t0 });
