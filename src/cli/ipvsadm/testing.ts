@@ -1,9 +1,9 @@
 // Test support for the ipvsadm formatters (used by *.test.ts only): golden fixtures under
 // test/fixtures/ipvsadm/, a service table built from a rules file, counters and rates from JSON,
 // and a resolver from a JSON name map.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoDir } from '../../repo-root.js';
 import { formatEndpoint, parseIp } from '../../core/net/addr.js';
 import type { Destination } from '../../core/service/destination.js';
 import { describeServiceKey } from '../../core/service/keys.js';
@@ -17,24 +17,9 @@ import type { NameResolver } from './resolver.js';
 import { parseRestore } from './restore.js';
 import { type Rates, type RatesView, ZERO_RATES } from './views.js';
 
-function findUp(start: string): string | undefined {
-  let dir = start;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-  return dir;
-}
-
-/**
- * The repository root: the nearest ancestor of this (compiled) file holding package.json, or —
- * when the tests were compiled outside the repository — the nearest one of the working directory.
- */
+/** The repository root (the directory with package.json and the ipvsadm fixtures). */
 export function repoRoot(): string {
-  const root = findUp(dirname(fileURLToPath(import.meta.url))) ?? findUp(process.cwd());
-  if (!root) throw new Error('package.json not found above the compiled tests or the working directory');
-  return root;
+  return repoDir('test/fixtures/ipvsadm');
 }
 
 /** The text of test/fixtures/ipvsadm/<rel>. */

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatEndpoint, ipv4FromU32, type Endpoint, type IpAddress } from '../../core/net/addr.js';
 import { SeededRandom } from '../../core/random.js';
+import { isPrime } from '../../core/sched/mh.js';
 import type { Protocol } from '../../core/service/types.js';
 import { parseRulesText, ruleArgvToOps } from './rules.js';
 import { InputError, parseEvents, type SimEvent } from './events.js';
@@ -137,10 +138,4 @@ function intOption(name: string, v: string | undefined, def: number, min: number
   if (v === undefined) return def;
   if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) return `${name} must be an integer ${min}..${max}: got '${v}'`;
   return Number(v);
-}
-
-function isPrime(n: number): boolean {
-  if (n < 2) return false;
-  for (let i = 2; i * i <= n; i++) if (n % i === 0) return false;
-  return true;
 }

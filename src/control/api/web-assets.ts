@@ -1,8 +1,8 @@
 // The dashboard's static files (the repository's web/ folder): a fixed list served by name, read
 // once and kept in memory. Nothing else on disk is reachable through the API server.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findRepoDir } from '../../repo-root.js';
 
 /** URL path -> file name in web/, and its content type. */
 export const WEB_ASSETS: Readonly<Record<string, readonly [string, string]>> = {
@@ -15,22 +15,10 @@ export const WEB_ASSETS: Readonly<Record<string, readonly [string, string]>> = {
 /** The page may load only its own script and style, and talk only to this server. */
 export const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-function walkUp(start: string): string | undefined {
-  let dir = resolve(start);
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'web', 'index.html'))) return join(dir, 'web');
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
-
-/**
- * The web/ folder: found by walking up from this module to the directory with package.json (the
- * repository or the installed package), then from the working directory (builds elsewhere).
- */
+/** The web/ folder of the repository or the installed package (see repo-root.ts), if any. */
 export function locateWebRoot(): string | undefined {
-  return walkUp(dirname(fileURLToPath(import.meta.url))) ?? walkUp(process.cwd());
+  const dir = findRepoDir('web/index.html');
+  return dir === undefined ? undefined : join(dir, 'web');
 }
 
 /** Loads the dashboard files; undefined (dashboard disabled) when web/ cannot be found. */

@@ -2,7 +2,7 @@
 // (spec §5.2), what keepalived forces (spec §7.1), and tsvs's own safety rules (API exposure,
 // fullnat address pools). Runs on whatever passed the schema, so errors of every section are
 // reported together.
-import { formatEndpoint, ipKey, maskPrefixLength, parseEndpoint, parseIp, parseIpv4 } from '../../core/net/addr.js';
+import { formatEndpoint, ipKey, maskPrefixLength, parseEndpoint, parseIp, parseIpv4, parsePrefix } from '../../core/net/addr.js';
 import type { AddressFamily, IpAddress } from '../../core/net/addr.js';
 import type { CheckSpec, Config, RealServerSpec, ServiceSpec, TunnelSpec } from './schema.js';
 
@@ -46,7 +46,7 @@ function validateDataplane(cfg: Partial<Config>, report: Report): void {
   if (dp.kind === 'packet' && dp.interfaces.length === 0) report(['dataplane', 'kind'], 'the packet dataplane needs dataplane.interfaces');
   if (dp.kind === 'proxy' && dp.interfaces.length > 0) report(['dataplane', 'interfaces'], 'interfaces are only for the packet dataplane (kind: packet)');
   dp.proxy.proxyProtocolTrusted.forEach((c, i) => {
-    if (!parseCidr(c)) report(['dataplane', 'proxy', 'proxyProtocolTrusted', i], `must be an address or CIDR like 10.0.0.0/8: current value is ${JSON.stringify(c)}`);
+    if (!parsePrefix(c)) report(['dataplane', 'proxy', 'proxyProtocolTrusted', i], `must be an address or CIDR like 10.0.0.0/8: current value is ${JSON.stringify(c)}`);
   });
   const seen = new Set<string>();
   dp.fullnat.localAddresses.forEach((a, i) => {
@@ -245,14 +245,3 @@ function validateCheck(c: CheckSpec, rsPort: number | undefined, path: PathSeg[]
   if (c.type === 'udp' && c.minReplyLength > c.maxReplyLength) report([...path, 'minReplyLength'], `must be <= maxReplyLength (${c.maxReplyLength}): current value is ${c.minReplyLength}`);
 }
 
-/** Parses "10.0.0.0/8", "2001:db8::/32" or a bare address; undefined when invalid. */
-export function parseCidr(text: string): { addr: IpAddress; prefixLen: number } | undefined {
-  const slash = text.indexOf('/');
-  const addr = parseIp(slash === -1 ? text : text.slice(0, slash));
-  if (!addr) return undefined;
-  const max = addr.family === 4 ? 32 : 128;
-  if (slash === -1) return { addr, prefixLen: max };
-  const lenText = text.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > max) return undefined;
-  return { addr, prefixLen: Number(lenText) };
-}

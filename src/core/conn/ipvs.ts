@@ -7,6 +7,7 @@ import { METHOD_OF, protoNum } from './conn-core.js';
 import { CF_FWD_MASK, CF_NFCT, CF_TEMPLATE, CF_USED, CF_V6 } from './conn-flags.js';
 import type { InResult, OutResult, PacketMeta } from './ipvs-types.js';
 import { ConnScheduling } from './scheduling.js';
+import { v4ServiceKey } from '../service/keys.js';
 import { SCTP_CID_ABORT } from './sctp-state.js';
 import { DEFENSE_SYSCTLS, type SysctlName, validateSysctl } from './sysctls.js';
 import { DIR_INPUT, DIR_OUTPUT, TCP_RST } from './tcp-state.js';
@@ -260,23 +261,18 @@ export class Ipvs extends ConnScheduling {
       for (const svc of this.table.services()) {
         if (svc.key.kind !== 'addr') continue;
         for (const d of svc.destinations) {
-          if (d.addr.family === 4) v4.add(realServiceKey4(svc.key.protocol, d.addr.bytes, d.port));
+          if (d.addr.family === 4) v4.add(v4ServiceKey(svc.key.protocol, d.addr.bytes, d.port));
           else v6.add(`${svc.key.protocol}|${d.addr.bytes.join('.')}|${d.port}`);
         }
       }
       this.realServices = { gen, v4, v6 };
     }
     // IPv4 (the common case) is looked up by number: no string per packet.
-    if (p.saddr.family === 4) return this.realServices.v4.has(realServiceKey4(p.protocol, p.saddr.bytes, p.sport));
+    if (p.saddr.family === 4) return this.realServices.v4.has(v4ServiceKey(p.protocol, p.saddr.bytes, p.sport));
     return this.realServices.v6.size > 0 && this.realServices.v6.has(`${p.protocol}|${p.saddr.bytes.join('.')}|${p.sport}`);
   }
 }
 
-/** (protocol, IPv4 address, port) as one exact number. */
-function realServiceKey4(protocol: string, b: Uint8Array, port: number): number {
-  const proto = protocol === 'tcp' ? 0 : protocol === 'udp' ? 1 : 2;
-  return (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) * 262144 + port * 4 + proto;
-}
 
 function writeU32(b: Uint8Array, v: number): void {
   b[0] = v >>> 24; b[1] = (v >>> 16) & 0xff; b[2] = (v >>> 8) & 0xff; b[3] = v & 0xff;

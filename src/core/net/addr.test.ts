@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import {
   addrFold, applyMask, formatEndpoint, formatIp, formatIpv6Full, inPrefix, ipEquals, ipv4FromU32, ipv4ToU32, maskPrefixLength,
-  parseEndpoint, parseIp, parseIpv4, parseIpv6, parsePort, prefixMask,
+  parseEndpoint, parseIp, parseIpv4, parseIpv6, parsePort, prefixMask, parsePrefix,
 } from './addr.js';
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -154,5 +154,15 @@ test('mutated address text: whatever parses is what node:net accepts, and canoni
       assert.ok(ipEquals(parseIp(c)!, a), t);
       assert.equal(formatIp(parseIp(c)!), c);
     }
+  }
+});
+
+test('parsePrefix accepts ip/len and bare addresses, and refuses bad lengths and addresses', () => {
+  assert.deepEqual(parsePrefix('10.0.0.0/8')?.prefixLen, 8);
+  assert.deepEqual(parsePrefix('2001:db8::/32')?.prefixLen, 32);
+  assert.equal(parsePrefix('10.0.0.1')?.prefixLen, 32);
+  assert.equal(parsePrefix('::1')?.prefixLen, 128);
+  for (const bad of ['10.0.0.0/33', '::/129', '10.0.0.0/08', '10.0.0.0/', '10.0.0.0/-1', '1..2.3/8', '10.0.0.0/8/8', '/8']) {
+    assert.equal(parsePrefix(bad), undefined, bad);
   }
 });

@@ -186,6 +186,24 @@ export function applyMask(a: IpAddress, mask: IpAddress): IpAddress {
   return { family: a.family, bytes };
 }
 
+/** An address prefix ("10.0.0.0/8", "2001:db8::/32"; a bare address is a host prefix). */
+export interface Prefix {
+  readonly addr: IpAddress;
+  readonly prefixLen: number;
+}
+
+/** Parses "ip/len" or a bare address strictly (decimal length within the family); undefined when invalid. */
+export function parsePrefix(text: string): Prefix | undefined {
+  const slash = text.indexOf('/');
+  const addr = parseIp(slash === -1 ? text : text.slice(0, slash));
+  if (!addr) return undefined;
+  const max = addr.family === 4 ? 32 : 128;
+  if (slash === -1) return { addr, prefixLen: max };
+  const lenText = text.slice(slash + 1);
+  if (!/^(?:0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > max) return undefined;
+  return { addr, prefixLen: Number(lenText) };
+}
+
 /** True when `a` lies in `net/prefixLen`. */
 export function inPrefix(a: IpAddress, net: IpAddress, prefixLen: number): boolean {
   if (a.family !== net.family) return false;

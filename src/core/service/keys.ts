@@ -7,6 +7,16 @@ export function addrServiceKey(protocol: Protocol, addr: IpAddress, port: number
   return `${protocol}|${ipKey(addr)}|${port}`;
 }
 
+const PROTO_INDEX: Record<Protocol, number> = { tcp: 0, udp: 1, sctp: 2 };
+
+/**
+ * (protocol, IPv4 address bytes, port) as one exact number — address * 2^18 + port * 4 +
+ * protocol — for lookups on the packet path that must not build strings.
+ */
+export function v4ServiceKey(protocol: Protocol, b: Uint8Array, port: number): number {
+  return (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) * 262144 + port * 4 + PROTO_INDEX[protocol];
+}
+
 /** The map key of a fwmark service. */
 export function fwmarkServiceKey(family: 4 | 6, fwmark: number): string {
   return `fwm|${family}|${fwmark >>> 0}`;

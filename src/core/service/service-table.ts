@@ -8,7 +8,7 @@ import { type IpAddress, formatEndpoint } from '../net/addr.js';
 import type { SchedulerEnv, SchedulerRegistry } from '../sched/scheduler.js';
 import { StatsCounters } from '../stats/counters.js';
 import { Destination } from './destination.js';
-import { addrServiceKey, describeServiceKey, destKeyString, fwmarkServiceKey, serviceKeyString } from './keys.js';
+import { addrServiceKey, describeServiceKey, destKeyString, fwmarkServiceKey, serviceKeyString, v4ServiceKey } from './keys.js';
 import {
   type DestConfig, type Protocol, type ServiceConfig, type ServiceKey,
   DEST_F_AVAILABLE, PROTOCOLS, serviceFamily,
@@ -77,7 +77,7 @@ export class ServiceTable {
     const svc = new VirtualService(this.nextServiceId++, cfg);
     svc.sched = this.createScheduler(svc, cfg.scheduler);
     this.byKey.set(k, svc);
-    if (cfg.key.kind === 'addr' && cfg.key.addr.family === 4) this.byV4.set(v4Key(cfg.key.protocol, cfg.key.addr, cfg.key.port), svc);
+    if (cfg.key.kind === 'addr' && cfg.key.addr.family === 4) this.byV4.set(v4ServiceKey(cfg.key.protocol, cfg.key.addr.bytes, cfg.key.port), svc);
     if (cfg.key.kind === 'addr' && cfg.key.port === FTPPORT) this.ftpServices++;
     if (cfg.key.kind === 'addr' && cfg.key.port === 0) this.nullPortServices++;
     this.generation++;
@@ -115,7 +115,7 @@ export class ServiceTable {
     svc.sched?.dispose?.();
     svc.sched = undefined;
     this.byKey.delete(k);
-    if (key.kind === 'addr' && key.addr.family === 4) this.byV4.delete(v4Key(key.protocol, key.addr, key.port));
+    if (key.kind === 'addr' && key.addr.family === 4) this.byV4.delete(v4ServiceKey(key.protocol, key.addr.bytes, key.port));
     if (key.kind === 'addr' && key.port === FTPPORT) this.ftpServices--;
     if (key.kind === 'addr' && key.port === 0) this.nullPortServices--;
     this.generation++;
@@ -188,7 +188,7 @@ export class ServiceTable {
   }
 
   private exact(protocol: Protocol, vaddr: IpAddress, port: number): VirtualService | undefined {
-    return vaddr.family === 4 ? this.byV4.get(v4Key(protocol, vaddr, port)) : this.byKey.get(addrServiceKey(protocol, vaddr, port));
+    return vaddr.family === 4 ? this.byV4.get(v4ServiceKey(protocol, vaddr.bytes, port)) : this.byKey.get(addrServiceKey(protocol, vaddr, port));
   }
 
   /**
@@ -275,10 +275,3 @@ export class ServiceTable {
   }
 }
 
-const PROTO_INDEX: Record<Protocol, number> = { tcp: 0, udp: 1, sctp: 2 };
-
-/** (protocol, IPv4 address, port) as one exact number: address * 2^18 + port * 4 + protocol. */
-function v4Key(protocol: Protocol, addr: IpAddress, port: number): number {
-  const b = addr.bytes;
-  return (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) * 262144 + port * 4 + PROTO_INDEX[protocol];
-}
