@@ -15,8 +15,11 @@ import { SVC_F_PERSISTENT } from '../../src/core/service/types.js';
 import type { ServiceTable } from '../../src/core/service/service-table.js';
 import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
 import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
-import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
-import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, until } from './helpers.js';
+import { decodeProxyHeader, encodeProxyV1, encodeProxyV2 } from '../../src/dataplane/proxy/proxy-protocol.js';
+import { parseCidr } from '../../src/dataplane/proxy/cidr.js';
+import { formatIp, parseIp } from '../../src/core/net/addr.js';
+import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-proxy.js';
+import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
 
 const VIP = '127.0.3.1';
 
@@ -34,7 +37,7 @@ function hold(port: number, localAddress?: string): Promise<{ sock: net.Socket; 
   });
 }
 
-describe('proxy plane with the Ipvs engine', () => {
+for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io} sockets)`, () => {
   const backends: DemoBackend[] = [];
   before(async () => {
     for (const [n, h] of [['a', '127.0.3.11'], ['b', '127.0.3.12'], ['c', '127.0.3.13']]) backends.push(await startDemoBackend(n, h));
@@ -48,7 +51,7 @@ describe('proxy plane with the Ipvs engine', () => {
     table.addService(svcCfg(k, 'rr'));
     for (const b of backends) table.addDest(k, destCfg(`${b.host}:${b.port}`));
     const engine = engineFor(table);
-    const plane = await startPlane(table, engine);
+    const plane = await startPlane(table, engine, { tcpIo: io });
     try {
       for (let i = 0; i < 3; i++) await curl(['-H', 'Connection: close', `http://${VIP}:${port}/`]);
       const svc = table.getService(k)!;
@@ -72,7 +75,7 @@ describe('proxy plane with the Ipvs engine', () => {
       const k = key('tcp', `${VIP}:${port}`);
       table.addService(svcCfg(k, sched));
       srvs.forEach((s, i) => table.addDest(k, destCfg(`127.0.3.2${i + 1}:${s.port}`, weights[i])));
-      const plane = await startPlane(table, engineFor(table));
+      const plane = await startPlane(table, engineFor(table), { tcpIo: io });
       const held: net.Socket[] = [];
       try {
         const got: string[] = [];
@@ -93,7 +96,7 @@ describe('proxy plane with the Ipvs engine', () => {
       table.addService(svcCfg(k, sched, { flags, timeoutS: 360 }));
       for (const b of backends) table.addDest(k, destCfg(`${b.host}:${b.port}`));
       const engine = engineFor(table);
-      const plane = await startPlane(table, engine);
+      const plane = await startPlane(table, engine, { tcpIo: io });
       try {
         for (const client of ['127.0.3.101', '127.0.3.102']) {
           const names = new Set<string>();
@@ -125,7 +128,7 @@ describe('proxy plane with the Ipvs engine', () => {
     table.addService(svcCfg(k, 'rr'));
     table.addDest(k, destCfg(`127.0.3.31:${srv.port}`));
     let version: 1 | 2 = 1;
-    const plane = await startPlane(table, engineFor(table), { proxyProtocolFor: () => version });
+    const plane = await startPlane(table, engineFor(table), { tcpIo: io, proxyProtocolFor: () => version });
     try {
       for (const v of [1, 2] as const) {
         version = v;
@@ -140,6 +143,53 @@ describe('proxy plane with the Ipvs engine', () => {
         assert.equal(reply.text, 'rest=hello');
         assert.equal(seen.at(-1), `v${v} 127.0.3.99:${reply.lport} -> 127.0.3.1:${port}`);
       }
+    } finally { await plane.stop(); await srv.close(); }
+  });
+
+  it('takes the client address from a trusted upstream PROXY v1/v2 header; an invalid header is reset', async () => {
+    const seen: string[] = [];
+    const srv = await rawServer('127.0.3.32', (s) => {
+      let buf = Buffer.alloc(0);
+      s.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        const r = decodeProxyHeader(buf);
+        if (r.status !== 'ok' || buf.length < r.length + 5) return;
+        const a = r.header.addresses!;
+        seen.push(`${a.src.bytes.join('.')}:${a.srcPort}`);
+        s.end(`rest=${buf.subarray(r.length).toString()}`);
+      });
+    });
+    const table = makeTable();
+    const port = await freePort(VIP);
+    const k = key('tcp', `${VIP}:${port}`);
+    table.addService(svcCfg(k, 'rr'));
+    table.addDest(k, destCfg(`127.0.3.32:${srv.port}`));
+    const engine = engineFor(table);
+    const plane = await startPlane(table, engine, {
+      tcpIo: io, proxyProtocolFor: () => 2, serviceSettings: () => ({ acceptProxyFrom: [parseCidr('127.0.3.0/24')] }),
+    });
+    /** Sends `head` then `body` in two writes (the header may arrive split) and collects the answer. */
+    const send = (head: Buffer, body: string) => new Promise<string>((resolve) => {
+      const c = net.connect({ host: VIP, port, localAddress: '127.0.3.98' });
+      let text = '';
+      c.on('connect', () => { c.write(head.subarray(0, 7)); setTimeout(() => c.write(Buffer.concat([head.subarray(7), Buffer.from(body)])), 20); });
+      c.on('data', (d) => { text += d.toString(); });
+      c.on('end', () => resolve(text));
+      c.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
+    });
+    try {
+      const dst = parseIp('198.51.100.1')!;
+      assert.equal(await send(encodeProxyV1({ src: parseIp('203.0.113.7')!, srcPort: 4242, dst, dstPort: 80 }), 'hello'), 'rest=hello');
+      assert.equal(await send(encodeProxyV2({ transport: 'tcp', src: parseIp('203.0.113.8')!, srcPort: 4343, dst, dstPort: 80 }), 'hello'), 'rest=hello');
+      // The real server and the connection table see the announced clients, not the upstream.
+      assert.deepEqual(seen, ['203.0.113.7:4242', '203.0.113.8:4343']);
+      const clients = [...engine.ipvs.conns.entries()].map((c) => formatIp(c.client.addr));
+      assert.deepEqual(clients.sort(), ['203.0.113.7', '203.0.113.8']);
+      const bad = await send(Buffer.from('GARBAGE HEADER\r\n'), 'x');
+      assert.match(bad, /^(error ECONNRESET|)$/, 'an invalid header gets a reset, never the real server');
+      const l = plane.listenerOf(table.getService(k)!) as TcpServiceListener;
+      assert.equal(l.counters.proxyHeaderInvalid, 1);
+      assert.equal(seen.length, 2);
     } finally { await plane.stop(); await srv.close(); }
   });
 
@@ -162,7 +212,7 @@ describe('proxy plane with the Ipvs engine', () => {
       table.addService(svcCfg(k, 'rr'));
       table.addDest(k, destCfg(`127.0.3.41:${nport}`));
       let v: 1 | 2 = 1;
-      const plane = await startPlane(table, engineFor(table), { proxyProtocolFor: () => v });
+      const plane = await startPlane(table, engineFor(table), { tcpIo: io, proxyProtocolFor: () => v });
       try {
         await waitListening('127.0.3.41', nport);
         for (const ver of [1, 2] as const) {
@@ -183,7 +233,7 @@ describe('proxy plane with the Ipvs engine', () => {
     table.addService(svcCfg(k, 'rr'));
     table.addDest(k, destCfg(`127.0.3.51:${victim.port}`));
     table.addDest(k, destCfg(`127.0.3.52:${other.port}`));
-    const plane = await startPlane(table, engineFor(table));
+    const plane = await startPlane(table, engineFor(table), { tcpIo: io });
     const held: { sock: net.Socket; first: string; err?: string }[] = [];
     try {
       for (let i = 0; i < 6; i++) {
@@ -217,7 +267,7 @@ describe('proxy plane with the Ipvs engine', () => {
       table.addDest(k, dc);
       const engine = engineFor(table);
       engine.ipvs.setSysctl('expire_nodest_conn', expire);
-      const plane = await startPlane(table, engine);
+      const plane = await startPlane(table, engine, { tcpIo: io });
       const h = await hold(port);
       let closed = false;
       h.sock.on('close', () => { closed = true; });
@@ -246,7 +296,7 @@ describe('proxy plane with the Ipvs engine', () => {
     table.addService(svcCfg(k, 'wrr'));
     for (const b of backends) table.addDest(k, destCfg(`${b.host}:${b.port}`));
     const engine = engineFor(table);
-    const plane = await startPlane(table, engine);
+    const plane = await startPlane(table, engine, { tcpIo: io });
     try {
       // Keep-alive clients: a request every few ms on a held connection, for ~1.5 s.
       let ok = 0; let failed = 0;

@@ -10,7 +10,7 @@ import { registerSchedulers } from '../../src/dataplane/proxy/registry.js';
 import { ServiceTable } from '../../src/core/service/service-table.js';
 import { DEST_DEFAULTS, type DestConfig, type Protocol, type ServiceConfig, type ServiceKey, defaultNetmask } from '../../src/core/service/types.js';
 import type { ProxyEngine } from '../../src/dataplane/proxy/engine.js';
-import { ProxyPlane, type ProxyPlaneOptions } from '../../src/dataplane/proxy/plane.js';
+import { ProxyPlane, type ProxyPlaneOptions, resolveTcpIo } from '../../src/dataplane/proxy/plane.js';
 
 /** A real monotonic clock for the table. */
 export const realClock = { nowMs: () => performance.now() };
@@ -110,3 +110,6 @@ export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condi
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The TCP I/O paths the proxy tests run over: native (where it loads) and Node sockets. */
+export const TCP_IO_PATHS: readonly ('native' | 'node')[] = resolveTcpIo('auto').io === 'native' ? ['native', 'node'] : ['node'];

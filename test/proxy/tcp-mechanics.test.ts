@@ -6,12 +6,12 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
 import { TableEngine } from '../../src/dataplane/proxy/table-engine.js';
-import type { TcpListener } from '../../src/dataplane/proxy/tcp-proxy.js';
-import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, until } from './helpers.js';
+import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-proxy.js';
+import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
 
 const VIP = '127.0.1.1';
 
-describe('tcp proxy mechanics', () => {
+for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, () => {
   const backends: DemoBackend[] = [];
   before(async () => {
     for (const [n, h] of [['a', '127.0.1.11'], ['b', '127.0.1.12'], ['c', '127.0.1.13']]) backends.push(await startDemoBackend(n, h));
@@ -25,7 +25,7 @@ describe('tcp proxy mechanics', () => {
     table.addService(svcCfg(k, 'rr'));
     for (const b of backends) table.addDest(k, destCfg(`${b.host}:${b.port}`));
     const engine = new TableEngine(table);
-    const plane = await startPlane(table, engine);
+    const plane = await startPlane(table, engine, { tcpIo: io });
     try {
       const seen: string[] = [];
       for (let i = 0; i < 6; i++) seen.push(backendOf(await curl(['-H', 'Connection: close', `http://${VIP}:${port}/`])));
@@ -47,7 +47,7 @@ describe('tcp proxy mechanics', () => {
     table.addService(svcCfg(k, 'wrr'));
     table.addDest(k, destCfg(`${backends[0].host}:${backends[0].port}`, 3));
     table.addDest(k, destCfg(`${backends[1].host}:${backends[1].port}`, 1));
-    const plane = await startPlane(table, new TableEngine(table));
+    const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
     try {
       const url = `http://${VIP}:${port}/`;
       const ka = await curl([url, url, url, url]);
@@ -77,7 +77,7 @@ describe('tcp proxy mechanics', () => {
     const k = key('tcp', `${VIP}:${port}`);
     table.addService(svcCfg(k, 'rr'));
     table.addDest(k, destCfg(`127.0.1.21:${srv.port}`));
-    const plane = await startPlane(table, new TableEngine(table));
+    const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
     try {
       const reply = await new Promise<string>((resolve, reject) => {
         const c = net.connect({ host: VIP, port, allowHalfOpen: true });
@@ -106,7 +106,7 @@ describe('tcp proxy mechanics', () => {
     const k = key('tcp', `${VIP}:${port}`);
     table.addService(svcCfg(k, 'rr'));
     table.addDest(k, destCfg(`127.0.1.22:${srv.port}`));
-    const plane = await startPlane(table, new TableEngine(table));
+    const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
     try {
       const got = await new Promise<string>((resolve, reject) => {
         const c = net.connect({ host: VIP, port, allowHalfOpen: true });
@@ -136,7 +136,7 @@ describe('tcp proxy mechanics', () => {
     const k = key('tcp', `${VIP}:${port}`);
     table.addService(svcCfg(k, 'rr'));
     table.addDest(k, destCfg(`127.0.1.23:${srv.port}`));
-    const plane = await startPlane(table, new TableEngine(table));
+    const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
     try {
       // server resets -> client sees ECONNRESET
       const code = await new Promise<string>((resolve) => {
@@ -152,8 +152,8 @@ describe('tcp proxy mechanics', () => {
         c.on('connect', () => { c.write('hi'); setTimeout(() => { c.resetAndDestroy(); resolve(); }, 100); });
       });
       assert.equal(await serverEvent, 'ECONNRESET');
-      const l = plane.listenerOf(table.getService(k)!) as TcpListener;
-      await until(() => l.sessions.size === 0, 3000, 'sessions gone');
+      const l = plane.listenerOf(table.getService(k)!) as TcpServiceListener;
+      await until(() => l.sessionCount === 0, 3000, 'sessions gone');
       assert.equal(l.counters.serverResets, 1);
       assert.equal(l.counters.clientResets, 1);
     } finally { await plane.stop(); await srv.close(); }
@@ -168,10 +168,10 @@ describe('tcp proxy mechanics', () => {
     table.addService(svcCfg(k, 'rr'));
     table.addDest(k, destCfg(`127.0.1.31:${dead1}`));
     table.addDest(k, destCfg(`${backends[2].host}:${backends[2].port}`));
-    const plane = await startPlane(table, new TableEngine(table));
+    const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
     try {
       for (let i = 0; i < 4; i++) assert.equal(backendOf(await curl(['-H', 'Connection: close', `http://${VIP}:${port}/`])), 'c');
-      const l = plane.listenerOf(table.getService(k)!) as TcpListener;
+      const l = plane.listenerOf(table.getService(k)!) as TcpServiceListener;
       // List [c, dead] (newest first). rr: conn 1 -> c; then the cursor sits on c, so every later
       // connection tries dead first and its retry (the scheduler again, dead excluded) lands on c.
       assert.equal(l.counters.retries, 3);
@@ -206,7 +206,7 @@ describe('tcp proxy mechanics', () => {
       table.addService(svcCfg(k, 'rr'));
       table.addDest(k, destCfg(`127.0.1.41:${blackPort}`));
       table.addDest(k, destCfg(`${backends[0].host}:${backends[0].port}`));
-      const plane = await startPlane(table, new TableEngine(table), {
+      const plane = await startPlane(table, new TableEngine(table), { tcpIo: io,
         serviceSettings: () => ({ connectTimeoutMs: 300 }),
       });
       try {
@@ -214,7 +214,7 @@ describe('tcp proxy mechanics', () => {
         const names: string[] = [];
         for (let i = 0; i < 2; i++) names.push(backendOf(await curl(['-H', 'Connection: close', `http://${VIP}:${port}/`])));
         assert.deepEqual(names, ['a', 'a']);
-        const l = plane.listenerOf(table.getService(k)!) as TcpListener;
+        const l = plane.listenerOf(table.getService(k)!) as TcpServiceListener;
         assert.equal(l.counters.connectTimeouts, 1);
         assert.ok(Date.now() - t0 < 4000);
       } finally { await plane.stop(); }
@@ -230,7 +230,7 @@ describe('tcp proxy mechanics', () => {
     table.addDest(k, destCfg(`127.0.1.24:${srv.port}`));
     const engine = new TableEngine(table);
     engine.timeouts = { tcp: 1, tcpfin: 1, udp: 1 };
-    const plane = await startPlane(table, engine);
+    const plane = await startPlane(table, engine, { tcpIo: io });
     try {
       const t0 = Date.now();
       await new Promise<void>((resolve, reject) => {
@@ -241,7 +241,7 @@ describe('tcp proxy mechanics', () => {
       });
       const dt = Date.now() - t0;
       assert.ok(dt >= 900 && dt < 3000, `closed after ${dt} ms`);
-      assert.equal((plane.listenerOf(table.getService(k)!) as TcpListener).counters.idleTimeouts, 1);
+      assert.equal((plane.listenerOf(table.getService(k)!) as TcpServiceListener).counters.idleTimeouts, 1);
     } finally { await plane.stop(); await srv.close(); }
   });
 });

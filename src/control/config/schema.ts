@@ -271,6 +271,8 @@ export const dataplaneSchema = z.object({
   proxy: z.object({
     /** 0 or 1: the daemon proxies alone; N >= 2: N worker processes (docs/adr/0002-proxy-workers.md). */
     workers: intIn(0, 1024).default(0),
+    /** TCP sockets: native descriptors on Node's loop, Node's net.Socket, or native where available (docs/adr/0004-native-tcp-io.md). */
+    tcpIo: oneOf(['auto', 'native', 'node'] as const).default('auto'),
     /** Seconds to wait for a real server to accept. */
     connectTimeout: secondsIn(0.001, 3600).default(5),
     /** Other real servers tried after a failed connect. */

@@ -61,10 +61,12 @@ async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
     table: ctx.director.table,
     engine: new IpvsEngine(ctx.ipvs, ctx.director.table),
     serviceSettings: settings,
+    tcpIo: ctx.config.dataplane.proxy.tcpIo,
     proxyProtocolFor: (svc: VirtualService, d: Destination) => ctx.proxyProtocolOf(serviceKeyString(svc.key), d.addr, d.port),
     log: (m) => ctx.log('proxy', { message: m }),
   });
   const plane = pool.plane;
+  ctx.log('proxy', { message: `TCP over ${plane.tcpIo} sockets` });
   for (const s of plane.status()) if (s.state === 'failed' || s.state === 'unsupported') ctx.log('proxy-listener', { ...s });
   return {
     kind: 'proxy',

@@ -10,6 +10,7 @@ import { IpvsEngine } from './ipvs-engine.js';
 import { registerSchedulers } from './registry.js';
 import { TableEngine } from './table-engine.js';
 import { type ListenSpec, addListenSpecs, parseListenSpec } from './standalone.js';
+import type { TcpIo } from './plane.js';
 import { startProxyPool } from './workers.js';
 
 function main(argv: string[]): void {
@@ -19,6 +20,7 @@ function main(argv: string[]): void {
   // Connection-table slots allocated up front: closed conns linger in TIME_WAIT (120 s) as in
   // the kernel, so a busy LB holds rate x 120 entries; growing the table later copies it.
   let conns = 1 << 17;
+  let tcpIo: TcpIo = 'auto';
   const specs: ListenSpec[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -26,10 +28,11 @@ function main(argv: string[]): void {
     else if (a === '--workers') workers = Number(argv[++i]);
     else if (a === '--engine') engineKind = argv[++i];
     else if (a === '--conns') conns = Number(argv[++i]);
+    else if (a === '--tcp-io') tcpIo = argv[++i] as TcpIo;
     else specs.push(parseListenSpec(a));
   }
   if (specs.length === 0 || !(workers >= 1)) {
-    process.stderr.write('usage: main-lb.js [--sched rr] [--workers N] [--engine ipvs|table] [--conns N] LISTEN=BACKEND[,BACKEND...] ...\n');
+    process.stderr.write('usage: main-lb.js [--sched rr] [--workers N] [--engine ipvs|table] [--conns N] [--tcp-io auto|native|node] LISTEN=BACKEND[,BACKEND...] ...\n');
     process.exit(2);
   }
   const registry = new SchedulerRegistry();
@@ -45,8 +48,8 @@ function main(argv: string[]): void {
   const ipvs = new Ipvs(table, { clock: table.clock, random: new SeededRandom((Date.now() ^ 0x5bd1e995) >>> 0), initialCapacity: conns });
   // --engine table: schedulers and counters without the connection table (A/B measurements).
   const engine = engineKind === 'table' ? new TableEngine(table) : new IpvsEngine(ipvs, table);
-  startProxyPool({ table, engine, workers, log: (m) => process.stderr.write(`tsvs-proxy: ${m}\n`) }).then((pool) => {
-    process.stderr.write(`tsvs-proxy: ${specs.map((s) => `${s.listen} -> ${s.backends.join(',')}`).join('; ')} (${workers} worker(s), ${sched})\n`);
+  startProxyPool({ table, engine, workers, tcpIo, log: (m) => process.stderr.write(`tsvs-proxy: ${m}\n`) }).then((pool) => {
+    process.stderr.write(`tsvs-proxy: ${specs.map((s) => `${s.listen} -> ${s.backends.join(',')}`).join('; ')} (${workers} worker(s), ${sched}, TCP over ${pool.plane.tcpIo} sockets)\n`);
     const stop = () => { void pool.stop(0).then(() => process.exit(0)); };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

@@ -4,7 +4,7 @@
 // services stop accepting (their connections drain), unchanged services keep their listeners and
 // connections untouched. Weight 0 drains by itself (schedulers skip such destinations, spec §1);
 // a removed destination's connections are closed only when expire_nodest_conn=1 (spec §2.9).
-import { formatIp } from '../../core/net/addr.js';
+import { formatIp, parseIp } from '../../core/net/addr.js';
 import type { Destination } from '../../core/service/destination.js';
 import { serviceKeyString } from '../../core/service/keys.js';
 import type { ServiceTable } from '../../core/service/service-table.js';
@@ -13,7 +13,9 @@ import type { VirtualService } from '../../core/service/virtual-service.js';
 import { type Cidr } from './cidr.js';
 import type { ProxyEngine } from './engine.js';
 import type { ProxyProtocolVersion } from './proxy-protocol.js';
-import { type CoarseClock, TcpListener, type TcpProxyCounters, type TcpServiceOptions } from './tcp-proxy.js';
+import { NativeTcpListener } from './native/native-tcp.js';
+import { openSockSys } from './native/sys.js';
+import { type CoarseClock, TcpListener, type TcpProxyCounters, type TcpServiceListener, type TcpServiceOptions } from './tcp-proxy.js';
 import { UdpListener, type UdpProxyCounters, type UdpServiceOptions } from './udp-proxy.js';
 
 /** Where a service listens when it is not its VIP:port (fwmark services need one). */
@@ -51,6 +53,26 @@ export interface ProxyPlaneOptions {
   readonly sweepIntervalMs?: number;
   /** Transition-only messages (listener up/down/failed). */
   readonly log?: (msg: string) => void;
+  /**
+   * Which sockets carry TCP: 'native' (raw descriptors on Node's loop, docs/adr/0004-native-tcp-io.md)
+   * or 'node' (net.Socket). 'auto' (default) is native where available. A bind host that is
+   * not an IP address always uses Node sockets.
+   */
+  readonly tcpIo?: TcpIo;
+}
+
+/** The TCP I/O path setting. */
+export type TcpIo = 'auto' | 'native' | 'node';
+
+/** The path `setting` resolves to here, and why native is not used when it is not. */
+export function resolveTcpIo(setting: TcpIo = 'auto'): { io: 'native' | 'node'; reason?: string } {
+  if (setting === 'node') return { io: 'node' };
+  const sys = openSockSys();
+  if (typeof sys === 'string') {
+    if (setting === 'native') throw new Error(`Cannot use tcpIo 'native': ${sys}`);
+    return { io: 'node', reason: sys };
+  }
+  return { io: 'native' };
 }
 
 /** What reconcile() did, and what a listener is doing. */
@@ -63,7 +85,7 @@ export interface ListenerStatus {
   readonly sessions: number;
 }
 
-type Listener = { kind: 'tcp'; l: TcpListener } | { kind: 'udp'; l: UdpListener };
+type Listener = { kind: 'tcp'; l: TcpServiceListener } | { kind: 'udp'; l: UdpListener };
 
 interface Entry {
   readonly key: string;
@@ -81,8 +103,12 @@ export class ProxyPlane {
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
   private reconciling: Promise<ListenerStatus[]> = Promise.resolve([]);
+  /** The TCP I/O path in use. */
+  readonly tcpIo: 'native' | 'node';
 
-  constructor(private readonly opts: ProxyPlaneOptions) {}
+  constructor(private readonly opts: ProxyPlaneOptions) {
+    this.tcpIo = resolveTcpIo(opts.tcpIo).io;
+  }
 
   /** Opens listeners for every service in the table and starts the sweep. */
   async start(): Promise<ListenerStatus[]> {
@@ -166,7 +192,7 @@ export class ProxyPlane {
     const vip = svc.key.kind === 'addr' ? formatIp(svc.key.addr) : where.host;
     const vport = svc.key.kind === 'addr' && svc.key.port !== 0 ? svc.key.port : where.port;
     const listener: Listener = where.protocol === 'tcp'
-      ? { kind: 'tcp', l: new TcpListener(svc, vip, vport, where.host, where.port, this.opts.engine, this.tcpOptions(svc, s), this.clock) }
+      ? { kind: 'tcp', l: this.tcpListener(svc, vip, vport, where.host, where.port, this.tcpOptions(svc, s)) }
       : { kind: 'udp', l: new UdpListener(svc, vip, vport, where.host, where.port, this.opts.engine, this.udpOptions(svc), this.clock) };
     try {
       await listener.l.listen();
@@ -178,6 +204,14 @@ export class ProxyPlane {
       entry.status = { ...entry.status, state: 'failed', error: msg };
       this.opts.log?.(`proxy: ${entry.key} cannot listen on ${entry.status.bind}: ${msg}`);
     }
+  }
+
+  private tcpListener(svc: VirtualService, vip: string, vport: number, host: string, port: number, o: TcpServiceOptions): TcpServiceListener {
+    const sys = this.tcpIo === 'native' ? openSockSys() : undefined;
+    if (sys && typeof sys !== 'string' && parseIp(host)) {
+      return new NativeTcpListener(sys, svc, vip, vport, host, port, this.opts.engine, o, this.clock);
+    }
+    return new TcpListener(svc, vip, vport, host, port, this.opts.engine, o, this.clock);
   }
 
   private update(listener: Listener, svc: VirtualService, s: ServiceProxySettings): void {
@@ -236,19 +270,19 @@ export class ProxyPlane {
   status(): ListenerStatus[] {
     const out: ListenerStatus[] = [];
     for (const e of this.entries.values()) {
-      const sessions = e.listener ? (e.listener.kind === 'tcp' ? e.listener.l.sessions.size : e.listener.l.sessionCount) : 0;
+      const sessions = e.listener ? (e.listener.l.sessionCount) : 0;
       out.push({ ...e.status, sessions });
     }
     for (const l of this.draining) {
       if (l.kind !== 'tcp') continue;
-      out.push({ service: serviceKeyString(l.l.svc.key), protocol: 'tcp', bind: `${l.l.bindHost}:${l.l.bindPort}`, state: 'draining', sessions: l.l.sessions.size });
+      out.push({ service: serviceKeyString(l.l.svc.key), protocol: 'tcp', bind: `${l.l.bindHost}:${l.l.bindPort}`, state: 'draining', sessions: l.l.sessionCount });
     }
     out.push(...this.failed.values());
     return out;
   }
 
   /** The listener of a service (tests, metrics). */
-  listenerOf(svc: VirtualService): TcpListener | UdpListener | undefined {
+  listenerOf(svc: VirtualService): TcpServiceListener | UdpListener | undefined {
     return this.entries.get(serviceKeyString(svc.key))?.listener?.l;
   }
 
@@ -272,7 +306,7 @@ export class ProxyPlane {
     const all = [...this.allListeners()];
     this.entries.clear();
     await Promise.all(all.map((l) => this.closeListener(l)));
-    const tcp = all.filter((l): l is { kind: 'tcp'; l: TcpListener } => l.kind === 'tcp');
+    const tcp = all.filter((l): l is { kind: 'tcp'; l: TcpServiceListener } => l.kind === 'tcp');
     if (graceMs > 0) {
       let t: NodeJS.Timeout | undefined;
       await Promise.race([

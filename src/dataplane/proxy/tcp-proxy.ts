@@ -13,6 +13,7 @@ import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
 import { type Cidr, inAnyCidr, unmapIp } from './cidr.js';
 import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
+import { SessionSet } from './sessions.js';
 import { type ProxyProtocolVersion, decodeProxyHeader, encodeProxyHeader, encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
 
 /** Per-service settings of the TCP proxy. */
@@ -43,6 +44,24 @@ export class TcpProxyCounters {
   proxyHeaderInvalid = 0;
   proxyHeaderTimeouts = 0;
   expiredNodest = 0;
+  /** Times accepting paused because the process ran out of descriptors or memory (native path). */
+  acceptPaused = 0;
+}
+
+/** What the plane needs of a TCP listener, whichever I/O path carries it (Node sockets or native). */
+export interface TcpServiceListener {
+  svc: VirtualService;
+  opts: TcpServiceOptions;
+  readonly counters: TcpProxyCounters;
+  readonly bindHost: string;
+  readonly bindPort: number;
+  readonly sessionCount: number;
+  listen(backlog?: number): Promise<void>;
+  address(): { address: string; port: number } | undefined;
+  stopAccepting(): Promise<void>;
+  drained(): Promise<void>;
+  sweep(now: number): void;
+  abortWhere(pred: (s: { readonly conn: EngineConn | undefined }) => boolean): number;
 }
 
 /** A clock read once per sweep; sessions stamp activity with it (no syscall per chunk). */
@@ -320,9 +339,8 @@ export class TcpSession {
     if (!(this.flags & F_CLIENT_CLOSED)) return;
     if (this.server && !(this.flags & F_SERVER_CLOSED)) return;
     this.flags |= F_DONE;
-    this.listener.sessions.delete(this);
     if (this.flags & F_CONNECTED) this.conn?.closed();
-    this.listener.onSessionDone();
+    this.listener.sessions.done(this);
   }
 
   /** Periodic check (the plane's sweep): connect and header deadlines, idle timeout. */
@@ -362,12 +380,11 @@ export class TcpSession {
 }
 
 /** The listening socket of one TCP virtual service and its sessions. */
-export class TcpListener {
-  readonly sessions = new Set<TcpSession>();
+export class TcpListener implements TcpServiceListener {
+  readonly sessions = new SessionSet<TcpSession>();
   readonly counters = new TcpProxyCounters();
   private server: net.Server | undefined;
   private closing: Promise<void> | undefined;
-  private drainWaiters: (() => void)[] = [];
 
   constructor(
     public svc: VirtualService,
@@ -403,6 +420,10 @@ export class TcpListener {
   address(): net.AddressInfo | undefined {
     const a = this.server?.address();
     return a && typeof a === 'object' ? a : undefined;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
   }
 
   /** Set by a worker pool: takes an accepted socket away from this process (true when taken). */
@@ -444,27 +465,15 @@ export class TcpListener {
 
   /** Resolves when no session is left (or at once). */
   drained(): Promise<void> {
-    if (this.sessions.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
-  }
-
-  /** Called by a session when it is done. */
-  onSessionDone(): void {
-    if (this.sessions.size === 0 && this.drainWaiters.length > 0) {
-      const w = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const f of w) f();
-    }
+    return this.sessions.drained();
   }
 
   sweep(now: number): void {
-    for (const s of this.sessions) s.sweep(now);
+    this.sessions.sweep(now);
   }
 
   /** Resets the sessions whose real server matches (expire_nodest_conn, spec §2.9). */
   abortWhere(pred: (s: TcpSession) => boolean): number {
-    let n = 0;
-    for (const s of this.sessions) if (pred(s)) { s.abort(); n++; }
-    return n;
+    return this.sessions.abortWhere(pred);
   }
 }

@@ -69,7 +69,8 @@ interface WorkerHandle {
 /** Starts the plane and, when workers > 1, the worker processes. */
 export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool> {
   const engine = opts.engine ?? new TableEngine(opts.table);
-  const plane = new ProxyPlane({ ...opts, engine });
+  // Workers take accepted net.Sockets from the primary: that hand-off needs Node sockets.
+  const plane = new ProxyPlane({ ...opts, engine, tcpIo: opts.workers > 1 ? 'node' : opts.tcpIo });
   if (opts.workers <= 1) {
     await plane.start();
     return {

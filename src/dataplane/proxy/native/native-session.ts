@@ -1,0 +1,435 @@
+// One proxied TCP connection on raw descriptors (docs/adr/0004-native-tcp-io.md): the same
+// behaviour and the same engine events as TcpSession (tcp-proxy.ts), with the system calls nginx
+// makes. Both sockets are registered edge-triggered (readable, writable, peer FIN) once; data
+// moves through the loop's shared 64 KiB buffer, read() then write(); only what the other side
+// does not take at once is copied into a per-direction pending buffer, and that direction stops
+// reading until the buffer is flushed (backpressure). A FIN is passed on with shutdown(SHUT_WR)
+// once everything before it is written; a reset is passed on as a reset (SO_LINGER 0 + close).
+import { formatIp, parseIp } from '../../../core/net/addr.js';
+import type { Destination } from '../../../core/service/destination.js';
+import { inAnyCidr, unmapIp } from '../cidr.js';
+import type { EngineConn, FlowAddrs } from '../engine.js';
+import { decodeProxyHeader, encodeProxyHeader, encodeProxyV1, encodeProxyV2 } from '../proxy-protocol.js';
+import { EDGE_ALL, type FdHandler, IO_BUFFER } from './loop.js';
+import type { NativeTcpListener } from './native-tcp.js';
+import { SOCKADDR_MAX, decodeSockaddr } from './sockaddr.js';
+import {
+  AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, IPPROTO_TCP, SHUT_WR, SOCK_CLOEXEC, SOCK_NONBLOCK,
+  SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_LINGER, TCP_NODELAY,
+} from './sys.js';
+
+// session flags (same meaning as in tcp-proxy.ts, plus what edge-triggered reading must remember)
+const F_CONNECTED = 1;
+const F_CLIENT_EOF = 2;
+const F_SERVER_EOF = 4;
+const F_DONE = 32;
+const F_RESET = 64;
+const F_HEADER = 128;
+/** The peer's FIN (or an error) was signalled: read until read() says 0 or fails, not just until a short read. */
+const F_CLIENT_RDHUP = 256;
+const F_SERVER_RDHUP = 512;
+/** The client socket is closed (hung up before a real server answered, or closed by us). */
+const F_CLIENT_CLOSED = 1024;
+
+export const LINGER_RESET = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+export const INT_ONE = new Uint8Array([1, 0, 0, 0]);
+
+/** The bytes of `u8[off, off+len)` as a Buffer of their own. */
+function copyOut(u8: Uint8Array, off: number, len: number): Buffer {
+  return Buffer.from(u8.subarray(off, off + len));
+}
+
+export class NativeTcpSession implements FdHandler {
+  sfd = -1;
+  conn: EngineConn | undefined;
+  flags = 0;
+  /** Connect (or PROXY header) deadline while not connected; -1 when none. */
+  deadline = -1;
+  lastActive: number;
+  private attempts = 0;
+  /** Bytes waiting for the real server (PROXY header, early client data) or for the client. */
+  private toServer: Buffer | undefined;
+  private toClient: Buffer | undefined;
+  private header: Buffer | undefined;
+
+  constructor(readonly listener: NativeTcpListener, readonly cfd: number, private flow: FlowAddrs) {
+    this.lastActive = listener.clock.now;
+  }
+
+  /** Starts the session: read a PROXY header from trusted peers, else schedule right away. */
+  start(): void {
+    const l = this.listener;
+    if (l.loop.add(this.cfd, EDGE_ALL, this) !== 0) { this.closeClient(false); this.finish(); return; }
+    if (inAnyCidr(this.flow.clientIp, l.opts.acceptProxyFrom)) {
+      this.flags |= F_HEADER;
+      this.deadline = l.clock.now + l.opts.proxyHeaderTimeoutMs;
+      return;
+    }
+    this.schedule();
+  }
+
+  onEvents(fd: number, ev: number): void {
+    if (this.flags & F_DONE) return;
+    if (fd === this.cfd) this.clientEvents(ev);
+    else if (fd === this.sfd) this.serverEvents(ev);
+  }
+
+  private clientEvents(ev: number): void {
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.flags |= F_CLIENT_RDHUP;
+    if (this.flags & F_HEADER) { this.readHeader(); return; }
+    if (!(this.flags & F_CONNECTED)) {
+      // Data and a FIN wait for the real server; a hang-up or an error ends the attempt.
+      if (ev & (EPOLLHUP | EPOLLERR)) this.clientGone();
+      return;
+    }
+    if ((ev & EPOLLOUT) && this.toClient && this.flush(false)) this.pump(false);
+    if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !(this.flags & F_DONE)) this.pump(true);
+  }
+
+  private serverEvents(ev: number): void {
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.flags |= F_SERVER_RDHUP;
+    if (!(this.flags & F_CONNECTED)) {
+      if (ev & (EPOLLERR | EPOLLHUP)) { this.connectFailed(false); return; }
+      if (ev & EPOLLOUT) this.onServerConnect(ev);
+      return;
+    }
+    if ((ev & EPOLLOUT) && this.toServer && this.flush(true)) this.pump(true);
+    if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !(this.flags & F_DONE)) this.pump(false);
+  }
+
+  // ------------------------------------------------------------------ PROXY header from a trusted peer
+
+  private readHeader(): void {
+    const l = this.listener;
+    const { sys } = l;
+    const loop = l.loop;
+    for (;;) {
+      const n = sys.readAt(this.cfd, loop.mem + loop.ioOff, IO_BUFFER);
+      if (n > 0) {
+        const chunk = copyOut(loop.u8, loop.ioOff, n);
+        this.header = this.header ? Buffer.concat([this.header, chunk]) : chunk;
+        const r = decodeProxyHeader(this.header);
+        if (r.status === 'incomplete') {
+          if (n < IO_BUFFER && !(this.flags & F_CLIENT_RDHUP)) return;
+          continue;
+        }
+        this.flags &= ~F_HEADER;
+        this.deadline = -1;
+        if (r.status === 'invalid') {
+          l.counters.proxyHeaderInvalid++;
+          this.closeClient(true);
+          this.finish();
+          return;
+        }
+        const a = r.header.addresses;
+        if (a) this.flow = { ...this.flow, clientIp: unmapIp(formatIp(a.src)), clientPort: a.srcPort };
+        const rest = this.header.subarray(r.length);
+        this.header = undefined;
+        if (rest.length > 0) this.toServer = Buffer.from(rest);
+        this.schedule();
+        return;
+      }
+      if (n < 0 && (sys.errno() === EAGAIN || sys.errno() === EINTR)) return;
+      // EOF or an error before the header was complete.
+      this.closeClient(n < 0);
+      this.finish();
+      return;
+    }
+  }
+
+  // ------------------------------------------------------------------ scheduling and connecting
+
+  private schedule(): void {
+    const l = this.listener;
+    const res = l.engine.open(l.svc, 'tcp', this.flow, 0);
+    if (typeof res === 'string') {
+      // The kernel answers ICMP port unreachable (spec §2.6); a socket can only reset.
+      l.counters.refused++;
+      this.closeClient(true);
+      this.finish();
+      return;
+    }
+    this.conn = res;
+    this.connect();
+  }
+
+  private connect(): void {
+    const l = this.listener;
+    const { sys } = l;
+    const conn = this.conn!;
+    this.attempts++;
+    this.deadline = l.clock.now + l.opts.connectTimeoutMs;
+    const sa = l.sockaddrOf(conn.destHost, conn.destPort);
+    const fd = sa ? sys.socket(sa.length === 28 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+    if (fd < 0) { this.connectFailed(false); return; }
+    this.sfd = fd;
+    sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, INT_ONE, 4);
+    const r = sys.connect(fd, sa!, sa!.length);
+    if (r < 0 && sys.errno() !== EINPROGRESS) { this.connectFailed(false); return; }
+    if (l.loop.add(fd, EDGE_ALL, this) !== 0) { this.connectFailed(false); return; }
+    // A loopback connect may complete at once; the edge for EPOLLOUT still comes.
+  }
+
+  private onServerConnect(ev: number): void {
+    const l = this.listener;
+    const { sys, loop } = l;
+    const o = loop.scratchOff;
+    loop.dv.setUint32(o + 4, 4, true);
+    if (sys.getsockoptAt(this.sfd, SOL_SOCKET, SO_ERROR, loop.mem + o, loop.mem + o + 4) < 0 || loop.dv.getInt32(o, true) !== 0) {
+      this.connectFailed(false);
+      return;
+    }
+    this.flags |= F_CONNECTED;
+    this.deadline = -1;
+    this.lastActive = l.clock.now;
+    const conn = this.conn!;
+    conn.established();
+    const pp = conn.proxyProtocol ?? l.opts.proxyProtocolFor(conn.dest);
+    if (pp !== 0) {
+      const hdr = this.proxyHeaderFor(pp);
+      this.toServer = this.toServer ? Buffer.concat([hdr, this.toServer]) : hdr;
+    }
+    if (!this.toServer || this.flush(true)) this.pump(true);
+    // A server that speaks first (SMTP, FTP) may have data in this very edge.
+    if ((ev & (EPOLLIN | EPOLLRDHUP)) && !(this.flags & F_DONE)) this.pump(false);
+  }
+
+  private proxyHeaderFor(pp: 1 | 2): Buffer {
+    const { sys, loop } = this.listener;
+    const o = loop.scratchOff;
+    loop.dv.setUint32(o + SOCKADDR_MAX, SOCKADDR_MAX, true);
+    const local = sys.getsockname(this.cfd, loop.mem + o, loop.mem + o + SOCKADDR_MAX) === 0 ? decodeSockaddr(loop.u8, o) : undefined;
+    const src = parseIp(this.flow.clientIp);
+    const dst = local && parseIp(local.ip);
+    if (src && dst && src.family === dst.family) {
+      return encodeProxyHeader(pp, { transport: 'tcp', src, srcPort: this.flow.clientPort, dst, dstPort: local!.port });
+    }
+    // Families differ (an IPv6 client announced by an IPv4 upstream): no usable pair.
+    return pp === 1 ? encodeProxyV1(undefined) : encodeProxyV2(undefined);
+  }
+
+  /** A connect attempt failed (error, or the deadline passed): try the next choice. */
+  private connectFailed(timeout: boolean): void {
+    const l = this.listener;
+    this.closeServer(false);
+    if (timeout) l.counters.connectTimeouts++;
+    else l.counters.connectFailures++;
+    if (this.flags & F_CLIENT_CLOSED) {
+      if (this.conn) { this.conn.reset(); this.conn.closed(); this.conn = undefined; }
+      this.finish();
+      return;
+    }
+    const next = this.attempts <= l.opts.retries ? this.conn!.retry() : undefined;
+    if (next instanceof Promise) {
+      this.deadline = -1;
+      next.then((n) => this.afterRetry(n), () => this.afterRetry(undefined));
+      return;
+    }
+    this.afterRetry(next);
+  }
+
+  private afterRetry(next: EngineConn | undefined): void {
+    const l = this.listener;
+    if (this.flags & (F_CLIENT_CLOSED | F_DONE)) {
+      next?.reset(); next?.closed();
+      this.conn = undefined;
+      this.finish();
+      return;
+    }
+    if (next) {
+      l.counters.retries++;
+      this.conn = next;
+      this.connect();
+      return;
+    }
+    if (this.attempts > l.opts.retries) { this.conn!.reset(); this.conn!.closed(); }
+    this.conn = undefined;
+    l.counters.gaveUp++;
+    this.closeClient(true);
+    this.finish();
+  }
+
+  /** The client hung up before a real server answered: abandon the attempt. */
+  private clientGone(): void {
+    this.closeServer(true);
+    if (this.conn) { this.conn.reset(); this.conn.closed(); this.conn = undefined; }
+    this.closeClient(false);
+    this.finish();
+  }
+
+  // ------------------------------------------------------------------ moving bytes
+
+  /** Moves what `fromClient`'s source has to the other side until it would block, runs dry or ends. */
+  private pump(fromClient: boolean): void {
+    if (fromClient ? this.toServer : this.toClient) return; // backpressure: the other side has not taken the last chunk
+    const eofFlag = fromClient ? F_CLIENT_EOF : F_SERVER_EOF;
+    if (this.flags & eofFlag) return;
+    const l = this.listener;
+    const { sys, loop } = l;
+    const src = fromClient ? this.cfd : this.sfd;
+    const dst = fromClient ? this.sfd : this.cfd;
+    const rdhup = fromClient ? F_CLIENT_RDHUP : F_SERVER_RDHUP;
+    const buf = loop.mem + loop.ioOff;
+    for (;;) {
+      const n = sys.readAt(src, buf, IO_BUFFER);
+      if (n > 0) {
+        this.lastActive = l.clock.now;
+        if (fromClient) this.conn!.inData(n);
+        else this.conn!.outData(n);
+        let w = sys.writeAt(dst, buf, n);
+        if (w < 0) {
+          if (sys.errno() !== EAGAIN) { this.peerFailed(!fromClient); return; }
+          w = 0;
+        }
+        if (w < n) {
+          const rest = copyOut(loop.u8, loop.ioOff + w, n - w);
+          if (fromClient) this.toServer = rest;
+          else this.toClient = rest;
+          return;
+        }
+        // A short read emptied the socket: the next arrival is a new edge. After a FIN was
+        // signalled, read on until read() reports it.
+        if (n < IO_BUFFER && !(this.flags & rdhup)) return;
+        continue;
+      }
+      if (n === 0) { this.gotEof(fromClient); return; }
+      const e = sys.errno();
+      if (e === EAGAIN || e === EINTR) return;
+      this.peerFailed(fromClient);
+      return;
+    }
+  }
+
+  /** Writes the pending bytes for one side; true when nothing is left. */
+  private flush(toServer: boolean): boolean {
+    const p = toServer ? this.toServer : this.toClient;
+    if (!p) return true;
+    const { sys, loop } = this.listener;
+    const fd = toServer ? this.sfd : this.cfd;
+    // The shared buffer is free between events; pending chunks are at most its size.
+    let off = 0;
+    while (off < p.length) {
+      const len = Math.min(p.length - off, IO_BUFFER);
+      loop.u8.set(p.subarray(off, off + len), loop.ioOff);
+      const w = sys.writeAt(fd, loop.mem + loop.ioOff, len);
+      if (w < 0) {
+        if (sys.errno() === EAGAIN) break;
+        this.peerFailed(!toServer);
+        return false;
+      }
+      off += w;
+      if (w < len) break;
+    }
+    const rest = off < p.length ? p.subarray(off) : undefined;
+    if (toServer) this.toServer = rest;
+    else this.toClient = rest;
+    if (rest) return false;
+    this.lastActive = this.listener.clock.now;
+    return true;
+  }
+
+  private gotEof(fromClient: boolean): void {
+    if (fromClient) {
+      this.flags |= F_CLIENT_EOF;
+      this.conn!.clientFin();
+      this.listener.sys.shutdown(this.sfd, SHUT_WR);
+    } else {
+      this.flags |= F_SERVER_EOF;
+      this.conn!.serverFin();
+      this.listener.sys.shutdown(this.cfd, SHUT_WR);
+    }
+    if ((this.flags & (F_CLIENT_EOF | F_SERVER_EOF)) === (F_CLIENT_EOF | F_SERVER_EOF)) {
+      // Both FINs passed on: the conn is over (TIME_WAIT in the table).
+      this.closeServer(false);
+      this.closeClient(false);
+      this.finish();
+    }
+  }
+
+  /** A read or write on one side failed (reset): reset the other side and end the conn. */
+  private peerFailed(clientSide: boolean): void {
+    const c = this.listener.counters;
+    if (clientSide) c.clientResets++;
+    else c.serverResets++;
+    this.markReset();
+    // The side that failed is gone already; the other one gets the reset.
+    this.closeServer(clientSide);
+    this.closeClient(!clientSide);
+    this.finish();
+  }
+
+  private markReset(): void {
+    if (this.flags & F_RESET) return;
+    this.flags |= F_RESET;
+    if (this.flags & F_CONNECTED) this.conn?.reset();
+  }
+
+  // ------------------------------------------------------------------ closing
+
+  private closeSocket(fd: number, reset: boolean): void {
+    const { sys, loop } = this.listener;
+    loop.forget(fd);
+    if (reset) sys.setsockopt(fd, SOL_SOCKET, SO_LINGER, LINGER_RESET, 8);
+    sys.close(fd);
+  }
+
+  private closeServer(reset: boolean): void {
+    if (this.sfd < 0) return;
+    this.closeSocket(this.sfd, reset);
+    this.sfd = -1;
+    this.toServer = this.flags & F_CONNECTED ? undefined : this.toServer;
+  }
+
+  private closeClient(reset: boolean): void {
+    if (this.flags & F_CLIENT_CLOSED) return;
+    this.closeSocket(this.cfd, reset);
+    this.flags |= F_CLIENT_CLOSED;
+  }
+
+  private finish(): void {
+    if (this.flags & F_DONE) return;
+    if (this.sfd >= 0) this.closeServer(false);
+    this.closeClient(false);
+    this.flags |= F_DONE;
+    this.toClient = this.toServer = this.header = undefined;
+    if (this.flags & F_CONNECTED) this.conn?.closed();
+    this.listener.sessions.done(this);
+  }
+
+  /** Periodic check (the plane's sweep): connect and header deadlines, idle timeout. */
+  sweep(now: number): void {
+    if (this.flags & F_DONE) return;
+    if (this.deadline >= 0 && now >= this.deadline) {
+      this.deadline = -1;
+      if (this.flags & F_HEADER) {
+        this.listener.counters.proxyHeaderTimeouts++;
+        this.closeClient(true);
+        this.finish();
+      } else if (!(this.flags & F_CONNECTED) && this.sfd >= 0) {
+        this.connectFailed(true);
+      }
+      return;
+    }
+    if (!(this.flags & F_CONNECTED)) return;
+    const half = (this.flags & (F_CLIENT_EOF | F_SERVER_EOF)) !== 0;
+    if (now - this.lastActive >= this.listener.engine.tcpIdleMs(half)) {
+      this.listener.counters.idleTimeouts++;
+      this.finish();
+    }
+  }
+
+  /** Closes both sides with resets (expire_nodest_conn, plane shutdown). */
+  abort(): void {
+    if (this.flags & F_DONE) return;
+    this.markReset();
+    this.closeServer(true);
+    this.closeClient(true);
+    this.finish();
+  }
+
+  /** True when the real server of this session is `d`. */
+  usesDest(d: Destination): boolean {
+    return this.conn !== undefined && this.conn.dest === d;
+  }
+}
+

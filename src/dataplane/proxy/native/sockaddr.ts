@@ -1,0 +1,40 @@
+// struct sockaddr_in / sockaddr_in6 to and from the core's addresses (Linux layout: family in host
+// order, port and address in network order).
+import { type IpAddress, formatIp } from '../../../core/net/addr.js';
+import { AF_INET, AF_INET6 } from './sys.js';
+
+/** sizeof(struct sockaddr_in6), enough for both families. */
+export const SOCKADDR_MAX = 28;
+
+/** Encodes addr:port as a sockaddr (16 bytes for IPv4, 28 for IPv6). */
+export function encodeSockaddr(addr: IpAddress, port: number): Uint8Array {
+  const v6 = addr.family === 6;
+  const b = new Uint8Array(v6 ? 28 : 16);
+  b[0] = v6 ? AF_INET6 : AF_INET;
+  b[2] = port >> 8;
+  b[3] = port & 0xff;
+  b.set(addr.bytes, v6 ? 8 : 4);
+  return b;
+}
+
+/** A decoded socket address; `ip` is canonical text (IPv4-mapped IPv6 shown as IPv4). */
+export interface SockAddr {
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** Decodes the sockaddr at `off` in `u8`; undefined for other families. */
+export function decodeSockaddr(u8: Uint8Array, off: number): SockAddr | undefined {
+  const family = u8[off] | (u8[off + 1] << 8);
+  const port = (u8[off + 2] << 8) | u8[off + 3];
+  if (family === AF_INET) {
+    return { ip: `${u8[off + 4]}.${u8[off + 5]}.${u8[off + 6]}.${u8[off + 7]}`, port };
+  }
+  if (family !== AF_INET6) return undefined;
+  const bytes = u8.slice(off + 8, off + 24);
+  // ::ffff:a.b.c.d: an IPv4 client of a dual-stack socket.
+  if (bytes.subarray(0, 10).every((x) => x === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return { ip: `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`, port };
+  }
+  return { ip: formatIp({ family: 6, bytes }), port };
+}

@@ -1,0 +1,105 @@
+// The native TCP path when the process runs out of descriptors (docs/adr/0004-native-tcp-io.md):
+// accept4 fails with EMFILE while the listening socket stays readable. A level-triggered loop
+// that simply returned would spin at 100 % CPU; the listener must pause accepting, then resume
+// once descriptors are free. The plane runs in a child process started under `prlimit --nofile`.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
+import { TCP_IO_PATHS, backendOf, curl, freePort } from './helpers.js';
+
+const VIP = '127.0.4.1';
+const dist = (p: string) => new URL(`../../src/${p}`, import.meta.url).href;
+
+// The child: a plane with one service on native sockets; answers 'stats' on stdin with its counters.
+const CHILD = `
+import { createInterface } from 'node:readline';
+import { SeededRandom } from '${dist('core/random.js')}';
+import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '${dist('core/sched/scheduler.js')}';
+import { ServiceTable } from '${dist('core/service/service-table.js')}';
+import { parseEndpoint } from '${dist('core/net/addr.js')}';
+import { DEST_DEFAULTS } from '${dist('core/service/types.js')}';
+import { registerSchedulers } from '${dist('dataplane/proxy/registry.js')}';
+import { TableEngine } from '${dist('dataplane/proxy/table-engine.js')}';
+import { ProxyPlane } from '${dist('dataplane/proxy/plane.js')}';
+const [vip, dest] = process.argv.slice(2);
+const registry = new SchedulerRegistry();
+registerSchedulers(registry);
+const table = new ServiceTable({ registry, env: { clock: { nowMs: () => performance.now() }, random: new SeededRandom(1),
+  mhTableSize: MH_DEFAULT_TABLE_SIZE, lblcExpirationS: 86400, lblcrExpirationS: 86400 } });
+const v = parseEndpoint(vip), d = parseEndpoint(dest);
+const key = { kind: 'addr', protocol: 'tcp', addr: v.addr, port: v.port };
+table.addService({ key, scheduler: 'rr', flags: 0, timeoutS: 0, netmask: { family: 4, bytes: new Uint8Array([255, 255, 255, 255]) } });
+table.addDest(key, { ...DEST_DEFAULTS, method: 'masq', addr: d.addr, port: d.port, weight: 1 });
+const plane = new ProxyPlane({ table, engine: new TableEngine(table), tcpIo: 'native', sweepIntervalMs: 50 });
+const st = await plane.start();
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+createInterface({ input: process.stdin }).on('line', (l) => {
+  if (l === 'stats') console.log(JSON.stringify({ ...plane.counters().tcp, cpuMs: cpu(), state: st[0].state }));
+});
+console.log(JSON.stringify({ ready: st[0].state, io: plane.tcpIo }));
+`;
+
+function hasPrlimit(): boolean {
+  try { execFileSync('prlimit', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+
+describe('native TCP path out of descriptors', { skip: !TCP_IO_PATHS.includes('native') || !hasPrlimit() }, () => {
+  let backend: DemoBackend;
+  let child: ChildProcess | undefined;
+  before(async () => { backend = await startDemoBackend('a', '127.0.4.11'); });
+  after(async () => { child?.kill('SIGKILL'); await backend.close(); });
+
+  it('pauses accepting on EMFILE instead of spinning, and serves again once descriptors are free', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsvs-emfile-'));
+    writeFileSync(join(dir, 'child.mjs'), CHILD);
+    const port = await freePort(VIP);
+    // 40 descriptors: Node and koffi take about 25, so a handful of sessions exhaust the rest.
+    child = spawn('prlimit', ['--nofile=40', process.execPath, join(dir, 'child.mjs'), `${VIP}:${port}`, `${backend.host}:${backend.port}`],
+      { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    let waiter: (() => void) | undefined;
+    child.stdout!.on('data', (d: Buffer) => { lines.push(...d.toString().split('\n').filter(Boolean)); waiter?.(); });
+    const next = async (): Promise<Record<string, unknown>> => {
+      const end = Date.now() + 10_000;
+      while (lines.length === 0) {
+        if (Date.now() > end) throw new Error('child said nothing');
+        await new Promise<void>((r) => { waiter = r; setTimeout(r, 100); });
+      }
+      return JSON.parse(lines.shift()!) as Record<string, unknown>;
+    };
+    const stats = async () => { child!.stdin!.write('stats\n'); return next(); };
+    assert.deepEqual(await next(), { ready: 'listening', io: 'native' });
+
+    const held: net.Socket[] = [];
+    try {
+      // Idle connections: the kernel completes them (backlog) whether or not the child accepts.
+      for (let i = 0; i < 30; i++) {
+        held.push(await new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect({ host: VIP, port }, () => resolve(s));
+          s.on('error', reject);
+        }));
+      }
+      let s = await stats();
+      for (let i = 0; i < 50 && !((s.acceptPaused as number) >= 1); i++) { await new Promise((r) => setTimeout(r, 50)); s = await stats(); }
+      assert.ok((s.acceptPaused as number) >= 1, `accepting paused on EMFILE: ${JSON.stringify(s)}`);
+      // Out of descriptors for a second: a spinning loop would burn about a second of CPU here.
+      const cpu0 = s.cpuMs as number;
+      await new Promise((r) => setTimeout(r, 1000));
+      const s2 = await stats();
+      assert.ok((s2.cpuMs as number) - cpu0 < 400, `CPU while out of descriptors: ${(s2.cpuMs as number) - cpu0} ms in 1 s`);
+    } finally {
+      for (const h of held) h.destroy();
+    }
+    // Descriptors come back as the held connections end: the service answers again.
+    let body = '';
+    for (let i = 0; i < 30 && !body; i++) {
+      try { body = await curl(['-H', 'Connection: close', `http://${VIP}:${port}/`], 2000); } catch { await new Promise((r) => setTimeout(r, 100)); }
+    }
+    assert.equal(backendOf(body), 'a');
+  });
+});
