@@ -12,7 +12,7 @@ import {
   NEIGH_PASS, NEIGH_REPLIED, NeighbourResponder, VipSet, buildArpRequest, buildNeighbourSolicitation,
 } from '../../src/dataplane/packet/arp.js';
 import { NeighbourCache } from '../../src/dataplane/packet/neighbour.js';
-import { renderRuleset } from '../../src/dataplane/packet/nft.js';
+import { SMALL_SET, renderRuleset } from '../../src/dataplane/packet/nft.js';
 import { merge } from '../../src/dataplane/packet/plane.js';
 import { ServiceModel } from '../../src/dataplane/packet/service-model.js';
 import { newIoCounters, type WorkerSnapshot } from '../../src/dataplane/packet/worker-protocol.js';
@@ -118,10 +118,24 @@ test('renderRuleset: one atomic replace of our netdev table with sets and one in
     '  set fnat4 { type ipv4_addr . inet_proto . inet_service; }',
     '    type filter hook ingress device "eth0" priority -500; policy accept;',
     '    arp operation request arp daddr ip @vip4 drop',
-    '    ip saddr . meta l4proto . th sport @masq4 ip daddr != @local4 drop',
-    '    ip saddr . meta l4proto . th sport @fnat4 ip daddr @local4 th dport 40000-49999 drop',
     '    icmpv6 type nd-neighbor-solicit @th,64,128 0x20010db8000000000000000000000100 drop',
+    // Small sets: one compare rule per element (cheaper than a set lookup for every packet).
+    '    ip saddr 198.18.1.1 meta l4proto 6 th sport 8080 ip daddr != @local4 drop',
+    '    ip6 daddr 2001:db8::100 meta l4proto 17 drop',
   ]) assert.ok(lines.includes(want), `missing: ${want}`);
+  // Service traffic, the common case, matches the first rule; rules over empty sets are left out.
+  const chain = lines.indexOf('    type filter hook ingress device "eth0" priority -500; policy accept;');
+  assert.equal(lines[chain + 1], '    ip daddr 198.18.0.100 meta l4proto 6 th dport 80 drop');
+  assert.ok(!text.includes('@fnat4 ip daddr') && !text.includes('@svc6') && !text.includes('@vipany4'), 'rules over empty sets');
+  // Larger sets: one lookup.
+  const many = Array.from({ length: SMALL_SET + 1 }, (_, i) => ({ addr: ip(`198.18.1.${i + 1}`), proto: 17, port: 53 }));
+  const big = renderRuleset('tsvs_t', {
+    devices: ['eth0'], vipPorts: many, vips: [], masqReplies: [], fullnatReplies: many,
+    fullnatPorts: { min: 40000, max: 49999 }, localAddrs: [ip('198.18.0.2')],
+  }).split('\n');
+  assert.equal(big[big.indexOf('    type filter hook ingress device "eth0" priority -500; policy accept;') + 1], '    ip daddr . meta l4proto . th dport @svc4 drop');
+  assert.ok(big.includes('    ip saddr . meta l4proto . th sport @fnat4 ip daddr @local4 th dport 40000-49999 drop'));
+  assert.ok(big.includes(`  set svc4 { type ipv4_addr . inet_proto . inet_service; elements = { ${many.map((x) => `${x.addr.bytes.join('.')} . 17 . 53`).join(', ')} } }`));
   assert.throws(() => renderRuleset('bad name', { devices: [], vipPorts: [], vips: [], masqReplies: [], fullnatReplies: [], localAddrs: [] }), /nft table name/);
   assert.throws(() => renderRuleset('t', { devices: ['eth0"; flush ruleset'], vipPorts: [], vips: [], masqReplies: [], fullnatReplies: [], localAddrs: [] }), /not a valid interface name/);
 });
