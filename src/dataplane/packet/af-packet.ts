@@ -13,15 +13,15 @@ import { type Libc, check, fail, htons, intOpt, writeAddr, EAGAIN, ENOBUFS } fro
 export const AF_PACKET = 17;
 export const SOCK_RAW = 3;
 export const ETH_P_ALL = 0x0003;
-export const SOL_SOCKET = 1;
-export const SOL_PACKET = 263;
+const SOL_SOCKET = 1;
+const SOL_PACKET = 263;
 const SO_RCVBUFFORCE = 33;
-export const SO_SNDBUFFORCE = 32;
+const SO_SNDBUFFORCE = 32;
 const PACKET_RX_RING = 5;
 const PACKET_STATISTICS = 6;
-export const PACKET_VERSION = 10;
+const PACKET_VERSION = 10;
 const PACKET_FANOUT = 18;
-export const PACKET_QDISC_BYPASS = 20;
+const PACKET_QDISC_BYPASS = 20;
 const PACKET_IGNORE_OUTGOING = 23;
 const TPACKET_V3 = 2;
 /** Fanout modes (linux/if_packet.h). */
@@ -113,13 +113,9 @@ export class Arena {
     return off;
   }
 
-  /**
-   * The ArrayBuffer over the whole reserved range (call once the fixed layout is mapped). Areas
-   * mapped later (the transmit rings, on an interface's first frame) appear in the same buffer; the
-   * parts not mapped yet must not be touched (PROT_NONE).
-   */
+  /** The ArrayBuffer over everything mapped so far (call once the layout is complete). */
   seal(): ArrayBuffer {
-    if (!this.buf) this.buf = this.libc.view(this.base, this.size);
+    if (!this.buf) this.buf = this.libc.view(this.base, this.used);
     return this.buf;
   }
 

@@ -1,9 +1,8 @@
 // The forwarding loop of one worker (design "The packet plane"): TPACKET_V3 blocks are read through
-// one ArrayBuffer over the arena; each frame is copied (memmove) into the slot Egress stages it in
-// (a transmit ring slot of the interface the previous frame left on, or a sendmmsg staging slot),
-// fixed up (partial checksum, GSO), shown to the ARP/NDP responder and then to the engine;
-// Forward/Reply verdicts are queued and sent in batches. Nothing is allocated per frame and there is
-// no syscall per frame. poll() only when every ring is empty (100 ms), so a
+// one ArrayBuffer over the arena; each frame is copied (memmove) into the staging slot that matches
+// the next sendmmsg entry, fixed up (partial checksum, GSO), shown to the ARP/NDP responder and
+// then to the engine; Forward/Reply verdicts are queued and sent in batches. Nothing is allocated
+// per frame and there is no syscall per frame. poll() only when every ring is empty (100 ms), so a
 // stop or a message is noticed within 100 ms even when idle (at once with the eventfd).
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { type Verdict, VerdictKind, newVerdict } from '../../core/engine-contract.js';
@@ -12,7 +11,6 @@ import {
   Arena, PacketTx, RxRing, TP_STATUS_CSUMNOTREADY, TP_STATUS_GSO_TCP, TP_STATUS_USER, pageAlign,
 } from './af-packet.js';
 import { NEIGH_FRAME_MAX, NEIGH_PASS, NEIGH_REPLIED, NeighbourResponder, VipSet, buildAnnouncement, buildArpRequest, buildNeighbourSolicitation } from './arp.js';
-import { Egress } from './egress.js';
 import { type Libc, check } from './ffi.js';
 import { FIX_OK, FrameFixup, type SegmentSink } from './frame-fixup.js';
 import type { NeighbourCache } from './neighbour.js';
@@ -39,12 +37,12 @@ export class Forwarder {
   private readonly arena: Arena;
   private readonly rings: RxRing[] = [];
   private readonly tx: PacketTx;
-  private readonly egress: Egress;
   private readonly eventFd: number;
   private buf!: ArrayBuffer;
   private u8!: Uint8Array;
   private u32!: Uint32Array;
   private u16!: Uint16Array;
+  private slotViews: Uint8Array[] = [];
   private readonly slotSize: number;
   private stagingOff = 0;
   private segOff = 0;
@@ -93,9 +91,8 @@ export class Forwarder {
     for (const c of init.interfaces) maxMtu = Math.max(maxMtu, this.mtuOf.get(c.ifIndex) ?? 1500);
     this.slotSize = Math.max(2048, Math.ceil((maxMtu + 64) / 64) * 64);
     const B = init.batch;
-    const txRings = init.txRings ?? 8;
     const total = init.interfaces.length * RxRing.size(init.ring) + pageAlign(B * this.slotSize) + pageAlign(SEG_SLOTS * this.slotSize) +
-      pageAlign(PacketTx.size(B)) + 4096 + Egress.reserve(this.slotSize, txRings);
+      pageAlign(PacketTx.size(B)) + 4096;
     this.arena = Arena.reserve(libc, total);
     try {
       for (const c of init.interfaces) this.rings.push(RxRing.open(libc, c.ifIndex, init.ring));
@@ -106,7 +103,6 @@ export class Forwarder {
       this.segOff = this.arena.mapAnon(SEG_SLOTS * this.slotSize, 'segment slots');
       this.pollOff = this.arena.mapAnon(4096, 'pollfds');
       this.eventFd = check(libc, 'eventfd', libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-      this.egress = new Egress(libc, this.arena, this.tx, this.stagingOff, this.slotSize, B, txRings, this.io);
     } catch (e) {
       for (const r of this.rings) r.close();
       this.arena.free();
@@ -134,7 +130,7 @@ export class Forwarder {
     this.u32 = new Uint32Array(this.buf);
     this.u16 = new Uint16Array(this.buf);
     this.tx.bind(this.buf);
-    this.egress.bind(this.buf);
+    for (let i = 0; i < this.init.batch; i++) this.slotViews.push(new Uint8Array(this.buf, this.stagingOff + i * this.slotSize, this.slotSize));
     // pollfd { int fd; short events; short revents; }: every ring, then the eventfd.
     const fds = [...this.rings.map((r) => r.fd), this.eventFd];
     for (let i = 0; i < fds.length; i++) {
@@ -180,7 +176,7 @@ export class Forwarder {
           worked = true;
         }
       }
-      this.egress.flush();
+      if (this.tx.pending > 0) this.flush();
       if (Atomics.load(this.ctl, CTL_STOP) !== 0) return;
       const now = performance.now();
       this.clock.ms = now;
@@ -223,9 +219,9 @@ export class Forwarder {
 
   /** Copies the frame at `src` into the next slot and handles it. */
   private frame(src: number, len: number, status: number, ifIndex: number, now: number, checksummed: boolean): void {
-    const eg = this.egress;
-    eg.stage();
-    const so = eg.stagedOff;
+    if (this.tx.pending === this.init.batch) this.flush();
+    const slot = this.tx.pending;
+    const so = this.stagingOff + slot * this.slotSize;
     const u8 = this.u8;
     u8.copyWithin(so, src, src + len);
     if (!checksummed && (status & TP_STATUS_CSUMNOTREADY) !== 0) {
@@ -233,11 +229,11 @@ export class Forwarder {
     }
     const nr = this.responder.handle(u8, so, len, this.slotSize, ifIndex, now);
     if (nr !== NEIGH_PASS) {
-      if (nr === NEIGH_REPLIED) eg.send(so, this.responder.replyLen, ifIndex);
+      if (nr === NEIGH_REPLIED) this.tx.queue(so, this.responder.replyLen, ifIndex);
       return;
     }
     const v = this.verdict;
-    const view = eg.stagedView;
+    const view = this.slotViews[slot];
     try {
       this.engine.process(view, len, ifIndex, v);
     } catch {
@@ -256,11 +252,11 @@ export class Forwarder {
         if (v.kind === VerdictKind.Forward) this.io.forwarded++;
         else this.io.replies++;
         if (out.buffer === this.buf) {
-          eg.send(out.byteOffset, n, v.ifIndex);
+          this.tx.queue(out.byteOffset, n, v.ifIndex);
         } else {
           // The engine built the frame in its own memory: copy it into our slot (rare: replies, encapsulation).
           view.set(out.length === n ? out : out.subarray(0, n), 0);
-          eg.send(so, n, v.ifIndex);
+          this.tx.queue(so, n, v.ifIndex);
         }
         return;
       }
@@ -300,6 +296,15 @@ export class Forwarder {
     return (et === 0x0800 && u8[src + 23] === 6) || (et === 0x86dd && u8[src + 20] === 6);
   }
 
+  private flush(): void {
+    const c = this.tx.counters;
+    const sent0 = c.sent, err0 = c.errors, calls0 = c.calls;
+    this.tx.flush();
+    this.io.txFrames += c.sent - sent0;
+    this.io.txErrors += c.errors - err0;
+    this.io.txCalls += c.calls - calls0;
+    this.io.lastTxErrno = c.lastErrno;
+  }
 
   // ------------------------------------------------------------ control side (never per packet)
 
@@ -394,10 +399,10 @@ export class Forwarder {
 
   /** Queues a frame built by `build(u8, off)` (returns its length) on ifIndex. */
   private emit(ifIndex: number, build: (u8: Uint8Array, off: number) => number): void {
-    this.egress.stage();
-    const so = this.egress.stagedOff;
+    if (this.tx.pending === this.init.batch) this.flush();
+    const so = this.stagingOff + this.tx.pending * this.slotSize;
     const n = build(this.u8, so);
-    if (n > 0 && n <= NEIGH_FRAME_MAX) this.egress.send(so, n, ifIndex);
+    if (n > 0 && n <= NEIGH_FRAME_MAX) this.tx.queue(so, n, ifIndex);
   }
 
   /** Gratuitous ARP / unsolicited NA for every VIP on every announcing interface. */
@@ -410,7 +415,7 @@ export class Forwarder {
         this.io.announcements++;
       }
     }
-    this.egress.flush();
+    if (this.tx.pending > 0) this.flush();
   }
 
   /** Sends the ARP requests / neighbour solicitations nextHop() misses asked for. */
@@ -427,7 +432,7 @@ export class Forwarder {
         : buildNeighbourSolicitation(u8, o, itf.mac, src.bytes, r.addr.bytes)));
       this.io.neighRequests++;
     }
-    this.egress.flush();
+    if (this.tx.pending > 0) this.flush();
   }
 
   /** The worker's report (also reads the rings' PACKET_STATISTICS, which resets them). */
@@ -452,7 +457,6 @@ export class Forwarder {
 
   private close(): void {
     for (const r of this.rings) r.close();
-    this.egress.close();
     this.tx.close();
     this.libc.close(this.eventFd);
     this.arena.free();

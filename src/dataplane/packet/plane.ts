@@ -42,8 +42,6 @@ export interface PacketPlaneOptions {
   readonly fullnatPorts?: { readonly min: number; readonly max: number };
   readonly ring?: RingGeometry;
   readonly batch?: number;
-  /** Output interfaces per worker that get a transmit ring (default 8; 0: sendmmsg only). */
-  readonly txRings?: number;
   readonly snapshotEveryMs?: number;
   /** How often the main thread re-reads `ip -j addr/route/neigh` (ms). */
   readonly factsRefreshMs?: number;
@@ -139,7 +137,7 @@ export class PacketPlane {
         const init: WorkerInit = {
           index, count, engineModule, engineOptions: opts.engineOptions, interfaces, announceIfIndexes: announce,
           facts: this.facts, ops: this.ops, sysctls: opts.sysctls ?? {}, extraVips: opts.extraVips ?? [],
-          ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64, txRings: opts.txRings ?? 8,
+          ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64,
           fanout: count > 1 ? { groupId, mode: PACKET_FANOUT_HASH } : undefined,
           snapshotEveryMs: opts.snapshotEveryMs ?? 1000, neighbourLimits: opts.neighbourLimits ?? DEFAULT_RESOLVE_LIMITS,
           announceRounds: opts.announceRounds ?? 2, control: this.control, port: port2,

@@ -117,10 +117,8 @@ export interface WorkerInit {
   /** VIPs to answer ARP/NDP for besides the services' (e.g. fwmark services' addresses). */
   readonly extraVips: readonly IpAddress[];
   readonly ring: RingGeometry;
-  /** Frames per sendmmsg or transmit ring kick. */
+  /** Frames per sendmmsg. */
   readonly batch: number;
-  /** Output interfaces that get a transmit ring (PACKET_TX_RING); others use sendmmsg. 0: sendmmsg only. */
-  readonly txRings?: number;
   readonly fanout?: FanoutConfig;
   readonly snapshotEveryMs: number;
   readonly neighbourLimits: ResolveLimits;
