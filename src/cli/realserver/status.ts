@@ -4,8 +4,8 @@
 import type { SysNet } from '../../control/sysnet/sys-net.js';
 import { confKey, splitCidr } from '../../control/sysnet/sys-net.js';
 import type { ProcessRecord } from '../../control/sysnet/process.js';
-import { DECAP_DEV, pickIface } from './realserver.js';
-import type { RsMode, RsState } from './state.js';
+import { DECAP_DEV, type UpOptions, pickIface } from './realserver.js';
+import type { RsState } from './state.js';
 
 /** One finding: ok, missing (the method breaks), warn (may break), info. */
 export interface Check {
@@ -13,15 +13,8 @@ export interface Check {
   readonly text: string;
 }
 
-/** What to check for. */
-export interface StatusTarget {
-  readonly mode: RsMode;
-  readonly vips: readonly string[];
-  readonly iface?: string;
-  readonly tunType?: 'ipip' | 'gue';
-  readonly tunPort?: number;
-  readonly gateway?: string;
-}
+/** What to check for: the real server's target as `up` takes it (placement options aside). */
+export type StatusTarget = Omit<UpOptions, 'vipDev' | 'decap'>;
 
 /** Checks the namespace; `st` (the state file) tells which decapsulator process to look for. */
 export async function realserverStatus(net: SysNet, t: StatusTarget, st: RsState | undefined, running: (p: ProcessRecord) => boolean): Promise<Check[]> {

@@ -1,38 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfigText } from './load.js';
-import { readFixture, seeded } from './testing.js';
+import { mutateLines, readFixture, seeded } from './testing.js';
 import { toTable } from './to-table.js';
 
 const CHARS = 'abcxyz019:-_ .,[]{}"\'#&*!|>%@`\t\n\\/~?';
 const VALUES = ['"str"', '42', '-1', 'true', 'null', '[]', '{}', '[1, 2]', '1.5', '"10.0.0.1"', '70000', '~', '""', '0', '"::1"', 'tcp', '{ a: 1 }'];
 
-/** One random edit of the text: delete/duplicate/swap lines, change a character, swap a value's type, re-indent. */
+/** YAML's own edits: a value swapped for one of another type, a line re-indented. */
 function mutate(text: string, rnd: () => number): string {
-  const lines = text.split('\n');
-  const pick = (n: number) => Math.floor(rnd() * n);
-  const i = pick(lines.length);
-  switch (pick(6)) {
-    case 0: lines.splice(i, 1); break;
-    case 1: lines.splice(i, 0, lines[i]); break;
-    case 2: {
-      const l = lines[i];
-      const at = pick(l.length + 1);
-      lines[i] = l.slice(0, at) + CHARS[pick(CHARS.length)] + l.slice(at + (rnd() < 0.5 ? 1 : 0));
-      break;
-    }
-    case 3: {
-      const m = /^(\s*(?:- )?[A-Za-z_]+:\s*)(.*)$/.exec(lines[i]);
-      if (m) lines[i] = m[1] + VALUES[pick(VALUES.length)];
-      break;
-    }
-    case 4: lines[i] = rnd() < 0.5 ? `  ${lines[i]}` : lines[i].replace(/^ {1,2}/, ''); break;
-    default: {
-      const j = pick(lines.length);
-      [lines[i], lines[j]] = [lines[j], lines[i]];
-    }
-  }
-  return lines.join('\n');
+  return mutateLines(text, rnd, CHARS, [
+    (line, pick) => {
+      const m = /^(\s*(?:- )?[A-Za-z_]+:\s*)(.*)$/.exec(line);
+      return m ? m[1] + VALUES[pick(VALUES.length)] : line;
+    },
+    (line, pick) => (pick(2) === 0 ? `  ${line}` : line.replace(/^ {1,2}/, '')),
+  ]);
 }
 
 describe('config loader fuzz', () => {

@@ -3,7 +3,7 @@
 // Frames are 42 bytes (+4 per VLAN tag), unpadded: the NIC pads to the 60-byte minimum as it does
 // for the kernel's own arp_send.
 import { type ParsedFrame, ETH_P_ARP, ETH_P_IP, BUILD_NO_ROOM, BUILD_NOT_APPLICABLE, wr16 } from './frame.js';
-import { MAC_BROADCAST, writeEthHeader, writeMac, writeReplyL2 } from './ethernet.js';
+import { MAC_BROADCAST, writeL2Header, writeMac, writeReplyL2 } from './ethernet.js';
 
 /** ARP opcodes. */
 export const ARPOP_REQUEST = 1;
@@ -66,15 +66,7 @@ export function buildGratuitousArp(out: Uint8Array, outOff: number, cap: number,
   op = ARPOP_REQUEST, vlanTci = -1): number {
   const l2 = vlanTci >= 0 ? 18 : 14;
   if (cap < l2 + 28) return BUILD_NO_ROOM;
-  let o: number;
-  if (vlanTci >= 0) {
-    writeEthHeader(out, outOff, MAC_BROADCAST, mac, 0x8100);
-    wr16(out, outOff + 14, vlanTci);
-    wr16(out, outOff + 16, ETH_P_ARP);
-    o = outOff + 18;
-  } else {
-    o = writeEthHeader(out, outOff, MAC_BROADCAST, mac, ETH_P_ARP);
-  }
+  const o = writeL2Header(out, outOff, MAC_BROADCAST, mac, ETH_P_ARP, vlanTci);
   writeArpBody(out, o, op, mac, 0, ip, 0, null, 0, ip, 0);
   return l2 + 28;
 }

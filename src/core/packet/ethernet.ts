@@ -1,6 +1,6 @@
 // Ethernet (and 802.1Q) header writers shared by the builders and the forwarding rewrites.
 // MAC addresses are passed as 6-byte Uint8Arrays (created once per destination/interface).
-import { type ParsedFrame, copyBytes } from './frame.js';
+import { type ParsedFrame, ETH_P_8021Q, copyBytes, wr16 } from './frame.js';
 
 /** ff:ff:ff:ff:ff:ff */
 export const MAC_BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
@@ -31,6 +31,18 @@ export function writeEthHeader(out: Uint8Array, o: number, dst: Uint8Array, src:
   out[o + 12] = etherType >>> 8;
   out[o + 13] = etherType & 0xff;
   return o + 14;
+}
+
+/**
+ * An Ethernet header with an optional 802.1Q tag (`vlanTci` >= 0: 18 bytes, else 14). Returns the
+ * offset of the payload.
+ */
+export function writeL2Header(out: Uint8Array, o: number, dst: Uint8Array, src: Uint8Array, etherType: number, vlanTci = -1): number {
+  if (vlanTci < 0) return writeEthHeader(out, o, dst, src, etherType);
+  writeEthHeader(out, o, dst, src, ETH_P_8021Q);
+  wr16(out, o + 14, vlanTci);
+  wr16(out, o + 16, etherType);
+  return o + 18;
 }
 
 /**

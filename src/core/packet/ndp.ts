@@ -2,7 +2,7 @@
 // solicitation and the unsolicited announcement sent on start/takeover (IPv6's gratuitous ARP).
 import { checksum, pseudoSum6 } from '../net/checksum.js';
 import { type ParsedFrame, ETH_P_IPV6, IPPROTO_ICMPV6, BUILD_NO_ROOM, BUILD_NOT_APPLICABLE, wr16 } from './frame.js';
-import { writeEthHeader, writeMac, writeReplyL2 } from './ethernet.js';
+import { writeL2Header, writeMac, writeReplyL2 } from './ethernet.js';
 import { NDISC_NEIGHBOUR_ADVERTISEMENT, NDISC_NEIGHBOUR_SOLICITATION } from './l4.js';
 
 /** NA flag bits (first byte after the checksum). */
@@ -71,14 +71,6 @@ export function buildNaReply(out: Uint8Array, outOff: number, cap: number, buf: 
 export function buildUnsolicitedNa(out: Uint8Array, outOff: number, cap: number, mac: Uint8Array, target: Uint8Array, vlanTci = -1): number {
   const l2 = vlanTci >= 0 ? 18 : 14;
   if (cap < l2 + 72) return BUILD_NO_ROOM;
-  let o: number;
-  if (vlanTci >= 0) {
-    writeEthHeader(out, outOff, MAC_ALL_NODES, mac, 0x8100);
-    wr16(out, outOff + 14, vlanTci);
-    wr16(out, outOff + 16, ETH_P_IPV6);
-    o = outOff + 18;
-  } else {
-    o = writeEthHeader(out, outOff, MAC_ALL_NODES, mac, ETH_P_IPV6);
-  }
+  const o = writeL2Header(out, outOff, MAC_ALL_NODES, mac, ETH_P_IPV6, vlanTci);
   return writeNa(out, o, mac, target, 0, IPV6_ALL_NODES, 0, NA_OVERRIDE) - outOff;
 }

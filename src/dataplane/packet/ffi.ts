@@ -5,22 +5,11 @@
 //
 // Native memory is addressed by plain numbers (x86_64/aarch64 user addresses fit in 2^53), so the
 // calls that take ring or arena addresses are declared with uintptr_t and never see a JS object.
-import { createRequire } from 'node:module';
-
-/** The subset of koffi's API used here (koffi ships its own types; this keeps the import lazy). */
-interface KoffiModule {
-  load(path: string): { func(decl: string): (...args: unknown[]) => unknown };
-  errno(): number;
-  view(ptr: unknown, len: number): ArrayBuffer;
-  /** Reads a C value of `type` from memory (used to turn an address into a pointer object). */
-  decode(value: unknown, type: string): unknown;
-}
+import { constants as osConstants } from 'node:os';
+import { loadKoffi, nativeView } from '../koffi.js';
 
 /** errno values the plane reacts to. */
-export const EINTR = 4;
-export const EAGAIN = 11;
-export const ENOBUFS = 105;
-export const ENOENT = 2;
+export const { EINTR, EAGAIN, ENOBUFS, ENOENT } = osConstants.errno;
 
 /** A failed system call: `call` names it, `errno` is the C errno. */
 export class SysError extends Error {
@@ -65,8 +54,7 @@ export interface Libc {
 
 /** Loads koffi and libc; throws with the reason when either cannot be loaded (not Linux, no prebuilt binary). */
 export function openLibc(): Libc {
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as KoffiModule;
+  const koffi = loadKoffi();
   const lib = koffi.load('libc.so.6');
   const f = (decl: string) => lib.func(decl);
   const mmap = f('intptr_t mmap(uintptr_t, size_t, int, int, int, int64_t)');
@@ -92,7 +80,7 @@ export function openLibc(): Libc {
     eventfd: f('int eventfd(unsigned int, int)') as Libc['eventfd'],
     errno: () => koffi.errno(),
     strerror: (e) => String(strerror(e)),
-    view: (addr, len) => koffi.view(koffi.decode(new BigInt64Array([BigInt(addr)]), 'void *'), len),
+    view: (addr, len) => nativeView(koffi, addr, len),
   };
 }
 

@@ -13,6 +13,7 @@ import type { VirtualService } from '../../core/service/virtual-service.js';
 import { type Cidr } from './cidr.js';
 import type { ProxyEngine } from './engine.js';
 import type { ProxyProtocolVersion } from './proxy-protocol.js';
+import { NativeLoop } from './native/loop.js';
 import { NativeTcpListener } from './native/native-tcp.js';
 import { openSockSys } from './native/sys.js';
 import { type CoarseClock, TcpListener, type TcpProxyCounters, type TcpServiceListener, type TcpServiceOptions } from './tcp-proxy.js';
@@ -108,6 +109,11 @@ export class ProxyPlane {
 
   constructor(private readonly opts: ProxyPlaneOptions) {
     this.tcpIo = resolveTcpIo(opts.tcpIo).io;
+    const sys = this.tcpIo === 'native' ? openSockSys() : undefined;
+    if (sys && typeof sys !== 'string' && opts.log) {
+      const log = opts.log;
+      NativeLoop.shared(sys).onHandlerError = (e) => log(`proxy: native socket handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    }
   }
 
   /** Opens listeners for every service in the table and starts the sweep. */

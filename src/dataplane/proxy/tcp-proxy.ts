@@ -13,6 +13,7 @@ import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
 import { type Cidr, inAnyCidr, unmapIp } from './cidr.js';
 import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
+import { type RetryingSession, retryConnect } from './retry.js';
 import { SessionSet } from './sessions.js';
 import { type ProxyProtocolVersion, decodeProxyHeader, encodeProxyHeader, encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
 
@@ -57,7 +58,6 @@ export interface TcpServiceListener {
   readonly bindPort: number;
   readonly sessionCount: number;
   listen(backlog?: number): Promise<void>;
-  address(): { address: string; port: number } | undefined;
   stopAccepting(): Promise<void>;
   drained(): Promise<void>;
   sweep(now: number): void;
@@ -90,14 +90,14 @@ function rst(s: net.Socket | undefined): void {
 }
 
 /** One proxied client connection and its (current) real-server socket. */
-export class TcpSession {
+export class TcpSession implements RetryingSession {
   server: net.Socket | undefined;
   conn: EngineConn | undefined;
   flags = 0;
   /** Connect (or PROXY header) deadline while not connected; -1 when none. */
   deadline = -1;
   lastActive: number;
-  private attempts = 0;
+  attempts = 0;
   private flow: FlowAddrs;
   private header: Buffer | undefined;
 
@@ -175,7 +175,7 @@ export class TcpSession {
     this.connect();
   }
 
-  private connect(): void {
+  connect(): void {
     const conn = this.conn!;
     const l = this.listener;
     this.attempts++;
@@ -214,43 +214,21 @@ export class TcpSession {
 
   /** A connect attempt failed (error before connect, or the deadline passed): try the next choice. */
   private connectFailed(timeout: boolean): void {
-    const l = this.listener;
     const old = this.server;
     this.server = undefined;
     old?.destroy();
-    if (timeout) l.counters.connectTimeouts++;
-    else l.counters.connectFailures++;
-    if (this.client.destroyed) {
-      if (this.conn) { this.conn.reset(); this.conn.closed(); this.conn = undefined; }
-      this.finishIfClosed();
-      return;
-    }
-    const next = this.attempts <= l.opts.retries ? this.conn!.retry() : undefined;
-    if (next instanceof Promise) {
-      this.deadline = -1;
-      next.then((n) => this.afterRetry(n), () => this.afterRetry(undefined));
-      return;
-    }
-    this.afterRetry(next);
+    retryConnect(this, timeout);
   }
 
-  private afterRetry(next: EngineConn | undefined): void {
-    const l = this.listener;
-    if (this.client.destroyed) {
-      next?.reset(); next?.closed();
-      this.conn = undefined;
-      this.finishIfClosed();
-      return;
-    }
-    if (next) {
-      l.counters.retries++;
-      this.conn = next;
-      this.connect();
-      return;
-    }
-    if (this.attempts > l.opts.retries) { this.conn!.reset(); this.conn!.closed(); }
-    this.conn = undefined;
-    l.counters.gaveUp++;
+  clientGone(): boolean {
+    return this.client.destroyed;
+  }
+
+  endGone(): void {
+    this.finishIfClosed();
+  }
+
+  refuseClient(): void {
     rst(this.client);
   }
 
@@ -414,12 +392,6 @@ export class TcpListener implements TcpServiceListener {
         resolve();
       });
     });
-  }
-
-  /** The bound address (useful with port 0). */
-  address(): net.AddressInfo | undefined {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? a : undefined;
   }
 
   get sessionCount(): number {

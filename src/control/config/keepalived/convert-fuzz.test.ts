@@ -1,41 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfigText } from '../load.js';
-import { readFixture, seeded } from '../testing.js';
+import { mutateLines, readFixture, seeded } from '../testing.js';
 import { toTable } from '../to-table.js';
 import { KeepalivedError, importKeepalivedText } from './convert.js';
 
 const CHARS = 'abz0159.-:/{}"\'#!$@ \t\n\\xX';
 
+/** Keepalived's own edits: a word swapped for a word from elsewhere in the file, a number for an edge value. */
 function mutate(text: string, rnd: () => number, tokens: readonly string[]): string {
-  const lines = text.split('\n');
-  const pick = (n: number) => Math.floor(rnd() * n);
-  const i = pick(lines.length);
-  switch (pick(6)) {
-    case 0: lines.splice(i, 1); break;
-    case 1: lines.splice(i, 0, lines[i]); break;
-    case 2: {
-      const l = lines[i];
-      const at = pick(l.length + 1);
-      lines[i] = l.slice(0, at) + CHARS[pick(CHARS.length)] + l.slice(at + (rnd() < 0.5 ? 1 : 0));
-      break;
-    }
-    case 3: {
-      // Replace one word of the line with a word from elsewhere in the file.
-      const words = lines[i].split(/(\s+)/);
+  return mutateLines(text, rnd, CHARS, [
+    (line, pick) => {
+      const words = line.split(/(\s+)/);
       const w = pick(words.length);
       if (words[w].trim()) words[w] = tokens[pick(tokens.length)];
-      lines[i] = words.join('');
-      break;
-    }
-    case 4: {
-      const j = pick(lines.length);
-      [lines[i], lines[j]] = [lines[j], lines[i]];
-      break;
-    }
-    default: lines[i] = lines[i].replace(/[0-9]+/, () => String([0, 1, 65536, 4294967296, -1, 99999999999][pick(6)]));
-  }
-  return lines.join('\n');
+      return words.join('');
+    },
+    (line, pick) => line.replace(/[0-9]+/, () => String([0, 1, 65536, 4294967296, -1, 99999999999][pick(6)])),
+  ]);
 }
 
 describe('keepalived import fuzz', () => {

@@ -4,7 +4,7 @@
 // and Node's timers, child processes and HTTP API share one thread and one loop, with no thread
 // hop. An event carries the fd and a generation number: a handler that closes an fd can see the
 // number reused by accept() within the same batch, and the stale events must not reach the new one.
-import { EPOLLET, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, SOCK_CLOEXEC, type SockSys } from './sys.js';
+import { EPOLLET, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, SOCK_CLOEXEC, type SockSys } from './sys.js';
 
 /** Whoever owns a registered fd. */
 export interface FdHandler {
@@ -147,4 +147,4 @@ export class NativeLoop {
 }
 
 /** Edge-triggered registration for connected sockets: readable, writable, peer half-close. */
-export const EDGE_ALL = (0x1 | 0x4 | 0x2000 | EPOLLET) >>> 0;
+export const EDGE_ALL = (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) >>> 0;

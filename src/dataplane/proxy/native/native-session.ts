@@ -9,13 +9,14 @@ import { formatIp, parseIp } from '../../../core/net/addr.js';
 import type { Destination } from '../../../core/service/destination.js';
 import { inAnyCidr, unmapIp } from '../cidr.js';
 import type { EngineConn, FlowAddrs } from '../engine.js';
+import { type RetryingSession, retryConnect } from '../retry.js';
 import { decodeProxyHeader, encodeProxyHeader, encodeProxyV1, encodeProxyV2 } from '../proxy-protocol.js';
 import { EDGE_ALL, type FdHandler, IO_BUFFER } from './loop.js';
 import type { NativeTcpListener } from './native-tcp.js';
 import { SOCKADDR_MAX, decodeSockaddr } from './sockaddr.js';
 import {
-  AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, IPPROTO_TCP, SHUT_WR, SOCK_CLOEXEC, SOCK_NONBLOCK,
-  SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_LINGER, TCP_NODELAY,
+  AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
+  SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_LINGER, TCP_NODELAY,
 } from './sys.js';
 
 // session flags (same meaning as in tcp-proxy.ts, plus what edge-triggered reading must remember)
@@ -31,22 +32,19 @@ const F_SERVER_RDHUP = 512;
 /** The client socket is closed (hung up before a real server answered, or closed by us). */
 const F_CLIENT_CLOSED = 1024;
 
-export const LINGER_RESET = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
-export const INT_ONE = new Uint8Array([1, 0, 0, 0]);
-
 /** The bytes of `u8[off, off+len)` as a Buffer of their own. */
 function copyOut(u8: Uint8Array, off: number, len: number): Buffer {
   return Buffer.from(u8.subarray(off, off + len));
 }
 
-export class NativeTcpSession implements FdHandler {
+export class NativeTcpSession implements FdHandler, RetryingSession {
   sfd = -1;
   conn: EngineConn | undefined;
   flags = 0;
   /** Connect (or PROXY header) deadline while not connected; -1 when none. */
   deadline = -1;
   lastActive: number;
-  private attempts = 0;
+  attempts = 0;
   /** Bytes waiting for the real server (PROXY header, early client data) or for the client. */
   private toServer: Buffer | undefined;
   private toClient: Buffer | undefined;
@@ -79,7 +77,7 @@ export class NativeTcpSession implements FdHandler {
     if (this.flags & F_HEADER) { this.readHeader(); return; }
     if (!(this.flags & F_CONNECTED)) {
       // Data and a FIN wait for the real server; a hang-up or an error ends the attempt.
-      if (ev & (EPOLLHUP | EPOLLERR)) this.clientGone();
+      if (ev & (EPOLLHUP | EPOLLERR)) this.abandon();
       return;
     }
     if ((ev & EPOLLOUT) && this.toClient && this.flush(false)) this.pump(false);
@@ -153,18 +151,18 @@ export class NativeTcpSession implements FdHandler {
     this.connect();
   }
 
-  private connect(): void {
+  connect(): void {
     const l = this.listener;
     const { sys } = l;
     const conn = this.conn!;
     this.attempts++;
     this.deadline = l.clock.now + l.opts.connectTimeoutMs;
-    const sa = l.sockaddrOf(conn.destHost, conn.destPort);
-    const fd = sa ? sys.socket(sa.length === 28 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+    const sa = l.sockaddrOf(conn.dest, conn.destPort);
+    const fd = sys.socket(conn.dest.addr.family === 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) { this.connectFailed(false); return; }
     this.sfd = fd;
     sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, INT_ONE, 4);
-    const r = sys.connect(fd, sa!, sa!.length);
+    const r = sys.connect(fd, sa, sa.length);
     if (r < 0 && sys.errno() !== EINPROGRESS) { this.connectFailed(false); return; }
     if (l.loop.add(fd, EDGE_ALL, this) !== 0) { this.connectFailed(false); return; }
     // A loopback connect may complete at once; the edge for EPOLLOUT still comes.
@@ -210,47 +208,25 @@ export class NativeTcpSession implements FdHandler {
 
   /** A connect attempt failed (error, or the deadline passed): try the next choice. */
   private connectFailed(timeout: boolean): void {
-    const l = this.listener;
     this.closeServer(false);
-    if (timeout) l.counters.connectTimeouts++;
-    else l.counters.connectFailures++;
-    if (this.flags & F_CLIENT_CLOSED) {
-      if (this.conn) { this.conn.reset(); this.conn.closed(); this.conn = undefined; }
-      this.finish();
-      return;
-    }
-    const next = this.attempts <= l.opts.retries ? this.conn!.retry() : undefined;
-    if (next instanceof Promise) {
-      this.deadline = -1;
-      next.then((n) => this.afterRetry(n), () => this.afterRetry(undefined));
-      return;
-    }
-    this.afterRetry(next);
+    retryConnect(this, timeout);
   }
 
-  private afterRetry(next: EngineConn | undefined): void {
-    const l = this.listener;
-    if (this.flags & (F_CLIENT_CLOSED | F_DONE)) {
-      next?.reset(); next?.closed();
-      this.conn = undefined;
-      this.finish();
-      return;
-    }
-    if (next) {
-      l.counters.retries++;
-      this.conn = next;
-      this.connect();
-      return;
-    }
-    if (this.attempts > l.opts.retries) { this.conn!.reset(); this.conn!.closed(); }
-    this.conn = undefined;
-    l.counters.gaveUp++;
+  clientGone(): boolean {
+    return (this.flags & (F_CLIENT_CLOSED | F_DONE)) !== 0;
+  }
+
+  endGone(): void {
+    this.finish();
+  }
+
+  refuseClient(): void {
     this.closeClient(true);
     this.finish();
   }
 
   /** The client hung up before a real server answered: abandon the attempt. */
-  private clientGone(): void {
+  private abandon(): void {
     this.closeServer(true);
     if (this.conn) { this.conn.reset(); this.conn.closed(); this.conn = undefined; }
     this.closeClient(false);
@@ -377,7 +353,9 @@ export class NativeTcpSession implements FdHandler {
     if (this.sfd < 0) return;
     this.closeSocket(this.sfd, reset);
     this.sfd = -1;
-    this.toServer = this.flags & F_CONNECTED ? undefined : this.toServer;
+    // Before a connect succeeded, pending bytes are the client's early data (after its PROXY
+    // header): the next attempt still sends them. After, they were for this server only.
+    if (this.flags & F_CONNECTED) this.toServer = undefined;
   }
 
   private closeClient(reset: boolean): void {

@@ -4,16 +4,17 @@
 // starve the others; when the process runs out of descriptors (EMFILE), accepting pauses for a
 // moment instead of spinning on a socket that stays readable.
 import { parseIp } from '../../../core/net/addr.js';
+import type { Destination } from '../../../core/service/destination.js';
 import type { VirtualService } from '../../../core/service/virtual-service.js';
 import type { ProxyEngine } from '../engine.js';
 import { type CoarseClock, TcpProxyCounters, type TcpServiceOptions } from '../tcp-proxy.js';
 import { SessionSet } from '../sessions.js';
 import { type FdHandler, NativeLoop } from './loop.js';
-import { INT_ONE, NativeTcpSession } from './native-session.js';
+import { NativeTcpSession } from './native-session.js';
 import { SOCKADDR_MAX, decodeSockaddr, encodeSockaddr } from './sockaddr.js';
 import {
-  AF_INET, AF_INET6, EAGAIN, EINTR, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPOLLIN, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM,
-  SOL_SOCKET, SO_REUSEADDR, TCP_NODELAY, type SockSys,
+  AF_INET, AF_INET6, EAGAIN, EINTR, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPOLLIN, INT_ONE, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK,
+  SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, TCP_NODELAY, type SockSys, errnoName,
 } from './sys.js';
 
 /** Connections accepted per readiness event of one listening socket. */
@@ -21,17 +22,13 @@ const ACCEPT_BATCH = 64;
 /** How long accepting pauses when the process is out of descriptors or memory. */
 const ACCEPT_BACKOFF_MS = 100;
 
-/** Node's wording for the common listen errors, so logs read the same on either path. */
-const ERRNO_NAMES: Record<number, string> = { 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL', 13: 'EACCES', 22: 'EINVAL' };
-
 export class NativeTcpListener implements FdHandler {
   readonly sessions = new SessionSet<NativeTcpSession>(true);
   readonly counters = new TcpProxyCounters();
   readonly loop: NativeLoop;
   private fd = -1;
-  private port = 0;
   private closing: Promise<void> | undefined;
-  private readonly sockaddrs = new Map<string, Uint8Array | undefined>();
+  private readonly sockaddrs = new WeakMap<Destination, Uint8Array>();
   private backoff: NodeJS.Timeout | undefined;
 
   constructor(
@@ -64,9 +61,6 @@ export class NativeTcpListener implements FdHandler {
       sys.close(fd);
       return Promise.reject(err);
     }
-    const o = this.loop.scratchOff;
-    this.loop.dv.setUint32(o + SOCKADDR_MAX, SOCKADDR_MAX, true);
-    if (sys.getsockname(fd, this.loop.mem + o, this.loop.mem + o + SOCKADDR_MAX) === 0) this.port = decodeSockaddr(this.loop.u8, o)?.port ?? this.bindPort;
     if (this.loop.add(fd, EPOLLIN, this) !== 0) {
       const err = this.error('epoll_ctl');
       sys.close(fd);
@@ -78,13 +72,9 @@ export class NativeTcpListener implements FdHandler {
 
   private error(call: string): Error {
     const e = this.sys.errno();
-    const code = ERRNO_NAMES[e] ?? `errno ${e}`;
+    // Node's wording ('listen EADDRINUSE: address already in use ...'), so logs read the same on either path.
+    const code = errnoName(e);
     return Object.assign(new Error(`${call} ${code}: ${this.sys.strerror(e).toLowerCase()} ${this.bindHost}:${this.bindPort}`), { code });
-  }
-
-  /** The bound address (useful with port 0). */
-  address(): { address: string; port: number } | undefined {
-    return this.fd >= 0 || this.port !== 0 ? { address: this.bindHost, port: this.port } : undefined;
   }
 
   get sessionCount(): number {
@@ -126,15 +116,12 @@ export class NativeTcpListener implements FdHandler {
     }, ACCEPT_BACKOFF_MS);
   }
 
-  /** The sockaddr of a real server (cached: one per destination address and port). */
-  sockaddrOf(host: string, port: number): Uint8Array | undefined {
-    const k = `${host}|${port}`;
-    let sa = this.sockaddrs.get(k);
-    if (sa === undefined && !this.sockaddrs.has(k)) {
-      const a = parseIp(host);
-      sa = a && encodeSockaddr(a, port);
-      if (this.sockaddrs.size > 4096) this.sockaddrs.clear();
-      this.sockaddrs.set(k, sa);
+  /** The sockaddr of a real server at `port` (cached per destination: no parsing per connection). */
+  sockaddrOf(dest: Destination, port: number): Uint8Array {
+    let sa = this.sockaddrs.get(dest);
+    if (!sa || ((sa[2] << 8) | sa[3]) !== port) {
+      sa = encodeSockaddr(dest.addr, port);
+      this.sockaddrs.set(dest, sa);
     }
     return sa;
   }

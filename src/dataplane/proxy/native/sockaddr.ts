@@ -1,6 +1,7 @@
 // struct sockaddr_in / sockaddr_in6 to and from the core's addresses (Linux layout: family in host
 // order, port and address in network order).
 import { type IpAddress, formatIp } from '../../../core/net/addr.js';
+import { unmapIp } from '../cidr.js';
 import { AF_INET, AF_INET6 } from './sys.js';
 
 /** sizeof(struct sockaddr_in6), enough for both families. */
@@ -31,10 +32,6 @@ export function decodeSockaddr(u8: Uint8Array, off: number): SockAddr | undefine
     return { ip: `${u8[off + 4]}.${u8[off + 5]}.${u8[off + 6]}.${u8[off + 7]}`, port };
   }
   if (family !== AF_INET6) return undefined;
-  const bytes = u8.slice(off + 8, off + 24);
-  // ::ffff:a.b.c.d: an IPv4 client of a dual-stack socket.
-  if (bytes.subarray(0, 10).every((x) => x === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
-    return { ip: `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`, port };
-  }
-  return { ip: formatIp({ family: 6, bytes }), port };
+  // ::ffff:a.b.c.d (an IPv4 client of a dual-stack socket) reads as a.b.c.d, as on the Node path.
+  return { ip: unmapIp(formatIp({ family: 6, bytes: u8.slice(off + 8, off + 24) })), port };
 }

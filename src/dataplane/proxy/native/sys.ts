@@ -3,19 +3,9 @@
 // descriptor (the node binary exports libuv for addons). Addresses of native memory are plain
 // numbers, as in the packet plane, so hot calls never marshal a JS object; only the rare
 // setsockopt/bind/connect calls pass small Uint8Arrays.
-import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-
-/** The part of koffi's API used here (loaded lazily: platforms without it fall back to Node sockets). */
-interface Koffi {
-  load(path: string | null): { func(...decl: unknown[]): (...args: unknown[]) => unknown };
-  proto(decl: string): unknown;
-  pointer(t: unknown): unknown;
-  register(fn: (...args: unknown[]) => void, type: unknown): unknown;
-  errno(): number;
-  view(ptr: unknown, len: number): ArrayBuffer;
-  decode(value: unknown, type: string): unknown;
-}
+import { loadKoffi, nativeView } from '../../koffi.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -38,13 +28,18 @@ export const EPOLLERR = 0x8;
 export const EPOLLHUP = 0x10;
 export const EPOLLRDHUP = 0x2000;
 export const EPOLLET = 0x80000000;
-export const EAGAIN = 11;
-export const EINTR = 4;
-export const EINPROGRESS = 115;
-export const EMFILE = 24;
-export const ENFILE = 23;
-export const ENOBUFS = 105;
-export const ENOMEM = 12;
+const E = osConstants.errno;
+export const { EAGAIN, EINTR, EINPROGRESS, EMFILE, ENFILE, ENOBUFS, ENOMEM } = E;
+
+/** The symbolic name of an errno value ('EADDRINUSE'), as Node's own socket errors show it. */
+export function errnoName(e: number): string {
+  for (const [name, v] of Object.entries(E)) if (v === e) return name;
+  return `errno ${e}`;
+}
+
+/** Option values: an int 1, and a struct linger {on, 0 s} (close() then sends a reset). */
+export const INT_ONE = new Uint8Array([1, 0, 0, 0]);
+export const LINGER_RESET = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
 /** The bound calls; fds, lengths and native addresses are numbers. Negative results set errno. */
 export interface SockSys {
@@ -95,7 +90,7 @@ function load(): SockSys | string {
   // libuv's default loop is the main thread's; a worker thread has a loop of its own we cannot reach.
   if (!isMainThread) return 'native TCP I/O runs on the main thread only';
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+    const koffi = loadKoffi();
     const libc = koffi.load('libc.so.6');
     const self = koffi.load(null);
     const f = (decl: string) => libc.func(decl);
@@ -121,7 +116,7 @@ function load(): SockSys | string {
       errno: () => koffi.errno(),
       strerror: (e) => String(strerror(e)),
       alloc: (len) => Number(calloc(1, len)),
-      view: (addr, len) => koffi.view(koffi.decode(new BigInt64Array([BigInt(addr)]), 'void *'), len),
+      view: (addr, len) => nativeView(koffi, addr, len),
       uvDefaultLoop: self.func('void *uv_default_loop()') as SockSys['uvDefaultLoop'],
       uvPollInit: self.func('int uv_poll_init(void *, uintptr_t, int)') as SockSys['uvPollInit'],
       uvPollStart: self.func('uv_poll_start', 'int', ['uintptr_t', 'int', cbType]) as SockSys['uvPollStart'],
