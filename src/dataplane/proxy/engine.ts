@@ -3,6 +3,7 @@
 // table itself: it reports socket events, and the engine turns them into the kernel's packet
 // events (spec §2.4–§2.8), so `tsvsadm -L -n --stats` and `-c` see proxied connections as they
 // would see forwarded ones. ipvs-engine.ts implements it over the core's Ipvs facade.
+import type { IpAddress } from '../../core/net/addr.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { Protocol } from '../../core/service/types.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
@@ -10,6 +11,8 @@ import type { VirtualService } from '../../core/service/virtual-service.js';
 /** The addresses of a flow as the sockets see them (client → VIP). */
 export interface FlowAddrs {
   readonly clientIp: string;
+  /** The client address already parsed, when the socket layer has it (saves a parse per connection). */
+  readonly clientAddr?: IpAddress;
   readonly clientPort: number;
   readonly vip: string;
   readonly vport: number;

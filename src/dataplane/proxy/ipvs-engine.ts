@@ -149,7 +149,7 @@ export class IpvsEngine implements ProxyEngine {
   }
 
   open(svc: VirtualService, protocol: Protocol, f: FlowAddrs, length: number): EngineConn | RefuseReason {
-    const saddr = parseIp(f.clientIp);
+    const saddr = f.clientAddr ?? parseIp(f.clientIp);
     let daddr = this.vips.get(f.vip);
     if (!daddr) {
       daddr = parseIp(f.vip);

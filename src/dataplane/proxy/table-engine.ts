@@ -121,7 +121,7 @@ export class TableEngine implements ProxyEngine {
   constructor(readonly table: ServiceTable) {}
 
   open(svc: VirtualService, protocol: Protocol, f: FlowAddrs, length: number): EngineConn | RefuseReason {
-    const srcAddr = parseIp(f.clientIp);
+    const srcAddr = f.clientAddr ?? parseIp(f.clientIp);
     const dstAddr = parseIp(f.vip);
     if (!srcAddr || !dstAddr) return 'drop';
     const flow: FlowInfo = { protocol, srcAddr, srcPort: f.clientPort, dstAddr: dstAddr as IpAddress, dstPort: f.vport };

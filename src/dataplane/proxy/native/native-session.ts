@@ -58,7 +58,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   start(): void {
     const l = this.listener;
     if (l.loop.add(this.cfd, EDGE_ALL, this) !== 0) { this.closeClient(false); this.finish(); return; }
-    if (inAnyCidr(this.flow.clientIp, l.opts.acceptProxyFrom)) {
+    if (l.opts.acceptProxyFrom.length > 0 && inAnyCidr(this.flow.clientIp, l.opts.acceptProxyFrom)) {
       this.flags |= F_HEADER;
       this.deadline = l.clock.now + l.opts.proxyHeaderTimeoutMs;
       return;
@@ -120,7 +120,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
           return;
         }
         const a = r.header.addresses;
-        if (a) this.flow = { ...this.flow, clientIp: unmapIp(formatIp(a.src)), clientPort: a.srcPort };
+        if (a) this.flow = { clientIp: unmapIp(formatIp(a.src)), clientPort: a.srcPort, vip: this.flow.vip, vport: this.flow.vport };
         const rest = this.header.subarray(r.length);
         this.header = undefined;
         if (rest.length > 0) this.toServer = Buffer.from(rest);
@@ -197,8 +197,8 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
     const o = loop.scratchOff;
     loop.dv.setUint32(o + SOCKADDR_MAX, SOCKADDR_MAX, true);
     const local = sys.getsockname(this.cfd, loop.mem + o, loop.mem + o + SOCKADDR_MAX) === 0 ? decodeSockaddr(loop.u8, o) : undefined;
-    const src = parseIp(this.flow.clientIp);
-    const dst = local && parseIp(local.ip);
+    const src = this.flow.clientAddr ?? parseIp(this.flow.clientIp);
+    const dst = local?.addr;
     if (src && dst && src.family === dst.family) {
       return encodeProxyHeader(pp, { transport: 'tcp', src, srcPort: this.flow.clientPort, dst, dstPort: local!.port });
     }
@@ -308,14 +308,16 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
     if (fromClient) {
       this.flags |= F_CLIENT_EOF;
       this.conn!.clientFin();
-      this.listener.sys.shutdown(this.sfd, SHUT_WR);
     } else {
       this.flags |= F_SERVER_EOF;
       this.conn!.serverFin();
-      this.listener.sys.shutdown(this.cfd, SHUT_WR);
     }
-    if ((this.flags & (F_CLIENT_EOF | F_SERVER_EOF)) === (F_CLIENT_EOF | F_SERVER_EOF)) {
-      // Both FINs passed on: the conn is over (TIME_WAIT in the table).
+    if ((this.flags & (F_CLIENT_EOF | F_SERVER_EOF)) !== (F_CLIENT_EOF | F_SERVER_EOF)) {
+      // Half-close: pass the FIN on and keep carrying the other direction.
+      this.listener.sys.shutdown(fromClient ? this.sfd : this.cfd, SHUT_WR);
+    } else {
+      // Both directions are over: close() sends the last FIN itself (both receive queues are
+      // empty, so it is a FIN, not a reset), one system call fewer per connection.
       this.closeServer(false);
       this.closeClient(false);
       this.finish();

@@ -3,10 +3,10 @@
 // socket is level-triggered and accepts a bounded batch per event, so one busy service cannot
 // starve the others; when the process runs out of descriptors (EMFILE), accepting pauses for a
 // moment instead of spinning on a socket that stays readable.
-import { parseIp } from '../../../core/net/addr.js';
+import { type IpAddress, formatIp, parseIp } from '../../../core/net/addr.js';
 import type { Destination } from '../../../core/service/destination.js';
 import type { VirtualService } from '../../../core/service/virtual-service.js';
-import type { ProxyEngine } from '../engine.js';
+import type { FlowAddrs, ProxyEngine } from '../engine.js';
 import { type CoarseClock, TcpProxyCounters, type TcpServiceOptions } from '../tcp-proxy.js';
 import { SessionSet } from '../sessions.js';
 import { type FdHandler, NativeLoop } from './loop.js';
@@ -21,6 +21,15 @@ import {
 const ACCEPT_BATCH = 64;
 /** How long accepting pauses when the process is out of descriptors or memory. */
 const ACCEPT_BACKOFF_MS = 100;
+
+/** An accepted client's flow: the engine takes the decoded address; the text is made only if asked for (logs, PROXY headers). */
+class AcceptedFlow implements FlowAddrs {
+  private ip: string | undefined;
+  constructor(readonly clientAddr: IpAddress, readonly clientPort: number, readonly vip: string, readonly vport: number) {}
+  get clientIp(): string {
+    return (this.ip ??= formatIp(this.clientAddr));
+  }
+}
 
 export class NativeTcpListener implements FdHandler {
   readonly sessions = new SessionSet<NativeTcpSession>(true);
@@ -97,7 +106,7 @@ export class NativeTcpListener implements FdHandler {
       const peer = decodeSockaddr(loop.u8, o);
       if (!peer || this.closing) { sys.close(c); continue; }
       this.counters.accepted++;
-      const s = new NativeTcpSession(this, c, { clientIp: peer.ip, clientPort: peer.port, vip: this.vip, vport: this.vport });
+      const s = new NativeTcpSession(this, c, new AcceptedFlow(peer.addr, peer.port, this.vip, this.vport));
       this.sessions.add(s);
       s.start();
     }

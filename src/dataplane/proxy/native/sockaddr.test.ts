@@ -1,27 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseIp } from '../../../core/net/addr.js';
+import { formatIp, parseIp } from '../../../core/net/addr.js';
 import { decodeSockaddr, encodeSockaddr } from './sockaddr.js';
+
+function decoded(u8: Uint8Array, off: number): { ip: string; family: number; port: number } | undefined {
+  const d = decodeSockaddr(u8, off);
+  return d && { ip: formatIp(d.addr), family: d.addr.family, port: d.port };
+}
 
 describe('sockaddr encoding', () => {
   it('lays out sockaddr_in: family in host order, port and address in network order', () => {
     const b = encodeSockaddr(parseIp('198.18.0.7')!, 8080);
     assert.deepEqual([...b], [2, 0, 0x1f, 0x90, 198, 18, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0]);
-    assert.deepEqual(decodeSockaddr(b, 0), { ip: '198.18.0.7', port: 8080 });
+    assert.deepEqual(decoded(b, 0), { ip: '198.18.0.7', family: 4, port: 8080 });
   });
 
   it('lays out sockaddr_in6 (28 bytes, address at 8) and formats it canonically', () => {
     const b = encodeSockaddr(parseIp('2001:db8::1')!, 443);
     assert.equal(b.length, 28);
     assert.deepEqual([...b.subarray(0, 4)], [10, 0, 1, 0xbb]);
-    assert.deepEqual(decodeSockaddr(b, 0), { ip: '2001:db8::1', port: 443 });
+    assert.deepEqual(decoded(b, 0), { ip: '2001:db8::1', family: 6, port: 443 });
   });
 
   it('shows an IPv4-mapped IPv6 peer as IPv4, at any offset', () => {
     const mapped = encodeSockaddr(parseIp('::ffff:10.1.2.3')!, 5);
     const at = new Uint8Array(40);
     at.set(mapped, 7);
-    assert.deepEqual(decodeSockaddr(at, 7), { ip: '10.1.2.3', port: 5 });
+    assert.deepEqual(decoded(at, 7), { ip: '10.1.2.3', family: 4, port: 5 });
+    // Only ::ffff:0:0/96 is mapped: ::1 and ::a.b.c.d (compatible, not mapped) stay IPv6.
+    assert.deepEqual(decoded(encodeSockaddr(parseIp('::1')!, 5), 0), { ip: '::1', family: 6, port: 5 });
+    assert.deepEqual(decoded(encodeSockaddr(parseIp('::fffe:10.1.2.3')!, 5), 0)?.family, 6);
   });
 
   it('answers undefined for other families (AF_UNIX)', () => {

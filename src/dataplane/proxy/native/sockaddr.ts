@@ -1,7 +1,6 @@
 // struct sockaddr_in / sockaddr_in6 to and from the core's addresses (Linux layout: family in host
 // order, port and address in network order).
-import { type IpAddress, formatIp } from '../../../core/net/addr.js';
-import { unmapIp } from '../cidr.js';
+import type { IpAddress } from '../../../core/net/addr.js';
 import { AF_INET, AF_INET6 } from './sys.js';
 
 /** sizeof(struct sockaddr_in6), enough for both families. */
@@ -18,9 +17,9 @@ export function encodeSockaddr(addr: IpAddress, port: number): Uint8Array {
   return b;
 }
 
-/** A decoded socket address; `ip` is canonical text (IPv4-mapped IPv6 shown as IPv4). */
+/** A decoded socket address (an IPv4-mapped IPv6 address comes out as IPv4). */
 export interface SockAddr {
-  readonly ip: string;
+  readonly addr: IpAddress;
   readonly port: number;
 }
 
@@ -28,10 +27,11 @@ export interface SockAddr {
 export function decodeSockaddr(u8: Uint8Array, off: number): SockAddr | undefined {
   const family = u8[off] | (u8[off + 1] << 8);
   const port = (u8[off + 2] << 8) | u8[off + 3];
-  if (family === AF_INET) {
-    return { ip: `${u8[off + 4]}.${u8[off + 5]}.${u8[off + 6]}.${u8[off + 7]}`, port };
-  }
+  if (family === AF_INET) return { addr: { family: 4, bytes: u8.slice(off + 4, off + 8) }, port };
   if (family !== AF_INET6) return undefined;
   // ::ffff:a.b.c.d (an IPv4 client of a dual-stack socket) reads as a.b.c.d, as on the Node path.
-  return { ip: unmapIp(formatIp({ family: 6, bytes: u8.slice(off + 8, off + 24) })), port };
+  let mapped = u8[off + 18] === 0xff && u8[off + 19] === 0xff;
+  for (let i = 8; i < 18 && mapped; i++) mapped = u8[off + i] === 0;
+  if (mapped) return { addr: { family: 4, bytes: u8.slice(off + 20, off + 24) }, port };
+  return { addr: { family: 6, bytes: u8.slice(off + 8, off + 24) }, port };
 }
