@@ -26,11 +26,18 @@ export interface Verdict {
   outLength: number;
   /** Why a Drop happened (a stable name from the engine's drop-reason list). */
   dropReason: string;
+  /** The connection entry a Forward belongs to (-1: none, or not a client → VIP packet). */
+  conn: number;
+  /**
+   * The conn's later packets may bypass the engine (a kernel fast path forwards them and the plane
+   * reports their counts with Ipvs.offloadCredit): established TCP or UDP, IPv4, direct routing.
+   */
+  offloadable: boolean;
 }
 
 /** A new empty verdict. */
 export function newVerdict(): Verdict {
-  return { kind: VerdictKind.Local, ifIndex: 0, out: new Uint8Array(0), outLength: 0, dropReason: '' };
+  return { kind: VerdictKind.Local, ifIndex: 0, out: new Uint8Array(0), outLength: 0, dropReason: '', conn: -1, offloadable: false };
 }
 
 /** One of the director's interfaces. */

@@ -59,6 +59,21 @@ test('direct routing: only MACs and TTL change (spec §3.2) — golden dr_A', ()
   const d = table.services()[0].destinations[0];
   assert.equal(d.activeConns, 1, 'SYN → SYN_RECV counts active (spec §2.5)');
   assert.equal(d.stats.inPkts, 1);
+  // The verdict names the conn; a SYN_RECV conn is not for a fast path yet (ADR 0005).
+  assert.ok(v.conn >= 0);
+  assert.equal(v.offloadable, false);
+});
+
+test('a DR UDP conn is offloadable from its first packet; a NAT one never is (ADR 0005)', () => {
+  const dr = setup('droute', 80);
+  const v = run(dr.engine, 'in_B');
+  assert.equal(v.kind, VerdictKind.Forward);
+  assert.ok(v.conn >= 0);
+  assert.equal(v.offloadable, true);
+  const nat = setup('masq', 8080);
+  const w = run(nat.engine, 'in_B');
+  assert.equal(w.kind, VerdictKind.Forward);
+  assert.equal(w.offloadable, false);
 });
 
 test('masquerading in and out: DNAT to RS:8080, replies SNATed to VIP:80 (spec §3.1) — goldens masq_in_A, masq_out_G', () => {

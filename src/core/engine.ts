@@ -83,6 +83,8 @@ export class Engine implements FrameEngine {
 
   process(frame: Uint8Array, length: number, ifIndex: number, v: Verdict, flags = 0): void {
     const p = this.p;
+    v.conn = -1;
+    v.offloadable = false;
     const rc = parseFrame(frame, length, p);
     if (rc !== PARSE_OK) {
       // Not IP/ARP, or malformed: none of tsvs's business; the kernel decides (and drops it).
@@ -131,8 +133,11 @@ export class Engine implements FrameEngine {
     if (r.method === 'tunnel') return this.tunnel(frame, ifIndex, v, dest, hop, srcMac);
     if (mtuCheck(p, hop.mtu) === MTU_FRAG_NEEDED) return this.fragNeeded(frame, ifIndex, v, mtuToReport(hop.mtu));
     let n: number;
-    if (r.method === 'droute') n = drouteRewrite(frame, p, hop.mac, srcMac);
-    else if (r.method === 'masq') n = masqIn(frame, p, dest.addr.bytes, r.dport, hop.mac, srcMac);
+    if (r.method === 'droute') {
+      n = drouteRewrite(frame, p, hop.mac, srcMac);
+      v.conn = r.conn;
+      v.offloadable = p.family === 4 && this.opts.ipvs.offloadable(r.conn);
+    } else if (r.method === 'masq') n = masqIn(frame, p, dest.addr.bytes, r.dport, hop.mac, srcMac);
     else if (r.method === 'fullnat' && r.localAddr) n = fullnatIn(frame, p, r.localAddr.bytes, r.localPort, dest.addr.bytes, r.dport, hop.mac, srcMac);
     else return this.drop(v, 'fullnat-no-pool');
     return this.finish(frame, v, hop, n, ifIndex);

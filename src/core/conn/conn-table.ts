@@ -162,6 +162,7 @@ export class ConnTable {
   addNControl(s: number, delta: number): void { this.rec[s * W + W_NCONTROL] += delta; }
   inPkts(s: number): number { return this.rec[s * W + W_INPKTS]; }
   incInPkts(s: number): void { this.rec[s * W + W_INPKTS]++; }
+  addInPkts(s: number, n: number): void { this.rec[s * W + W_INPKTS] += n; }
   cport(s: number): number { return this.rec[s * W + W_PORTS] >>> 16; }
   vport(s: number): number { return this.rec[s * W + W_PORTS] & 0xffff; }
   dport(s: number): number { return this.rec[s * W + W_DPORTS] & 0xffff; }

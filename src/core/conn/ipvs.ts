@@ -4,13 +4,13 @@
 // stats and connection accounting go through the service table's objects; storage is ConnTable.
 import type { Destination } from '../service/destination.js';
 import { METHOD_OF, protoNum } from './conn-core.js';
-import { CF_FWD_MASK, CF_NFCT, CF_TEMPLATE, CF_USED, CF_V6 } from './conn-flags.js';
+import { CF_DROUTE, CF_FWD_MASK, CF_NFCT, CF_ONE_PACKET, CF_TEMPLATE, CF_USED, CF_V6, IPPROTO_TCP, IPPROTO_UDP } from './conn-flags.js';
 import type { InResult, OutResult, PacketMeta } from './ipvs-types.js';
 import { ConnScheduling } from './scheduling.js';
 import { v4ServiceKey } from '../service/keys.js';
 import { SCTP_CID_ABORT } from './sctp-state.js';
 import { DEFENSE_SYSCTLS, type SysctlName, validateSysctl } from './sysctls.js';
-import { DIR_INPUT, DIR_OUTPUT, TCP_RST } from './tcp-state.js';
+import { DIR_INPUT, DIR_OUTPUT, TCP_RST, TCP_S_ESTABLISHED } from './tcp-state.js';
 import type { TimeoutSettings } from './timeouts.js';
 
 export type * from './ipvs-types.js';
@@ -144,6 +144,55 @@ export class Ipvs extends ConnScheduling {
     if (s < 0) return this.rPass;
     this.outStats(s, embedded.length);
     return this.outResult(s);
+  }
+
+  // ---- offload: a kernel fast path forwards some conns' packets without showing them here ----
+
+  /**
+   * May conn `s`'s further client packets bypass this layer? Only where a packet changes nothing
+   * but counters and the timer: an IPv4 direct-routing conn, UDP or ESTABLISHED TCP (the fast path
+   * hands SYN/FIN/RST back, so state changes still happen here), not one-packet, not a template,
+   * its destination available (a deleted one drops or expires its conns here, spec §2.9).
+   */
+  offloadable(s: number): boolean {
+    const c = this.conns;
+    if (!c.isUsed(s)) return false;
+    const f = c.flags(s);
+    if ((f & (CF_TEMPLATE | CF_V6 | CF_ONE_PACKET)) !== 0 || (f & CF_FWD_MASK) !== CF_DROUTE) return false;
+    const proto = c.proto(s);
+    if (proto === IPPROTO_TCP) { if (c.state(s) !== TCP_S_ESTABLISHED) return false; }
+    else if (proto !== IPPROTO_UDP) return false;
+    const d = c.destOf(s);
+    return d !== undefined && d.isAvailable;
+  }
+
+  /**
+   * The fast path forwarded `packets` (`bytes`) of the conn in slot `s` since the last report:
+   * when `s` still holds that conn (named by its IPv4 tuple, host-order numbers, so a slot reused
+   * by another conn is not credited) they are counted and its timer re-armed, as those packets
+   * would have done here. Returns whether the conn is still offloadable; when not, the caller
+   * removes the fast-path entry and the conn's later packets come here again.
+   */
+  offloadCredit(s: number, caddr: number, vaddr: number, cport: number, vport: number, proto: number, packets: number, bytes: number): boolean {
+    const c = this.conns;
+    if (!c.isUsed(s) || (c.flags(s) & (CF_TEMPLATE | CF_V6)) !== 0 || c.caddr(s) !== caddr || c.vaddr(s) !== vaddr ||
+        c.cport(s) !== cport || c.vport(s) !== vport || c.proto(s) !== proto) {
+      return false;
+    }
+    if (packets > 0) {
+      const d = c.destOf(s);
+      // As inStats: a deleted destination's packets are not counted.
+      if (d && d.isAvailable) {
+        d.stats.inPkts += packets; d.stats.inBytes += bytes;
+        const v = d.service.stats;
+        v.inPkts += packets; v.inBytes += bytes;
+        const t = this.table.totals;
+        t.inPkts += packets; t.inBytes += bytes;
+      }
+      c.addInPkts(s, packets);
+      c.wheel.rearm(s, this.clock.nowMs() + c.timeout(s));
+    }
+    return this.offloadable(s);
   }
 
   /** Expires due entries, runs the defense once per second and frees old trash. Cheap when idle. */

@@ -76,6 +76,10 @@ export class PacketEngineReplica implements PacketEngine {
     this.engine.process(frame, length, ifIndex, v);
   }
 
+  offloadCredit(s: number, caddr: number, vaddr: number, cport: number, vport: number, proto: number, packets: number, bytes: number): boolean {
+    return this.ipvs.offloadCredit(s, caddr, vaddr, cport, vport, proto, packets, bytes);
+  }
+
   tick(): void {
     this.engine.tick();
   }

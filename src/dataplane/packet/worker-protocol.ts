@@ -86,6 +86,8 @@ export interface PacketEngine extends FrameEngine {
   netChanged(): void;
   snapshot(): EngineSnapshot;
   connections(offset: number, limit: number): ConnPage;
+  /** Counts what the kernel fast path forwarded for a conn (Ipvs.offloadCredit); false: remove its entry. */
+  offloadCredit(s: number, caddr: number, vaddr: number, cport: number, vport: number, proto: number, packets: number, bytes: number): boolean;
 }
 
 /** What the module named by `engineModule` must export. */

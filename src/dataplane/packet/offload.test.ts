@@ -1,0 +1,106 @@
+// The offloader between a real engine replica and an in-memory fast path (the kernel's XDP table is
+// exercised for real in src/dataplane/packet/xdp and the lab end-to-end tests).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TableOp } from '../../control/director-api.js';
+import { ManualClock } from '../../core/clock.js';
+import { newVerdict, VerdictKind, type NetContext } from '../../core/engine-contract.js';
+import type { IpAddress } from '../../core/net/addr.js';
+import { GOLDEN } from '../../core/packet/golden-frames.js';
+import { FIX, fromHex } from '../../core/packet/testing.js';
+import { SeededRandom } from '../../core/random.js';
+import { DEST_DEFAULTS, type ForwardMethod } from '../../core/service/types.js';
+import { createEngine, type PacketEngineReplica } from './engine-module.js';
+import { type FlowFastPath, type FlowKey, FlowOffloader } from './offload.js';
+
+const ip4 = (b: Uint8Array): IpAddress => ({ family: 4, bytes: b });
+const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const UDP = { kind: 'addr' as const, protocol: 'udp' as const, addr: ip4(FIX.VIP), port: 53 };
+
+/** A fast path in memory: `kernel(n, bytes)` plays the kernel forwarding packets of every entry. */
+class FakeFastPath implements FlowFastPath {
+  readonly entries = new Map<string, { out: number; dmac: string; packets: number; bytes: number }>();
+  insert(k: FlowKey, out: number, dmac: Uint8Array): number {
+    this.entries.set(JSON.stringify(k), { out, dmac: Buffer.from(dmac).toString('hex'), packets: 0, bytes: 0 });
+    return 0;
+  }
+  remove(k: FlowKey): void {
+    this.entries.delete(JSON.stringify(k));
+  }
+  read(k: FlowKey, out: { packets: number; bytes: number }): boolean {
+    const e = this.entries.get(JSON.stringify(k));
+    if (!e) return false;
+    out.packets = e.packets;
+    out.bytes = e.bytes;
+    return true;
+  }
+  kernel(packets: number, bytes: number): void {
+    for (const e of this.entries.values()) { e.packets += packets; e.bytes += bytes; }
+  }
+}
+
+function setup(method: ForwardMethod) {
+  const net: NetContext = {
+    interfaces: () => [{ ifIndex: 1, name: 'eth0', mac: FIX.DIR, mtu: 1500, addrs: [ip4(FIX.DIP)] }],
+    nextHop: (dst) => (same(dst.bytes, FIX.RS) ? { ifIndex: 1, mac: FIX.RSM, src: ip4(FIX.DIP), mtu: 1500 } : undefined),
+    isLocal: (a) => same(a.bytes, FIX.DIP),
+  };
+  const ops: TableOp[] = [
+    { op: 'add-service', service: { key: UDP, scheduler: 'rr', flags: 0, timeoutS: 0, netmask: 0xffffffff } },
+    { op: 'add-dest', key: UDP, dest: { ...DEST_DEFAULTS, addr: ip4(FIX.RS), port: 53, method, weight: 1 } },
+  ];
+  const clock = new ManualClock(0);
+  const engine = createEngine({ net, clock, random: new SeededRandom(3), ops, sysctls: {}, worker: { index: 0, count: 1 }, options: {} }) as PacketEngineReplica;
+  const fast = new FakeFastPath();
+  const off = new FlowOffloader(fast, engine);
+  const v = newVerdict();
+  /** One client datagram (golden in_B, 37 IP bytes) through the engine, then the offloader, as the forwarder does. */
+  const send = () => {
+    const f = fromHex(GOLDEN.in_B);
+    engine.process(f, f.length, 1, v);
+    assert.equal(v.kind, VerdictKind.Forward);
+    if (v.conn >= 0) off.forwarded(v.conn, v.offloadable, v.out, 0, v.ifIndex, 1500);
+  };
+  return { engine, clock, fast, off, send };
+}
+
+test('offload: a DR flow is installed once with the next hop the engine chose, and what the kernel forwards is credited', () => {
+  const { engine, fast, off, send } = setup('droute');
+  send();
+  assert.equal(fast.entries.size, 1);
+  const [key, entry] = [...fast.entries][0];
+  assert.deepEqual(JSON.parse(key), { saddr: 0xc612000a, daddr: 0xc6120164, proto: 17, sport: 0x14e9, dport: 53 });
+  assert.deepEqual([entry.out, entry.dmac], [1, Buffer.from(FIX.RSM).toString('hex')]);
+  send(); // a datagram that raced the entry: no second install
+  assert.equal(off.counters.installed, 1);
+  fast.kernel(10, 370);
+  off.sync();
+  const s = engine.snapshot();
+  assert.deepEqual(s.services[0].stats, { conns: 1, inPkts: 2 + 10, outPkts: 0, inBytes: 2 * 37 + 370, outBytes: 0 });
+  assert.deepEqual([off.counters.packets, off.counters.active], [10, 1]);
+});
+
+test('offload: a conn that expires loses its entry (its packets come back to the engine), and NAT is never offloaded', () => {
+  const { engine, clock, fast, off, send } = setup('droute');
+  send();
+  clock.advance(301_000);
+  engine.tick();
+  assert.equal(engine.snapshot().conns, 0);
+  off.sync();
+  assert.deepEqual([fast.entries.size, off.counters.removed, off.counters.active], [0, 1, 0]);
+
+  const nat = setup('masq');
+  nat.send();
+  assert.equal(nat.fast.entries.size, 0);
+});
+
+test('offload: a deleted destination stops the fast path at the next sync; packets already forwarded stay counted', () => {
+  const { engine, fast, off, send } = setup('droute');
+  send();
+  fast.kernel(4, 148);
+  const r = engine.applyOps([{ op: 'delete-dest', key: UDP, addr: ip4(FIX.RS), port: 53 }]);
+  assert.ok(r.ok);
+  off.sync();
+  assert.equal(fast.entries.size, 0);
+  assert.equal(off.counters.packets, 4);
+});

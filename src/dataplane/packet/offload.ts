@@ -1,0 +1,136 @@
+// The bridge between a worker's engine and a kernel fast path (docs/adr/0005-xdp-fast-path.md):
+// once the engine says a direct-routing conn is offloadable (Verdict.offloadable), its flow is
+// installed in the fast path's table with what the engine just decided (out interface, next-hop
+// MAC, our MAC, MTU), and the kernel forwards its later packets without copying them to us. Every
+// sync, the packets the kernel forwarded are credited to the conn (stats, timer) through the
+// engine; a conn that is gone, reused or no longer offloadable (FIN, RST, deleted destination)
+// loses its entry, and its packets come back to the engine.
+
+/** An IPv4 flow in host-order numbers, as the connection table holds it. */
+export interface FlowKey {
+  saddr: number;
+  daddr: number;
+  sport: number;
+  dport: number;
+  proto: number;
+}
+
+/** What the offloader needs of a fast path (XdpFastPath; an in-memory fake in tests). */
+export interface FlowFastPath {
+  /** Installs or replaces an entry (counters from 0); 0 or an errno. */
+  insert(k: FlowKey, outIfIndex: number, dstMac: Uint8Array, srcMac: Uint8Array, mtu: number): number;
+  remove(k: FlowKey): void;
+  /** Cumulative counters of an entry; false when there is none. */
+  read(k: FlowKey, out: { packets: number; bytes: number }): boolean;
+}
+
+/** The engine's side (PacketEngine.offloadCredit). */
+export interface OffloadCreditor {
+  offloadCredit(s: number, caddr: number, vaddr: number, cport: number, vport: number, proto: number, packets: number, bytes: number): boolean;
+}
+
+/** Counters of the offloader (monotonic, but `active`). */
+export interface OffloadCounters {
+  installed: number;
+  removed: number;
+  /** Inserts refused because the fast path's table is full (E2BIG), or for another reason. */
+  full: number;
+  failed: number;
+  /** Packets the fast path forwarded, as credited so far. */
+  packets: number;
+  active: number;
+}
+
+const E2BIG = 7;
+
+interface Tracked {
+  readonly key: FlowKey;
+  packets: number;
+  bytes: number;
+}
+
+function u32At(u8: Uint8Array, o: number): number {
+  return ((u8[o] << 24) | (u8[o + 1] << 16) | (u8[o + 2] << 8) | u8[o + 3]) >>> 0;
+}
+
+/** True when the IPv4 frame at `off` (untagged, no options) carries the flow `k`. */
+function carries(k: FlowKey, u8: Uint8Array, off: number): boolean {
+  return u32At(u8, off + 26) === k.saddr && u32At(u8, off + 30) === k.daddr && u8[off + 23] === k.proto &&
+    ((u8[off + 34] << 8) | u8[off + 35]) === k.sport && ((u8[off + 36] << 8) | u8[off + 37]) === k.dport;
+}
+
+export class FlowOffloader {
+  readonly counters: OffloadCounters = { installed: 0, removed: 0, full: 0, failed: 0, packets: 0, active: 0 };
+  /** Offloaded conns by connection-table slot. */
+  private readonly tracked = new Map<number, Tracked>();
+  private readonly scratch = { packets: 0, bytes: 0 };
+
+  constructor(private readonly fast: FlowFastPath, private readonly engine: OffloadCreditor) {}
+
+  /**
+   * A frame of conn `conn` was forwarded (already rewritten, at `u8[off..]`) on `outIfIndex`. Only
+   * what the fast path parses is installed: untagged IPv4 without options.
+   */
+  forwarded(conn: number, offloadable: boolean, u8: Uint8Array, off: number, outIfIndex: number, mtu: number): void {
+    const t = this.tracked.get(conn);
+    if (!offloadable) {
+      if (t) this.stop(conn, t);
+      return;
+    }
+    if (u8[off + 12] !== 0x08 || u8[off + 13] !== 0x00 || u8[off + 14] !== 0x45) return;
+    if (t) {
+      // Packets that raced the entry (or were handed back, e.g. TTL): nothing to do. A slot reused
+      // by another conn since the last sync: that one's entry goes, this one's comes.
+      if (carries(t.key, u8, off)) return;
+      this.stop(conn, t);
+    }
+    const key: FlowKey = {
+      saddr: u32At(u8, off + 26), daddr: u32At(u8, off + 30), proto: u8[off + 23],
+      sport: (u8[off + 34] << 8) | u8[off + 35], dport: (u8[off + 36] << 8) | u8[off + 37],
+    };
+    const rc = this.fast.insert(key, outIfIndex, u8.subarray(off, off + 6), u8.subarray(off + 6, off + 12), mtu);
+    if (rc !== 0) {
+      if (rc === E2BIG) this.counters.full++;
+      else this.counters.failed++;
+      return;
+    }
+    this.counters.installed++;
+    this.tracked.set(conn, { key, packets: 0, bytes: 0 });
+    this.counters.active = this.tracked.size;
+  }
+
+  /** Credits what the fast path forwarded since the last sync; drops entries of conns that are over. */
+  sync(): void {
+    for (const [s, t] of this.tracked) {
+      if (!this.credit(s, t)) this.stop(s, t);
+    }
+  }
+
+  /** Removes every entry (credited first): the plane stops, or the fast path goes away. */
+  clear(): void {
+    for (const [s, t] of this.tracked) this.stop(s, t);
+  }
+
+  /** Credits the new packets of `t`; false when the conn is over or no longer offloadable. */
+  private credit(s: number, t: Tracked): boolean {
+    const r = this.scratch;
+    if (!this.fast.read(t.key, r)) return false;
+    const packets = r.packets - t.packets;
+    const bytes = r.bytes - t.bytes;
+    t.packets = r.packets;
+    t.bytes = r.bytes;
+    this.counters.packets += packets;
+    const k = t.key;
+    return this.engine.offloadCredit(s, k.saddr, k.daddr, k.sport, k.dport, k.proto, packets, bytes);
+  }
+
+  private stop(s: number, t: Tracked): void {
+    // What the kernel forwarded since the last sync still counts (a packet that slips in between
+    // the read and the removal is forwarded uncounted: at most a few, once per conn).
+    this.credit(s, t);
+    this.fast.remove(t.key);
+    this.tracked.delete(s);
+    this.counters.removed++;
+    this.counters.active = this.tracked.size;
+  }
+}
