@@ -1,0 +1,106 @@
+// The XDP direct-routing fast path, hand-assembled (no clang or libbpf at run time). For a frame of
+// an offloaded flow it does what the user-space engine does for an established DR connection —
+// decrement the TTL, rewrite the Ethernet addresses, send it out of the real server's interface —
+// and anything it is not sure about goes to user space with XDP_PASS, which then decides as usual.
+// The flow map's key and value layouts are defined here and written by fast-path.ts.
+import { Asm, FP, HOST_LE, net16 } from './asm.js';
+
+/** Flow map key: saddr[4] daddr[4] sport[2] dport[2] (network order, as in the headers), proto u8, 3 zero bytes. */
+export const KEY_SIZE = 16;
+/** Flow map value: packets u64, bytes u64, out ifindex u32, dst MAC, src MAC, MTU u16 (host order), 6 zero bytes. */
+export const VALUE_SIZE = 40;
+export const V_PACKETS = 0, V_BYTES = 8, V_IFINDEX = 16, V_DST_MAC = 20, V_SRC_MAC = 26, V_MTU = 32;
+
+// Packet offsets: Ethernet header 14 bytes, then an IPv4 header without options (20 bytes).
+const ETH_TYPE = 12, IP = 14, IP_LEN = 20;
+const IP_VER_IHL = IP + 0, IP_FRAG = IP + 6, IP_TTL = IP + 8, IP_PROTO = IP + 9, IP_CSUM = IP + 10, IP_SADDR = IP + 12;
+const L4 = IP + IP_LEN;
+const TCP_FLAGS = L4 + 13;
+const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04;
+
+// Helper ids (enum bpf_func_id) and verdicts.
+const BPF_FUNC_MAP_LOOKUP_ELEM = 1, BPF_FUNC_REDIRECT = 23;
+const XDP_PASS = 2;
+
+// The key is built on the stack (helpers read map keys from the stack, never from the packet).
+const KEY = -KEY_SIZE;
+
+/** Assembles the program against the flow map `mapFd`; returns `struct bpf_insn[]`. */
+export function drProgram(mapFd: number): Uint8Array {
+  const a = new Asm();
+  // r6 = ctx, r7 = data, r8 = data_end (callee-saved: they survive the map lookup).
+  a.movReg(6, 1)
+    .ldx('w', 7, 6, 0)
+    .ldx('w', 8, 6, 4);
+
+  // 1. Ethernet + IPv4 headers present, EtherType IPv4 (a VLAN tag makes it 0x8100: user space).
+  a.movReg(1, 7).addImm(1, L4)
+    .jgtReg(1, 8, 'pass')
+    .ldx('h', 1, 7, ETH_TYPE).jneImm(1, net16(0x0800), 'pass')
+    // Version 4, IHL 5: options would move the L4 header, and are rare enough to leave to user space.
+    .ldx('b', 1, 7, IP_VER_IHL).jneImm(1, 0x45, 'pass')
+    // MF or a fragment offset: only the first fragment has ports, so fragments are user space's.
+    .ldx('h', 1, 7, IP_FRAG).andImm(1, net16(0x3fff)).jneImm(1, 0, 'pass');
+
+  // 2. TCP or UDP with the whole L4 header present; TCP SYN/FIN/RST change connection state, which
+  // only the engine tracks, so they always go up.
+  a.ldx('b', 1, 7, IP_PROTO)
+    .jeqImm(1, 17, 'udp')
+    .jneImm(1, 6, 'pass')
+    .movReg(1, 7).addImm(1, L4 + 20)
+    .jgtReg(1, 8, 'pass')
+    .ldx('b', 1, 7, TCP_FLAGS).andImm(1, TCP_FIN | TCP_SYN | TCP_RST).jneImm(1, 0, 'pass')
+    .ja('key')
+    .label('udp')
+    .movReg(1, 7).addImm(1, L4 + 8)
+    .jgtReg(1, 8, 'pass');
+
+  // 3. Key = addresses and ports copied as they are (network order), proto, zero padding; a stored
+  // zero-extended byte writes the proto and the three pad bytes at once. Lookup; a miss is a flow
+  // the engine has not offloaded (new, or not DR).
+  a.label('key')
+    .ldx('w', 1, 7, IP_SADDR).stx('w', FP, KEY, 1)
+    .ldx('w', 1, 7, IP_SADDR + 4).stx('w', FP, KEY + 4, 1)
+    .ldx('w', 1, 7, L4).stx('w', FP, KEY + 8, 1)
+    .ldx('b', 1, 7, IP_PROTO);
+  if (HOST_LE) a.stx('w', FP, KEY + 12, 1);
+  else a.st('w', FP, KEY + 12, 0).stx('b', FP, KEY + 12, 1);
+  a.ldMapFd(1, mapFd)
+    .movReg(2, FP).addImm(2, KEY)
+    .call(BPF_FUNC_MAP_LOOKUP_ELEM)
+    .jeqImm(0, 0, 'pass')
+    .movReg(6, 0); // r6 = the entry (ctx is no longer needed)
+
+  // 4. TTL 0 or 1 expires here: user space sends ICMP time exceeded. A packet bigger than the out
+  // MTU: user space sends frag-needed (or fragments). r9 = IP length as the wire carried it.
+  a.ldx('b', 1, 7, IP_TTL).jleImm(1, 1, 'pass')
+    .movReg(9, 8).subReg(9, 7).addImm(9, -IP)
+    .ldx('h', 2, 6, V_MTU)
+    .jgtReg(9, 2, 'pass');
+
+  // 5. TTL - 1, and the header checksum patched incrementally (RFC 1624, as the kernel's
+  // ip_decrease_ttl): the TTL is the high byte of the 16-bit word at IP offset 8, so the checksum
+  // grows by 0x0100 (in network order) with the end-around carry folded back in.
+  a.addImm(1, -1).stx('b', 7, IP_TTL, 1)
+    .ldx('h', 1, 7, IP_CSUM).addImm(1, net16(0x0100))
+    .jltImm(1, 0xffff, 'csum')
+    .addImm(1, 1)
+    .label('csum')
+    .stx('h', 7, IP_CSUM, 1); // the store keeps the low 16 bits
+
+  // 6. Counters: other CPUs forward the same flow, hence atomic adds.
+  a.movImm(1, 1).atomicAdd64(6, V_PACKETS, 1)
+    .atomicAdd64(6, V_BYTES, 9);
+
+  // 7. Next hop = the real server's MAC, source = our out interface's MAC; then out of that interface.
+  a.ldx('w', 1, 6, V_DST_MAC).stx('w', 7, 0, 1)
+    .ldx('h', 1, 6, V_DST_MAC + 4).stx('h', 7, 4, 1)
+    .ldx('h', 1, 6, V_SRC_MAC).stx('h', 7, 6, 1)
+    .ldx('w', 1, 6, V_SRC_MAC + 2).stx('w', 7, 8, 1)
+    .ldx('w', 1, 6, V_IFINDEX).movImm(2, 0)
+    .call(BPF_FUNC_REDIRECT)
+    .exit();
+
+  a.label('pass').movImm(0, XDP_PASS).exit();
+  return a.assemble();
+}
