@@ -8,14 +8,18 @@
 #   nft-dnat     an nftables DNAT rule in the director (VIP:80 -> RIP:80, conntrack)
 #   tsvs-dr/nat/tun/fullnat   `tsvs run --dataplane packet --iface l0` (pinned to CPU1) with one UDP
 #                service VIP:80 -> RIP:80 added by tsvsadm (-g, -m, -i ipip, --fullnat)
+#   tsvs-dr-xdp  the same DR service with `tsvs run --offload xdp` (ADR 0005): the engine schedules each
+#                flow, then generic XDP on l0 forwards it in the kernel
 # at 64-byte payloads (106-byte frames, packets per second) and 1400-byte frames (Gbit/s), then the
 # ratios to the ceiling and to nft-dnat.
 #   bench/packet-bench.sh [SECONDS=8] [PAYLOADS="64 1358"]   (after npm run build; DIST=dist by default;
 #   PPS=N fixes the offered rate (then compare fwd_ns/pkt); REPEAT=N keeps the best of N quiet windows per run; MODES="dr nat tun fullnat"; TSV=file appends lines;
-#   NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the daemon and its workers)
+#   NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the daemon and its workers;
+#   THREADED=1: every row's first receiving veth (r9, or the director's l0) runs threaded NAPI pinned to
+#   CPU1, so that receive work leaves the generator's CPU (packet-topo.sh napi_on))
 set -euo pipefail
 cd "$(dirname "$0")/.."
-S=${1:-8}; PAYLOADS=${2:-64 1358}; DIST=${DIST:-dist}; REPEAT=${REPEAT:-1}; MODES=${MODES:-dr nat tun fullnat}
+S=${1:-8}; PAYLOADS=${2:-64 1358}; DIST=${DIST:-dist}; REPEAT=${REPEAT:-1}; MODES=${MODES:-dr nat tun fullnat}; THREADED=${THREADED:-0}
 C=tsvs-pkt-bench-c; D=tsvs-pkt-bench-d; R=tsvs-pkt-bench-r
 VIP=198.18.2.100; RIP=198.18.1.1; LIP=198.18.1.2
 WORK=$(mktemp -d); GEN=$WORK/gen; SOCK=$WORK/tsvs.sock
@@ -57,14 +61,14 @@ EOF
 rx() { ip netns exec $R cat /sys/class/net/$1/statistics/rx_packets; }
 MACHINE="$(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r), node $(node -v)"
 echo "# $MACHINE"
-echo "# $S s windows, best of $REPEAT, generator on CPU0, forwarder on CPU1, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $S s windows, best of $REPEAT, generator on CPU0, forwarder on CPU1, threaded NAPI $THREADED, load $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A BEST
 window() { # SINK GENIF DMAC SMAC SRC DST PAYLOAD -> "pps offered_pps ns_per_pkt other_cpu%"
   local a b out sent secs pps n0=0 n1=0 nsp o0 o1
-  o0=$(others "$DPID"); a=$(rx $1)
+  o0=$(others "$DPID $NAPI_PID"); a=$(rx $1)
   [ -n "$DPID" ] && n0=$(awk '{print $14+$15}' /proc/$DPID/stat)
   out=$(ip netns exec $C taskset -c 0 "$GEN" $2 $3 $4 $5 $6 80 $7 $S ${PPS:-0})
-  b=$(rx $1); o1=$(others "$DPID")
+  b=$(rx $1); o1=$(others "$DPID $NAPI_PID")
   sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$out"); secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' <<<"$out")
   pps=$(awk -v r=$((b - a)) -v s=$secs 'BEGIN{printf "%.0f", r/s}')
   nsp="-"
@@ -96,9 +100,10 @@ run() { # NAME PAYLOAD SINK GENIF DMAC SMAC SRC DST
   echo "$line"; [ -n "${TSV:-}" ] && echo -e "$(date +%FT%T)\t$line\t$MACHINE" >> "$TSV"; true
 }
 tsvsadm() { ip netns exec $D env TSVS_SOCKET=$SOCK node "$DIST/src/bin/tsvsadm.js" "$@"; }
-start_tsvs() { # FWD-OPTION...
+start_tsvs() { # OFFLOAD FWD-OPTION...
+  local offload=$1; shift
   ip netns exec $D taskset -c 1 node ${NODE_FLAGS:-} "$DIST/src/bin/tsvs.js" run --dataplane packet --iface l0 -c "$WORK/tsvs.yaml" \
-    --control-socket $SOCK --no-api >"$WORK/tsvs.log" 2>&1 &
+    --control-socket $SOCK --no-api --offload $offload >"$WORK/tsvs.log" 2>&1 &
   DPID=$!
   for _ in $(seq 100); do tsvsadm -L -n >/dev/null 2>&1 && break; sleep 0.1; done
   tsvsadm -L -n >/dev/null || { cat "$WORK/tsvs.log"; exit 1; }
@@ -107,9 +112,14 @@ start_tsvs() { # FWD-OPTION...
   # Warm up (JIT, connection entries of the 64 flows), then measure.
   ip netns exec $C taskset -c 0 "$GEN" c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP 80 64 1 >/dev/null
 }
-FWD_dr="-g"; FWD_nat="-m"; FWD_tun="-i"; FWD_fullnat="--fullnat"
+FWD_dr="-g"; FWD_nat="-m"; FWD_tun="-i"; FWD_fullnat="--fullnat"; FWD_dr_xdp="-g"
+OFFLOAD_dr_xdp=xdp
+thr() { [ "$THREADED" = 1 ] && "$@"; true; }
 for P in $PAYLOADS; do
+  thr napi_on $C c9 $R r9
   run ceiling $P r9 c9 02:00:00:00:02:09 02:00:00:00:00:c9 198.18.3.1 198.18.3.2
+  thr napi_off $C c9 $R r9
+  thr napi_on $C c0 $D l0
   ip netns exec $D sysctl -qw net.ipv4.ip_forward=1; ip -n $D route replace $VIP/32 via $RIP dev l1
   run kernel-fwd $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
   ip -n $D route del $VIP/32
@@ -121,11 +131,12 @@ NFT
   run nft-dnat $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
   ip netns exec $D nft delete table ip benchnat; ip netns exec $D sysctl -qw net.ipv4.ip_forward=0
   for M in $MODES; do
-    v=FWD_$M; start_tsvs ${!v}
+    v=FWD_${M//-/_}; o=OFFLOAD_${M//-/_}; start_tsvs "${!o:-none}" ${!v}
     run tsvs-$M $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
     echo "  $(tsvsadm -L -n --stats --exact | sed -n '4,5p' | tr -s ' ' | paste -sd'|')"
     stop_daemon
   done
+  thr napi_off $C c0 $D l0
 done
 echo "# ratios (fwd_pps)"
 for P in $PAYLOADS; do

@@ -20,5 +20,24 @@ topo_down() {
   local n
   for n in $C $D $R; do ip netns del $n 2>/dev/null || true; done
 }
-# CPU ticks used by every process but $1 (noise from other jobs on a shared machine).
-others() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v skip="${1:-0}" '{ if ($1 != skip) t += $14 + $15 } END { print t }'; }
+# CPU ticks used by every process but the pids in $1 (space-separated; noise from other jobs on a shared machine).
+others() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v skip=" ${1:-0} " '{ if (index(skip, " " $1 " ") == 0) t += $14 + $15 } END { print t }'; }
+# Threaded NAPI (THREADED=1 in packet-bench.sh): on veth, the receiver's work runs on the sender's CPU
+# unless the receiving veth has a NAPI instance (GRO on, and the sender without TSO, so that
+# veth_skb_is_eligible_for_gro() holds) made threaded; its kthread is then pinned to CPU1. That
+# models a director (or a sink) whose NIC receive runs on its own CPU, as on real hardware.
+NAPI_PID=""
+napi_pids() { ps -eo pid=,comm= | awk -v d="$1" 'index($2, "napi/" d "-") == 1 {print $1}' | sort; }
+napi_on() { # SENDER_NS SENDER RECV_NS RECV
+  local before
+  ip netns exec $1 ethtool -K $2 tso off >/dev/null; ip netns exec $3 ethtool -K $4 gro on >/dev/null
+  before=$(napi_pids $4)
+  ip netns exec $3 sh -c "echo 1 > /sys/class/net/$4/threaded"
+  NAPI_PID=$(comm -13 <(echo "$before") <(napi_pids $4) | head -1)
+  [ -n "$NAPI_PID" ] && taskset -pc 1 "$NAPI_PID" >/dev/null
+}
+napi_off() { # SENDER_NS SENDER RECV_NS RECV
+  ip netns exec $3 sh -c "echo 0 > /sys/class/net/$4/threaded"
+  ip netns exec $3 ethtool -K $4 gro off >/dev/null; ip netns exec $1 ethtool -K $2 tso on >/dev/null
+  NAPI_PID=""
+}

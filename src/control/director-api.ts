@@ -72,9 +72,18 @@ export interface DirectorApi {
   /** Connections, paged, in table order. */
   connections(offset: number, limit: number): { total: number; entries: ConnView[] };
   /** Drop counters by reason, and the connection table size. */
-  dataplaneCounters(): { drops: Record<string, number>; conns: number; connsMax: number };
+  dataplaneCounters(): DataplaneCounters;
   health(): RealServerHealth[];
   timeouts(): { tcp: number; tcpfin: number; udp: number };
   /** Subscribes to events; returns the unsubscribe function. */
   onEvent(listener: (e: DirectorEvent) => void): () => void;
+}
+
+/** What the data plane counts besides the table's stats. */
+export interface DataplaneCounters {
+  readonly drops: Record<string, number>;
+  readonly conns: number;
+  readonly connsMax: number;
+  /** The packet plane's XDP fast path, when on (ADR 0005): flows in it, packets it forwarded. */
+  readonly offload?: { readonly flows: number; readonly packets: number };
 }

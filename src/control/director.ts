@@ -8,7 +8,7 @@ import { serviceKeyString } from '../core/service/keys.js';
 import { ServiceTable } from '../core/service/service-table.js';
 import { type SchedulerEnv, SchedulerRegistry } from '../core/sched/scheduler.js';
 import type {
-  ApplyResult, ConnView, DesiredService, DirectorApi, DirectorEvent, RealServerHealth, TableOp,
+  ApplyResult, ConnView, DataplaneCounters, DesiredService, DirectorApi, DirectorEvent, RealServerHealth, TableOp,
 } from './director-api.js';
 import { diffDesired } from './reconcile.js';
 
@@ -18,7 +18,7 @@ const MAX_TIMEOUT_S = 2678400;
 /** What the director needs from the engine's connection layer. */
 export interface ConnSource {
   connections(offset: number, limit: number): { total: number; entries: ConnView[] };
-  counters(): { drops: Record<string, number>; conns: number; connsMax: number };
+  counters(): DataplaneCounters;
   getTimeouts(): { tcp: number; tcpfin: number; udp: number };
   /** Sets the three timeouts; 0 leaves one unchanged (spec §2.5). */
   setTimeouts(t: { tcp: number; tcpfin: number; udp: number }): void;

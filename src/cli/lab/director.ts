@@ -27,6 +27,7 @@ export interface DirectorPlan {
   readonly tunPort: number;
   /** Lab directory: control socket, config and log go there. */
   readonly dir: string;
+  readonly offload: 'none' | 'xdp' | 'xdp-native';
 }
 
 /** Outcome of startDirector. */
@@ -78,6 +79,7 @@ export async function startDirector(p: DirectorPlan, record: (proc: LabProcess) 
   // Full NAT sources its connections to the real servers from the director's own address.
   writeFileSync(config, `# tsvs lab director (${p.mode})\ndataplane:\n  fullnat:\n    localAddresses: [${p.directorIp}]\n`);
   const runArgv = [process.execPath, TSVS_JS, 'run', '--dataplane', 'packet', '--iface', p.iface, '-c', config, '--control-socket', controlSocket];
+  if (p.offload !== 'none') runArgv.push('--offload', p.offload);
   const env = { ...process.env, TSVS_SOCKET: controlSocket };
   const rules = directorRules(p);
   const commands = [

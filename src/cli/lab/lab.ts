@@ -43,6 +43,8 @@ export interface LabUpOptions {
   readonly tunType: 'ipip' | 'gue';
   readonly tunPort: number;
   readonly dir: string;
+  /** The director's XDP fast path (tsvs run --offload). */
+  readonly offload?: 'none' | 'xdp' | 'xdp-native';
 }
 
 function stateFile(dir: string): string {
@@ -100,6 +102,7 @@ export async function labUp(o: LabUpOptions, say: (l: string) => void): Promise<
     const d = await startDirector({
       netns: LAB.director, iface: LAB.iface, mode: o.mode, vip: LAB.vip, directorIp: LAB.directorIp,
       rips: Array.from({ length: o.servers }, (_, i) => rsIp(i + 1)), tunType: o.tunType, tunPort: o.tunPort, dir: o.dir,
+      offload: o.offload ?? 'none',
     }, recordProc);
     st.director = { started: d.started, commands: d.commands, controlSocket: d.controlSocket, ...(d.reason !== undefined ? { reason: d.reason } : {}) };
     save(st);

@@ -7,7 +7,7 @@ import { LAB } from './topology.js';
 import type { LabMode } from './topology.js';
 
 const USAGE = `Usage:
-  tsvs lab up nat|dr|tun|fullnat [--servers N] [--tun-type ipip|gue] [--tun-port P]
+  tsvs lab up nat|dr|tun|fullnat [--servers N] [--tun-type ipip|gue] [--tun-port P] [--offload xdp|xdp-native]
   tsvs lab down
   tsvs lab status
 
@@ -20,6 +20,7 @@ ${LAB_DIR}/state.json; 'down' removes exactly that.
   --servers N     real servers, 1-20 (default 2)
   --tun-type T    tun mode: ipip (default) or gue
   --tun-port P    GUE UDP port (default ${LAB.gueDefaultPort})
+  --offload M     the director's XDP fast path for established DR flows: xdp or xdp-native
 `;
 
 /** Entry point of `tsvs lab`. */
@@ -29,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     v = parseArgs({
       args: rest, strict: true, allowPositionals: true,
-      options: { servers: { type: 'string' }, 'tun-type': { type: 'string' }, 'tun-port': { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { servers: { type: 'string' }, 'tun-type': { type: 'string' }, 'tun-port': { type: 'string' }, offload: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (e) {
     process.stderr.write(`tsvs lab: ${(e as Error).message}\n\n${USAGE}`);
@@ -58,7 +59,9 @@ export async function main(argv: string[]): Promise<number> {
         if (tunType !== 'ipip' && tunType !== 'gue') return usage(`--tun-type must be ipip or gue: got '${tunType}'`);
         const tunPort = o['tun-port'] === undefined ? LAB.gueDefaultPort : Number(o['tun-port']);
         if (!Number.isInteger(tunPort) || tunPort < 1 || tunPort > 65535) return usage(`--tun-port must be 1-65535: got '${o['tun-port']}'`);
-        await labUp({ mode: mode as LabMode, servers, tunType, tunPort, dir }, say);
+        const offload = o.offload ?? 'none';
+        if (offload !== 'none' && offload !== 'xdp' && offload !== 'xdp-native') return usage(`--offload must be xdp or xdp-native: got '${offload}'`);
+        await labUp({ mode: mode as LabMode, servers, tunType, tunPort, dir, offload }, say);
         return 0;
       }
       case 'down':

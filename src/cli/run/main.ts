@@ -4,12 +4,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../control/config/load.js';
 import { Daemon, defaultConfigSource, type ConfigSource } from '../../control/daemon/daemon.js';
 
-const USAGE = `Usage: tsvs run [-c FILE] [--dataplane proxy|packet|none] [--iface IF[,IF...]]
+const USAGE = `Usage: tsvs run [-c FILE] [--dataplane proxy|packet|none] [--iface IF[,IF...]] [--offload none|xdp|xdp-native]
                 [--control-socket PATH] [--api ip:port] [--no-api] [--grace SECONDS]
 
   -c, --config FILE     YAML configuration (default /etc/tsvs/tsvs.yaml if present, else an empty table)
   --dataplane KIND      proxy (sockets, no root; default), packet (AF_PACKET, root) or none
   --iface IF[,IF...]    interfaces of the packet data plane
+  --offload MODE        packet plane: forward established direct-routing flows in the kernel with
+                        XDP (xdp: generic, any driver; xdp-native: the driver's), none (default)
   --control-socket PATH where tsvsadm reaches the daemon (default /run/tsvs/tsvs.sock, per-user when not root)
   --api ip:port         REST API and metrics listener (default 127.0.0.1:9180)
   --no-api              do not start the REST API
@@ -23,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
     v = parseArgs({
       args: argv, strict: true, allowPositionals: false,
       options: {
-        config: { type: 'string', short: 'c' }, dataplane: { type: 'string' }, iface: { type: 'string' },
+        config: { type: 'string', short: 'c' }, dataplane: { type: 'string' }, iface: { type: 'string' }, offload: { type: 'string' },
         'control-socket': { type: 'string' }, api: { type: 'string' }, 'no-api': { type: 'boolean' },
         grace: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
@@ -37,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tsvs run: --dataplane must be proxy, packet or none: got '${v.dataplane}'\n`);
     return 2;
   }
+  if (v.offload !== undefined && !['none', 'xdp', 'xdp-native'].includes(v.offload)) {
+    process.stderr.write(`tsvs run: --offload must be none, xdp or xdp-native: got '${v.offload}'\n`);
+    return 2;
+  }
   const grace = v.grace === undefined ? 5 : Number(v.grace);
   if (!(grace >= 0 && grace <= 3600)) { process.stderr.write(`tsvs run: --grace must be 0..3600 seconds: got '${v.grace}'\n`); return 2; }
   const config: ConfigSource = v.config ? { kind: 'file', path: v.config } : defaultConfigSource();
@@ -47,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       overrides: {
         dataplane: v.dataplane as 'proxy' | 'packet' | 'none' | undefined,
         interfaces: v.iface ? v.iface.split(',').filter(Boolean) : undefined,
+        offload: v.offload as 'none' | 'xdp' | 'xdp-native' | undefined,
         controlSocket: v['control-socket'],
         apiListen: v.api,
         api: v['no-api'] ? false : undefined,

@@ -280,6 +280,15 @@ export const dataplaneSchema = z.object({
     /** Peers (CIDRs) whose PROXY protocol header is trusted for the client address. */
     proxyProtocolTrusted: z.array(text(), { invalid_type_error: 'must be a list of CIDRs' }).default([]),
   }).strict().default({}),
+  packet: z.object({
+    /**
+     * The kernel fast path for established direct-routing flows (docs/adr/0005-xdp-fast-path.md):
+     * none, xdp (generic XDP: any driver) or xdp-native (the driver's XDP; veth, most NICs).
+     */
+    offload: oneOf(['none', 'xdp', 'xdp-native'] as const).default('none'),
+    /** Flows the fast path holds at most (more stay in user space). */
+    offloadFlows: intIn(1024, 16_777_216).default(262_144),
+  }).strict().default({}),
   fullnat: z.object({
     /** Director addresses used as sources towards fullnat real servers. */
     localAddresses: z.array(ipText(), { invalid_type_error: 'must be a list of addresses' }).default([]),

@@ -43,6 +43,8 @@ export interface DaemonOptions {
   readonly overrides?: {
     readonly dataplane?: 'proxy' | 'packet' | 'none';
     readonly interfaces?: readonly string[];
+    /** The packet plane's fast path (dataplane.packet.offload). */
+    readonly offload?: 'none' | 'xdp' | 'xdp-native';
     readonly controlSocket?: string;
     readonly apiListen?: string;
     readonly api?: boolean;
@@ -149,6 +151,7 @@ export class Daemon {
       director: this.director, ipvs: this.ipvs,
       get config() { return currentConfig(); },
       interfaces: this.opts.overrides?.interfaces ?? cfg.dataplane.interfaces,
+      offload: this.opts.overrides?.offload ?? cfg.dataplane.packet.offload,
       proxyProtocolOf: (svcKey, addr, port) => this.proxyProtocolOf(svcKey, addr, port),
       log: (event, data) => this.log.log('info', event, data),
     });
@@ -239,6 +242,7 @@ export class Daemon {
       ['dataplane.kind', cur.dataplane.kind, next.dataplane.kind],
       ['dataplane.interfaces', cur.dataplane.interfaces, next.dataplane.interfaces],
       ['dataplane.fullnat', cur.dataplane.fullnat, next.dataplane.fullnat],
+      ['dataplane.packet', cur.dataplane.packet, next.dataplane.packet],
       ['control', cur.control, next.control],
       ['api', cur.api, next.api],
       ['metrics', cur.metrics, next.metrics],

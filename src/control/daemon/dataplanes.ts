@@ -30,6 +30,8 @@ export interface DataPlaneContext {
   /** The current config (a getter: it changes on reload). */
   readonly config: Config;
   readonly interfaces: readonly string[];
+  /** The packet plane's fast path. */
+  readonly offload: 'none' | 'xdp' | 'xdp-native';
   readonly log: (event: string, data: Record<string, unknown>) => void;
   /** PROXY protocol version toward a real server of a service (by service key string). */
   readonly proxyProtocolOf: (svcKey: string, addr: IpAddress, port: number) => 0 | 1 | 2;

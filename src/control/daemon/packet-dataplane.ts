@@ -98,6 +98,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
       ops: tableOps(table),
       sysctls: engineSettings(ctx),
       fullnatPorts: fullnatAddrs.length > 0 ? fullnatPorts : undefined,
+      offload: ctx.offload === 'none' ? undefined : { mode: ctx.offload === 'xdp' ? 'generic' : 'native', maxFlows: cfg.dataplane.packet.offloadFlows },
       onWorkerError: (index, message) => ctx.log('packet-worker-failed', { index, message }),
     });
   } catch (e) {
@@ -135,7 +136,9 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
     },
     counters() {
       const e = latest?.engine;
-      return { drops: { ...(e?.drops ?? {}) }, conns: e?.conns ?? 0, connsMax: MAX_LISTED_CONNS };
+      const io = latest?.io;
+      const offload = ctx.offload !== 'none' && io ? { flows: io.offloadActive, packets: io.offloadPackets } : undefined;
+      return { drops: { ...(e?.drops ?? {}) }, conns: e?.conns ?? 0, connsMax: MAX_LISTED_CONNS, offload };
     },
   });
 

@@ -173,6 +173,10 @@ export function renderMetrics(api: MetricsSource, control?: ControlCounters): st
     Object.entries(dp.drops).map(([reason, n]) => [[['reason', reason]], n] as const));
   x.family('tsvs_connection_table_entries', 'gauge', 'Entries in the connection table (connections and templates).', [[[], dp.conns]]);
   x.family('tsvs_connection_table_capacity', 'gauge', 'Most entries the connection table holds.', [[[], dp.connsMax]]);
+  if (dp.offload) {
+    x.family('tsvs_offload_flows', 'gauge', 'Flows the XDP fast path forwards in the kernel now.', [[[], dp.offload.flows]]);
+    x.family('tsvs_offload_packets_total', 'counter', 'Packets the XDP fast path forwarded (also counted in the service stats).', [[[], dp.offload.packets]]);
+  }
 
   const svcLabels = (s: VirtualService): Labels => [['service', formatServiceId(s.key)]];
   const rsLabels = (s: VirtualService, d: Destination): Labels => [['service', formatServiceId(s.key)], ['realserver', formatRealServerId(d)]];

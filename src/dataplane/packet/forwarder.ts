@@ -15,7 +15,9 @@ import { type Libc, check } from './ffi.js';
 import { FIX_OK, FrameFixup, type SegmentSink } from './frame-fixup.js';
 import type { NeighbourCache } from './neighbour.js';
 import type { LinuxNetContext } from './net-context.js';
+import { FlowOffloader } from './offload.js';
 import { ServiceModel } from './service-model.js';
+import type { XdpFastPath } from './xdp/fast-path.js';
 import {
   CTL_MAIL, CTL_STOP, type FromWorker, type IoCounters, type PacketEngine, type ToWorker, type WorkerInit, type WorkerSnapshot,
   newIoCounters,
@@ -65,6 +67,7 @@ export class Forwarder {
   private segCount = 0;
   private readonly segStarts = new Int32Array(SEG_SLOTS);
   private readonly segLens = new Int32Array(SEG_SLOTS);
+  private readonly offloader: FlowOffloader | undefined;
 
   constructor(
     private readonly libc: Libc,
@@ -75,7 +78,10 @@ export class Forwarder {
     private readonly post: (m: FromWorker) => void,
     /** The engine's clock, set here once per ring block and loop turn (a performance.now() per packet cost ~3 % of the loop). */
     private readonly clock: { ms: number } = { ms: 0 },
+    /** The XDP fast path, attached to the capture interfaces (ADR 0005); closed with the forwarder. */
+    private readonly fast?: XdpFastPath,
   ) {
+    this.offloader = fast && new FlowOffloader(fast, engine);
     this.ctl = new Int32Array(init.control);
     this.model.apply(init.ops);
     this.extraVips = init.extraVips;
@@ -253,6 +259,10 @@ export class Forwarder {
         else this.io.replies++;
         if (out.buffer === this.buf) {
           this.tx.queue(out.byteOffset, n, v.ifIndex);
+          // Rewritten in place (direct routing): the frame shows the fast path what to install.
+          if (this.offloader !== undefined && v.conn >= 0) {
+            this.offloader.forwarded(v.conn, v.offloadable, this.u8, out.byteOffset, v.ifIndex, this.mtuOf.get(v.ifIndex) ?? 1500);
+          }
         } else {
           // The engine built the frame in its own memory: copy it into our slot (rare: replies, encapsulation).
           view.set(out.length === n ? out : out.subarray(0, n), 0);
@@ -329,6 +339,8 @@ export class Forwarder {
         if (result.ok) {
           this.model.apply(m.ops);
           this.updateVips();
+          // A deleted or drained destination must not keep its fast-path flows until the next sync.
+          this.offloader?.sync();
         }
         this.post({ type: 'ops-result', seq: m.seq, result });
         return;
@@ -437,6 +449,15 @@ export class Forwarder {
 
   /** The worker's report (also reads the rings' PACKET_STATISTICS, which resets them). */
   snapshot(): WorkerSnapshot {
+    // Credits what the fast path forwarded (stats, conn timers) and retires its finished flows.
+    if (this.offloader) {
+      this.offloader.sync();
+      const o = this.offloader.counters;
+      Object.assign(this.io, {
+        offloadInstalled: o.installed, offloadRemoved: o.removed, offloadFull: o.full, offloadFailed: o.failed,
+        offloadPackets: o.packets, offloadActive: o.active,
+      });
+    }
     for (const r of this.rings) {
       const s = r.stats();
       this.io.ringDrops += s.drops;
@@ -456,6 +477,8 @@ export class Forwarder {
   }
 
   private close(): void {
+    this.offloader?.clear();
+    this.fast?.close();
     for (const r of this.rings) r.close();
     this.tx.close();
     this.libc.close(this.eventFd);

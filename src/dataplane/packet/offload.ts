@@ -102,13 +102,24 @@ export class FlowOffloader {
   /** Credits what the fast path forwarded since the last sync; drops entries of conns that are over. */
   sync(): void {
     for (const [s, t] of this.tracked) {
-      if (!this.credit(s, t)) this.stop(s, t);
+      try {
+        if (!this.credit(s, t)) this.stop(s, t);
+      } catch {
+        // The fast path failed unexpectedly (EBADF, ENOMEM): forget the flow; the engine has it.
+        this.counters.failed++;
+        this.tracked.delete(s);
+        this.counters.active = this.tracked.size;
+      }
     }
   }
 
   /** Removes every entry (credited first): the plane stops, or the fast path goes away. */
   clear(): void {
-    for (const [s, t] of this.tracked) this.stop(s, t);
+    for (const [s, t] of this.tracked) {
+      try { this.stop(s, t); } catch { this.counters.failed++; }
+    }
+    this.tracked.clear();
+    this.counters.active = 0;
   }
 
   /** Credits the new packets of `t`; false when the conn is over or no longer offloadable. */

@@ -51,6 +51,8 @@ export interface PacketPlaneOptions {
   readonly fanoutGroupId?: number;
   /** Called on a worker failure after start (the plane keeps the other workers). */
   readonly onWorkerError?: (index: number, message: string) => void;
+  /** The XDP fast path for established direct-routing flows (ADR 0005); one worker only. */
+  readonly offload?: { readonly mode: 'generic' | 'native'; readonly maxFlows: number };
 }
 
 /** Counters of the whole plane: the engine replicas' merged, plus I/O. */
@@ -112,6 +114,9 @@ export class PacketPlane {
     this.ops = [...(opts.ops ?? [])];
     this.model.apply(this.ops);
     if (count > 1 && this.model.hasNat()) throw new Error(`Cannot start ${count} forwarding workers: ${NAT_WITH_FANOUT}`);
+    if (count > 1 && opts.offload) {
+      throw new Error(`Cannot start ${count} forwarding workers with the XDP fast path: an interface takes one XDP program, owned by one worker; use 1 worker`);
+    }
     this.libc = openLibc();
     this.facts = await gatherNetFacts();
     this.digest = factsDigest(this.facts);
@@ -140,7 +145,7 @@ export class PacketPlane {
           ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64,
           fanout: count > 1 ? { groupId, mode: PACKET_FANOUT_HASH } : undefined,
           snapshotEveryMs: opts.snapshotEveryMs ?? 1000, neighbourLimits: opts.neighbourLimits ?? DEFAULT_RESOLVE_LIMITS,
-          announceRounds: opts.announceRounds ?? 2, control: this.control, port: port2,
+          announceRounds: opts.announceRounds ?? 2, control: this.control, port: port2, offload: opts.offload,
         };
         const worker = new Worker(fileURLToPath(new URL('./worker.js', import.meta.url)), {
           workerData: init, transferList: [port2],

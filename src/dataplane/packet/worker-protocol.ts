@@ -126,6 +126,8 @@ export interface WorkerInit {
   readonly neighbourLimits: ResolveLimits;
   /** Gratuitous ARP/NA rounds on start and on new VIPs, one second apart. */
   readonly announceRounds: number;
+  /** Attach the XDP fast path (ADR 0005) to the capture interfaces, in this XDP mode. */
+  readonly offload?: { readonly mode: 'generic' | 'native'; readonly maxFlows: number };
   /** The shared control block (see CTL_*). */
   readonly control: SharedArrayBuffer;
   /** The worker's end of its message channel (transferred). */
@@ -181,6 +183,13 @@ export interface IoCounters {
   neighRequests: number;
   neighLimited: number;
   announcements: number;
+  /** The XDP fast path (ADR 0005): flows installed / removed / refused (table full, other), packets it forwarded, flows in it now. */
+  offloadInstalled: number;
+  offloadRemoved: number;
+  offloadFull: number;
+  offloadFailed: number;
+  offloadPackets: number;
+  offloadActive: number;
 }
 
 /** A fresh zeroed IoCounters. */
@@ -189,6 +198,7 @@ export function newIoCounters(): IoCounters {
     rxFrames: 0, rxBytes: 0, forwarded: 0, replies: 0, local: 0, engineDrops: 0, engineErrors: 0, txFrames: 0, txErrors: 0,
     txCalls: 0, lastTxErrno: 0, ringDrops: 0, ringFreezes: 0, polls: 0, csumCompleted: 0, gsoFrames: 0, gsoSegments: 0,
     oversize: 0, arpReplies: 0, naReplies: 0, neighLearned: 0, neighRequests: 0, neighLimited: 0, announcements: 0,
+    offloadInstalled: 0, offloadRemoved: 0, offloadFull: 0, offloadFailed: 0, offloadPackets: 0, offloadActive: 0,
   };
 }
 

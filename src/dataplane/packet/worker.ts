@@ -8,6 +8,7 @@ import { openLibc } from './ffi.js';
 import { Forwarder } from './forwarder.js';
 import { NeighbourCache } from './neighbour.js';
 import { LinuxNetContext } from './net-context.js';
+import { XdpFastPath } from './xdp/fast-path.js';
 import type { EngineModule, FromWorker, WorkerInit } from './worker-protocol.js';
 
 /** Random numbers from a crypto-seeded pool refilled in blocks (no syscall per draw). */
@@ -45,7 +46,23 @@ async function main(init: WorkerInit): Promise<void> {
       worker: { index: init.index, count: init.count },
       options: init.engineOptions,
     });
-    const fwd = new Forwarder(libc, init, engine, net, neighbours, post, time);
+    let fast: XdpFastPath | undefined;
+    if (init.offload) {
+      fast = XdpFastPath.open({ maxFlows: init.offload.maxFlows });
+      try {
+        for (const c of init.interfaces) fast.attach(c.ifIndex, init.offload.mode);
+      } catch (e) {
+        fast.close();
+        throw e;
+      }
+    }
+    let fwd: Forwarder;
+    try {
+      fwd = new Forwarder(libc, init, engine, net, neighbours, post, time, fast);
+    } catch (e) {
+      fast?.close(); // the links are the process's: they would outlive this worker
+      throw e;
+    }
     post({ type: 'ready', index: init.index, eventFd: fwd.wakeFd });
     fwd.run();
   } catch (e) {
