@@ -1,5 +1,7 @@
-// `npm run bench`: every in-process benchmark of tsvs in one run, printed as markdown (and saved
-// to bench/out/latest.md). Peer and network benchmarks are separate scripts (see bench/README.md).
+// `npm run bench`: every in-process benchmark of tsvs in one run, then (as root on Linux) the packet
+// plane against kernel forwarding and nftables DNAT on network namespaces, printed as markdown (and
+// saved to bench/out/latest.md). The proxy peer benchmark is a separate script (see bench/README.md).
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -8,10 +10,27 @@ import { runConnBench } from './conn.js';
 import { runEngineBench } from './engine.js';
 import { runMhDisruption } from './mh-disruption.js';
 
+/**
+ * bench/packet-bench.sh in both topologies (about 10 minutes): veth receive on the sender's CPU, and
+ * every row's receiving veth with threaded NAPI on the director's CPU (THREADED=1). Needs root.
+ */
+async function runPacketBench(): Promise<string> {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return '### Packet plane\n\nskipped: needs root on Linux (network namespaces, AF_PACKET, XDP)\n';
+  let md = '### Packet plane (bench/packet-bench.sh 4 "64 1358")\n';
+  for (const threaded of ['0', '1']) {
+    const r = spawnSync('bash', ['bench/packet-bench.sh', '4', '64 1358'], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, DIST: 'dist', MODES: process.env.MODES ?? 'dr dr-xdp nat tun fullnat', THREADED: threaded },
+    });
+    md += `\nTHREADED=${threaded}${r.status === 0 ? '' : ` (exit ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')})`}\n\n\`\`\`\n${r.stdout.trim()}\n\`\`\`\n`;
+  }
+  return md;
+}
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const parts: Array<[string, () => Promise<string>]> = [
-    ['sched', runSchedBench], ['mh', runMhDisruption], ['conn', runConnBench], ['engine', runEngineBench],
+    ['sched', runSchedBench], ['mh', runMhDisruption], ['conn', runConnBench], ['engine', runEngineBench], ['packet', runPacketBench],
   ];
   let md = `## tsvs in-process benchmarks\n\nmachine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; ${new Date().toISOString()}\n\n`;
   for (const [name, fn] of parts) {
