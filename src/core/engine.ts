@@ -136,7 +136,7 @@ export class Engine implements FrameEngine {
     if (r.method === 'droute') {
       n = drouteRewrite(frame, p, hop.mac, srcMac);
       v.conn = r.conn;
-      v.offloadable = p.family === 4 && this.opts.ipvs.offloadable(r.conn);
+      v.offloadable = this.opts.ipvs.offloadable(r.conn);
     } else if (r.method === 'masq') n = masqIn(frame, p, dest.addr.bytes, r.dport, hop.mac, srcMac);
     else if (r.method === 'fullnat' && r.localAddr) n = fullnatIn(frame, p, r.localAddr.bytes, r.localPort, dest.addr.bytes, r.dport, hop.mac, srcMac);
     else return this.drop(v, 'fullnat-no-pool');

@@ -2,6 +2,7 @@
 // need it), and the one way this project turns a native address into an ArrayBuffer. Shared by the
 // packet plane's libc (packet/ffi.ts) and the proxy plane's native sockets (proxy/native/sys.ts).
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 
 /** The subset of koffi's API used here (koffi ships its own types; this keeps the import lazy). */
 export interface Koffi {
@@ -23,4 +24,10 @@ export function loadKoffi(): Koffi {
 /** An ArrayBuffer over native memory [addr, addr+len) (no copy; valid until unmapped or freed). */
 export function nativeView(koffi: Koffi, addr: number, len: number): ArrayBuffer {
   return koffi.view(koffi.decode(new BigInt64Array([BigInt(addr)]), 'void *'), len);
+}
+
+/** The symbolic name of an errno value ('EADDRINUSE'), as Node's own errors show it; `errno N` if unknown. */
+export function errnoName(e: number): string {
+  for (const [name, v] of Object.entries(osConstants.errno)) if (v === e) return name;
+  return `errno ${e}`;
 }

@@ -291,14 +291,15 @@ export class ConnCore {
     if (ct >= 0 && (c.flags(ct) & CF_USED) !== 0 && c.nControl(ct) === 0) this.expire(ct, true);
   }
 
-  protected inStats(s: number, len: number): void {
+  /** Counts `packets` client packets of `len` bytes in all (one by default); a deleted destination's are not counted. */
+  protected inStats(s: number, len: number, packets = 1): void {
     const d = this.conns.destOf(s);
     if (!d || !d.isAvailable) return;
-    d.stats.inPkts++; d.stats.inBytes += len;
+    d.stats.inPkts += packets; d.stats.inBytes += len;
     const v = d.service.stats;
-    v.inPkts++; v.inBytes += len;
+    v.inPkts += packets; v.inBytes += len;
     const t = this.table.totals;
-    t.inPkts++; t.inBytes += len;
+    t.inPkts += packets; t.inBytes += len;
   }
 
   protected outStats(s: number, len: number): void {

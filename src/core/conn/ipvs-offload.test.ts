@@ -22,6 +22,14 @@ function credit(l: ReturnType<typeof lab>, s: number, proto: number, packets: nu
   return l.ipvs.offloadCredit(s, u32Of(c.addr), u32Of(v.addr), c.port, v.port, proto, packets, bytes);
 }
 
+/** An ESTABLISHED TCP direct-routing conn C → VIP, and its destination. */
+function establishedDr(l: ReturnType<typeof lab>) {
+  const d = l.dest(l.service('tcp', VIP), '10.0.0.2:80', { method: 'droute' });
+  const s = connOf(l.ipvs.inbound(tcp(C, VIP, SYN)));
+  l.ipvs.inbound(tcp(C, VIP, ACK));
+  return { d, s };
+}
+
 describe('offload: conns whose packets a kernel fast path may forward (ADR 0005)', () => {
   it('only established TCP and UDP direct-routing conns are offloadable (state changes stay in the engine)', () => {
     const l = lab();
@@ -51,11 +59,11 @@ describe('offload: conns whose packets a kernel fast path may forward (ADR 0005)
   it('one-packet (-o) conns and deleted destinations are not offloadable (spec §2.8, §2.9)', () => {
     const l = lab();
     const k = l.service('udp', VIP, { flags: SVC_F_ONEPACKET });
-    const d = l.dest(k, '10.0.0.2:80', { method: 'droute' });
-    const r = l.ipvs.inbound(pkt('udp', C, VIP));
-    // A one-packet conn is gone after its packet: nothing to offload.
-    assert.equal(l.ipvs.offloadable(connOf(r)), false);
-    assert.ok(d);
+    l.dest(k, '10.0.0.2:80', { method: 'droute' });
+    const s1 = connOf(l.ipvs.inbound(pkt('udp', C, VIP)));
+    // A one-packet conn is gone after its packet: nothing to offload, nothing to credit.
+    assert.equal(l.ipvs.offloadable(s1), false);
+    assert.equal(credit(l, s1, IPPROTO_UDP, 1, 100), false);
 
     const l2 = lab();
     const k2 = l2.service('udp', VIP);
@@ -92,10 +100,7 @@ describe('offload: conns whose packets a kernel fast path may forward (ADR 0005)
 
   it('packets forwarded before a FIN are still counted, and the answer says to stop offloading', () => {
     const l = lab();
-    const k = l.service('tcp', VIP);
-    const d = l.dest(k, '10.0.0.2:80', { method: 'droute' });
-    const s = connOf(l.ipvs.inbound(tcp(C, VIP, SYN)));
-    l.ipvs.inbound(tcp(C, VIP, ACK));
+    const { d, s } = establishedDr(l);
     l.ipvs.inbound(tcp(C, VIP, FIN | ACK));
     const pk = d.stats.inPkts;
     assert.equal(credit(l, s, IPPROTO_TCP, 3, 180), false);
@@ -104,10 +109,7 @@ describe('offload: conns whose packets a kernel fast path may forward (ADR 0005)
 
   it('a credit names the conn by its tuple: a slot reused by another conn is not credited', () => {
     const l = lab();
-    const k = l.service('tcp', VIP);
-    const d = l.dest(k, '10.0.0.2:80', { method: 'droute' });
-    const s = connOf(l.ipvs.inbound(tcp(C, VIP, SYN)));
-    l.ipvs.inbound(tcp(C, VIP, ACK));
+    const { d, s } = establishedDr(l);
     assert.equal(credit(l, s, IPPROTO_UDP, 1, 60), false, 'wrong protocol');
     assert.equal(credit(l, s, IPPROTO_TCP, 1, 60, '192.0.2.11:40000'), false, 'wrong client');
     const pk = d.stats.inPkts;

@@ -180,17 +180,9 @@ export class Ipvs extends ConnScheduling {
       return false;
     }
     if (packets > 0) {
-      const d = c.destOf(s);
-      // As inStats: a deleted destination's packets are not counted.
-      if (d && d.isAvailable) {
-        d.stats.inPkts += packets; d.stats.inBytes += bytes;
-        const v = d.service.stats;
-        v.inPkts += packets; v.inBytes += bytes;
-        const t = this.table.totals;
-        t.inPkts += packets; t.inBytes += bytes;
-      }
+      this.inStats(s, bytes, packets);
       c.addInPkts(s, packets);
-      c.wheel.rearm(s, this.clock.nowMs() + c.timeout(s));
+      this.put(s);
     }
     return this.offloadable(s);
   }

@@ -29,6 +29,11 @@ const EFD_CLOEXEC = 0x80000;
 /** Blocks taken from one ring before looking at the others and at the mailbox. */
 const BLOCKS_PER_TURN = 8;
 const TICK_MS = 100;
+/**
+ * Fast-path flows credited per 100 ms tick: every flow once a second up to 20,480 flows, 4 % of
+ * the loop at most (about 2 µs per map read); larger tables take proportionally longer per pass.
+ */
+const OFFLOAD_SYNC_PER_TICK = 2048;
 /** Staging slots for the segments of one GSO frame (64 KiB / 1 KiB MSS, with margin). */
 const SEG_SLOTS = 72;
 
@@ -339,8 +344,8 @@ export class Forwarder {
         if (result.ok) {
           this.model.apply(m.ops);
           this.updateVips();
-          // A deleted or drained destination must not keep its fast-path flows until the next sync.
-          this.offloader?.sync();
+          // A deleted destination must not keep its fast-path flows until their next sync.
+          this.offloader?.revalidate();
         }
         this.post({ type: 'ops-result', seq: m.seq, result });
         return;
@@ -391,6 +396,8 @@ export class Forwarder {
 
   private housekeeping(now: number): void {
     this.nextTickMs = now + TICK_MS;
+    // Credits what the fast path forwarded (stats, conn timers) and retires its finished flows.
+    this.offloader?.sync(OFFLOAD_SYNC_PER_TICK);
     try {
       this.engine.tick();
     } catch {
@@ -449,9 +456,7 @@ export class Forwarder {
 
   /** The worker's report (also reads the rings' PACKET_STATISTICS, which resets them). */
   snapshot(): WorkerSnapshot {
-    // Credits what the fast path forwarded (stats, conn timers) and retires its finished flows.
     if (this.offloader) {
-      this.offloader.sync();
       const o = this.offloader.counters;
       Object.assign(this.io, {
         offloadInstalled: o.installed, offloadRemoved: o.removed, offloadFull: o.full, offloadFailed: o.failed,

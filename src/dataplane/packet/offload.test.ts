@@ -94,13 +94,41 @@ test('offload: a conn that expires loses its entry (its packets come back to the
   assert.equal(nat.fast.entries.size, 0);
 });
 
-test('offload: a deleted destination stops the fast path at the next sync; packets already forwarded stay counted', () => {
+test('offload: a deleted destination stops the fast path at revalidate() (the forwarder calls it after table changes)', () => {
   const { engine, fast, off, send } = setup('droute');
   send();
   fast.kernel(4, 148);
+  off.revalidate();
+  assert.equal(fast.entries.size, 1, 'nothing changed: the flow stays');
   const r = engine.applyOps([{ op: 'delete-dest', key: UDP, addr: ip4(FIX.RS), port: 53 }]);
   assert.ok(r.ok);
-  off.sync();
-  assert.equal(fast.entries.size, 0);
+  off.revalidate();
+  assert.deepEqual([fast.entries.size, off.counters.removed, off.counters.active], [0, 1, 0]);
+  assert.equal(off.counters.packets, 4, 'what the kernel forwarded before the stop was read');
+});
+
+test('offload: sync(max) visits at most max flows per call and goes on where it stopped', () => {
+  const { engine, fast, off } = setup('droute');
+  const v = newVerdict();
+  const base = fromHex(GOLDEN.in_B);
+  // Five clients (source ports 1000..1004): five conns, five flows.
+  for (let i = 0; i < 5; i++) {
+    const f = Uint8Array.from(base);
+    new DataView(f.buffer).setUint16(14 + 20, 1000 + i); // UDP source port (checksums are not verified here)
+    engine.process(f, f.length, 1, v);
+    assert.equal(v.kind, VerdictKind.Forward);
+    off.forwarded(v.conn, v.offloadable, v.out, 0, v.ifIndex, 1500);
+  }
+  assert.equal(fast.entries.size, 5);
+  fast.kernel(1, 37);
+  off.sync(2);
+  assert.equal(off.counters.packets, 2);
+  off.sync(2);
   assert.equal(off.counters.packets, 4);
+  off.sync(2); // the fifth flow, then the pass ends
+  assert.equal(off.counters.packets, 5);
+  fast.kernel(1, 37);
+  off.sync();
+  assert.equal(off.counters.packets, 10, 'a full pass credits every flow once');
+  assert.equal(engine.snapshot().services[0].stats.inPkts, 5 + 5 + 5);
 });

@@ -19,12 +19,8 @@ export const ATTR_SIZE = 144;
 /** __NR_bpf per architecture (the kernel's syscall tables). */
 const NR_BPF: Record<string, number> = { x64: 321, arm64: 280, ia32: 357, arm: 386, riscv64: 280, ppc64: 361, s390x: 351, loong64: 280 };
 
-/** errno name of `e` (EPERM, E2BIG ...), or `errno N`. */
-export function errnoName(e: number): string {
-  for (const [name, v] of Object.entries(osConstants.errno)) if (v === e) return name;
-  return `errno ${e}`;
-}
-export const { ENOENT, E2BIG, EPERM, EACCES, EINVAL } = osConstants.errno;
+export { errnoName } from '../../koffi.js';
+export const { ENOENT, E2BIG, EPERM, EACCES, EINVAL, EBUSY, ENODEV, EOPNOTSUPP } = osConstants.errno;
 
 /** A bound libc for bpf(2): numbers are fds, addresses and lengths. */
 export interface BpfSys {

@@ -10,7 +10,7 @@ import { HOST_LE } from './asm.js';
 import {
   ATTR_SIZE, BPF_ANY, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_MAP_DELETE_ELEM, BPF_MAP_GET_NEXT_KEY,
   BPF_MAP_LOOKUP_ELEM, BPF_MAP_TYPE_HASH, BPF_MAP_UPDATE_ELEM, BPF_PROG_LOAD, BPF_PROG_TYPE_XDP, BPF_XDP,
-  EACCES, EINVAL, ENOENT, EPERM, errnoName, openBpfSys, setAddr, getU64, type BpfSys,
+  EACCES, EBUSY, EINVAL, ENODEV, ENOENT, EOPNOTSUPP, EPERM, errnoName, openBpfSys, setAddr, getU64, type BpfSys,
 } from './bpf-sys.js';
 import { drProgram, KEY_SIZE, V_BYTES, V_DST_MAC, V_IFINDEX, V_MTU, V_PACKETS, V_SRC_MAC, VALUE_SIZE } from './program.js';
 
@@ -113,20 +113,11 @@ export class XdpFastPath {
     const fd = this.sys.bpf(BPF_LINK_CREATE, this.mem + a);
     if (fd < 0) {
       const e = -fd;
-      const hint = e === EPERM ? ' (need root or CAP_NET_ADMIN)' : e === 16 /* EBUSY */ ? ' (another XDP program is attached)'
-        : e === EINVAL || e === 19 /* ENODEV */ ? ' (no such interface in this network namespace, or a bad mode)' : e === 95 /* EOPNOTSUPP */ ? ' (the driver has no native XDP: use generic)' : '';
+      const hint = e === EPERM ? ' (need root or CAP_NET_ADMIN)' : e === EBUSY ? ' (another XDP program is attached)'
+        : e === EINVAL || e === ENODEV ? ' (no such interface in this network namespace, or a bad mode)' : e === EOPNOTSUPP ? ' (the driver has no native XDP: use generic)' : '';
       throw new XdpError(`XdpFastPath.${where}: BPF_LINK_CREATE: ${errnoName(e)}${hint}`, 'BPF_LINK_CREATE', e);
     }
     this.links.set(ifIndex, fd);
-  }
-
-  /** Detaches from one interface (closes its link fd); false when not attached there. */
-  detach(ifIndex: number): boolean {
-    const fd = this.links.get(ifIndex);
-    if (fd === undefined) return false;
-    this.links.delete(ifIndex);
-    this.sys.close(fd);
-    return true;
   }
 
   /** Installs or replaces (BPF_ANY) the entry for k. Counters start at 0. Returns 0 or the errno (E2BIG when the map is full). */

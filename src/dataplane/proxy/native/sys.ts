@@ -6,6 +6,7 @@
 import { constants as osConstants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { loadKoffi, nativeView } from '../../koffi.js';
+export { errnoName } from '../../koffi.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -31,11 +32,6 @@ export const EPOLLET = 0x80000000;
 const E = osConstants.errno;
 export const { EAGAIN, EINTR, EINPROGRESS, EMFILE, ENFILE, ENOBUFS, ENOMEM } = E;
 
-/** The symbolic name of an errno value ('EADDRINUSE'), as Node's own socket errors show it. */
-export function errnoName(e: number): string {
-  for (const [name, v] of Object.entries(E)) if (v === e) return name;
-  return `errno ${e}`;
-}
 
 /** Option values: an int 1, and a struct linger {on, 0 s} (close() then sends a reset). */
 export const INT_ONE = new Uint8Array([1, 0, 0, 0]);
