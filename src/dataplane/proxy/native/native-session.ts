@@ -31,6 +31,13 @@ const F_CLIENT_RDHUP = 256;
 const F_SERVER_RDHUP = 512;
 /** The client socket is closed (hung up before a real server answered, or closed by us). */
 const F_CLIENT_CLOSED = 1024;
+/**
+ * The peer's FIN, and no error, was signalled: once a read leaves the receive queue empty, the
+ * next read can only say 0 (TCP carries nothing after a FIN, and a reset that follows it still
+ * reads as end of file), so the end is taken without that read.
+ */
+const F_CLIENT_FIN = 2048;
+const F_SERVER_FIN = 4096;
 
 /** The bytes of `u8[off, off+len)` as a Buffer of their own. */
 function copyOut(u8: Uint8Array, off: number, len: number): Buffer {
@@ -73,7 +80,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   }
 
   private clientEvents(ev: number): void {
-    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.flags |= F_CLIENT_RDHUP;
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.flags |= (ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? F_CLIENT_RDHUP | F_CLIENT_FIN : F_CLIENT_RDHUP;
     if (this.flags & F_HEADER) { this.readHeader(); return; }
     if (!(this.flags & F_CONNECTED)) {
       // Data and a FIN wait for the real server; a hang-up or an error ends the attempt.
@@ -85,7 +92,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   }
 
   private serverEvents(ev: number): void {
-    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.flags |= F_SERVER_RDHUP;
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.flags |= (ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? F_SERVER_RDHUP | F_SERVER_FIN : F_SERVER_RDHUP;
     if (!(this.flags & F_CONNECTED)) {
       if (ev & (EPOLLERR | EPOLLHUP)) { this.connectFailed(false); return; }
       if (ev & EPOLLOUT) this.onServerConnect(ev);
@@ -245,6 +252,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
     const src = fromClient ? this.cfd : this.sfd;
     const dst = fromClient ? this.sfd : this.cfd;
     const rdhup = fromClient ? F_CLIENT_RDHUP : F_SERVER_RDHUP;
+    const fin = fromClient ? F_CLIENT_FIN : F_SERVER_FIN;
     const buf = loop.mem + loop.ioOff;
     for (;;) {
       const n = sys.readAt(src, buf, IO_BUFFER);
@@ -264,8 +272,12 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
           return;
         }
         // A short read emptied the socket: the next arrival is a new edge. After a FIN was
-        // signalled, read on until read() reports it.
-        if (n < IO_BUFFER && !(this.flags & rdhup)) return;
+        // signalled, the end has come (one read fewer per direction); after an error, read on
+        // until read() reports it.
+        if (n < IO_BUFFER) {
+          if (this.flags & fin) { this.gotEof(fromClient); return; }
+          if (!(this.flags & rdhup)) return;
+        }
         continue;
       }
       if (n === 0) { this.gotEof(fromClient); return; }
