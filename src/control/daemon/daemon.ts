@@ -30,6 +30,7 @@ import { ipvsConnSource } from '../ipvs-conn-source.js';
 import { HealthManager } from './health-manager.js';
 import { type Logger, jsonLogger } from './logger.js';
 import { type DataPlane, startDataPlane } from './dataplanes.js';
+import { PROCESS_CLOCK } from '../../dataplane/turn-clock.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/tsvs/tsvs.yaml';
 const TICK_MS = 100;
@@ -53,7 +54,8 @@ export interface DaemonOptions {
 }
 
 /** A monotonic millisecond clock for the engine. */
-export const MONOTONIC_CLOCK: Clock = { nowMs: () => performance.now() };
+/** The engine's clock: one reading per native event-loop turn (src/dataplane/turn-clock.ts). */
+export const MONOTONIC_CLOCK: Clock = PROCESS_CLOCK;
 
 /** Random numbers from the OS, buffered (scheduling twos, port allocation). */
 export class CryptoRandom implements RandomSource {

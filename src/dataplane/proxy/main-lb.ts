@@ -3,6 +3,7 @@
 //   node main-lb.js [--sched rr] [--workers N] LISTEN=BACKEND[,BACKEND...] ...
 // Prints "tsvs-proxy: ..." lines on stderr; SIGTERM/SIGINT stop it.
 import { SeededRandom } from '../../core/random.js';
+import { PROCESS_CLOCK } from '../turn-clock.js';
 import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '../../core/sched/scheduler.js';
 import { ServiceTable } from '../../core/service/service-table.js';
 import { Ipvs } from '../../core/conn/ipvs.js';
@@ -40,7 +41,7 @@ function main(argv: string[]): void {
   const table = new ServiceTable({
     registry,
     env: {
-      clock: { nowMs: () => performance.now() }, random: new SeededRandom(Date.now() >>> 0),
+      clock: PROCESS_CLOCK, random: new SeededRandom(Date.now() >>> 0),
       mhTableSize: MH_DEFAULT_TABLE_SIZE, lblcExpirationS: 86400, lblcrExpirationS: 86400,
     },
   });

@@ -4,6 +4,7 @@
 // and Node's timers, child processes and HTTP API share one thread and one loop, with no thread
 // hop. An event carries the fd and a generation number: a handler that closes an fd can see the
 // number reused by accept() within the same batch, and the stale events must not reach the new one.
+import { PROCESS_CLOCK } from '../../turn-clock.js';
 import { EPOLLET, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, SOCK_CLOEXEC, type SockSys } from './sys.js';
 
 /** Whoever owns a registered fd. */
@@ -124,6 +125,15 @@ export class NativeLoop {
   }
 
   private onReady(): void {
+    PROCESS_CLOCK.hold();
+    try {
+      this.drain();
+    } finally {
+      PROCESS_CLOCK.release();
+    }
+  }
+
+  private drain(): void {
     const dv = this.dv;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const n = this.sys.epollWait(this.ep, this.mem + this.evOff, MAX_EVENTS, 0);
