@@ -3,6 +3,7 @@
 // packet plane does: when `tsvs run` is missing or cannot start, the namespace stays ready and the
 // caller prints the commands to start it by hand.
 
+import type { OffloadMode } from '../../control/config/schema.js';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ export interface DirectorPlan {
   readonly tunPort: number;
   /** Lab directory: control socket, config and log go there. */
   readonly dir: string;
-  readonly offload: 'none' | 'xdp' | 'xdp-native';
+  readonly offload: OffloadMode;
 }
 
 /** Outcome of startDirector. */

@@ -4,6 +4,7 @@
 // is recorded in the lab state file as soon as it exists, so `down` (or a failed `up`) removes
 // exactly that.
 
+import type { OffloadMode } from '../../control/config/schema.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LinuxSysNet } from '../../control/sysnet/linux.js';
@@ -44,7 +45,7 @@ export interface LabUpOptions {
   readonly tunPort: number;
   readonly dir: string;
   /** The director's XDP fast path (tsvs run --offload). */
-  readonly offload?: 'none' | 'xdp' | 'xdp-native';
+  readonly offload?: OffloadMode;
 }
 
 function stateFile(dir: string): string {

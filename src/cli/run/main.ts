@@ -2,6 +2,7 @@
 // empty table, like a fresh kernel), runs until SIGTERM/SIGINT (drain, then exit), reloads on SIGHUP.
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../control/config/load.js';
+import { isOffloadMode } from '../../control/config/schema.js';
 import { Daemon, defaultConfigSource, type ConfigSource } from '../../control/daemon/daemon.js';
 
 const USAGE = `Usage: tsvs run [-c FILE] [--dataplane proxy|packet|none] [--iface IF[,IF...]] [--offload none|xdp|xdp-native]
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tsvs run: --dataplane must be proxy, packet or none: got '${v.dataplane}'\n`);
     return 2;
   }
-  if (v.offload !== undefined && !['none', 'xdp', 'xdp-native'].includes(v.offload)) {
+  if (v.offload !== undefined && !isOffloadMode(v.offload)) {
     process.stderr.write(`tsvs run: --offload must be none, xdp or xdp-native: got '${v.offload}'\n`);
     return 2;
   }
@@ -53,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       overrides: {
         dataplane: v.dataplane as 'proxy' | 'packet' | 'none' | undefined,
         interfaces: v.iface ? v.iface.split(',').filter(Boolean) : undefined,
-        offload: v.offload as 'none' | 'xdp' | 'xdp-native' | undefined,
+        offload: v.offload,
         controlSocket: v['control-socket'],
         apiListen: v.api,
         api: v['no-api'] ? false : undefined,

@@ -34,6 +34,13 @@ const secondsIn = (min: number, max: number) => {
 };
 const bool = () => z.boolean({ invalid_type_error: 'must be true or false', required_error: 'is required' });
 const text = () => z.string({ invalid_type_error: 'must be a string', required_error: 'is required' }).min(1, 'must not be empty');
+/** The packet plane's fast path settings (dataplane.packet.offload, tsvs run/lab --offload). */
+export const OFFLOAD_MODES = ['none', 'xdp', 'xdp-native'] as const;
+export type OffloadMode = (typeof OFFLOAD_MODES)[number];
+export function isOffloadMode(s: string): s is OffloadMode {
+  return (OFFLOAD_MODES as readonly string[]).includes(s);
+}
+
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values as unknown as [T[number], ...T[number][]], { errorMap: () => ({ message: `must be one of ${values.join(', ')}` }) });
 const port = () => intIn(0, 65535);
@@ -285,7 +292,7 @@ export const dataplaneSchema = z.object({
      * The kernel fast path for established direct-routing flows (docs/adr/0005-xdp-fast-path.md):
      * none, xdp (generic XDP: any driver) or xdp-native (the driver's XDP; veth, most NICs).
      */
-    offload: oneOf(['none', 'xdp', 'xdp-native'] as const).default('none'),
+    offload: oneOf(OFFLOAD_MODES).default('none'),
     /** Flows the fast path holds at most (more stay in user space). */
     offloadFlows: intIn(1024, 16_777_216).default(262_144),
   }).strict().default({}),

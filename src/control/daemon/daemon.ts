@@ -4,7 +4,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:net';
-import type { Clock } from '../../core/clock.js';
 import { Ipvs } from '../../core/conn/ipvs.js';
 import { SYSCTL_NAMES, type Sysctls } from '../../core/conn/sysctls.js';
 import { type IpAddress, ipEquals, parseIp } from '../../core/net/addr.js';
@@ -31,6 +30,7 @@ import { HealthManager } from './health-manager.js';
 import { type Logger, jsonLogger } from './logger.js';
 import { type DataPlane, startDataPlane } from './dataplanes.js';
 import { PROCESS_CLOCK } from '../../dataplane/turn-clock.js';
+import type { OffloadMode } from '../config/schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/tsvs/tsvs.yaml';
 const TICK_MS = 100;
@@ -45,17 +45,13 @@ export interface DaemonOptions {
     readonly dataplane?: 'proxy' | 'packet' | 'none';
     readonly interfaces?: readonly string[];
     /** The packet plane's fast path (dataplane.packet.offload). */
-    readonly offload?: 'none' | 'xdp' | 'xdp-native';
+    readonly offload?: OffloadMode;
     readonly controlSocket?: string;
     readonly apiListen?: string;
     readonly api?: boolean;
   };
   readonly logger?: Logger;
 }
-
-/** A monotonic millisecond clock for the engine. */
-/** The engine's clock: one reading per native event-loop turn (src/dataplane/turn-clock.ts). */
-export const MONOTONIC_CLOCK: Clock = PROCESS_CLOCK;
 
 /** Random numbers from the OS, buffered (scheduling twos, port allocation). */
 export class CryptoRandom implements RandomSource {
@@ -98,18 +94,18 @@ export class Daemon {
     this.director = new Director({
       registry,
       env: {
-        clock: MONOTONIC_CLOCK, random, mhTableSize: MH_DEFAULT_TABLE_SIZE,
+        clock: PROCESS_CLOCK, random, mhTableSize: MH_DEFAULT_TABLE_SIZE,
         lblcExpirationS: config.sysctl.lblc_expiration, lblcrExpirationS: config.sysctl.lblcr_expiration,
       },
     });
     const fullnat = config.dataplane.fullnat.localAddresses.length > 0
       ? { addresses: config.dataplane.fullnat.localAddresses.map((a) => parseIp(a)!), portMin: config.dataplane.fullnat.portRange.min, portMax: config.dataplane.fullnat.portRange.max }
       : undefined;
-    this.ipvs = new Ipvs(this.director.table, { clock: MONOTONIC_CLOCK, random, sysctls: engineSysctls(config), fullnatPool: fullnat });
+    this.ipvs = new Ipvs(this.director.table, { clock: PROCESS_CLOCK, random, sysctls: engineSysctls(config), fullnatPool: fullnat });
     this.ipvs.setTimeouts(config.timeouts);
     this.director.setConnSource(ipvsConnSource(this.ipvs, this.director.table));
     const table = this.director.table;
-    this.estimator = new RateEstimator(MONOTONIC_CLOCK, function* () {
+    this.estimator = new RateEstimator(PROCESS_CLOCK, function* () {
       yield table.totals;
       for (const s of table.services()) { yield s.stats; for (const d of s.destinations) yield d.stats; }
     });

@@ -1,4 +1,5 @@
 // The data planes the daemon can run, behind one small interface.
+import type { OffloadMode } from '../config/schema.js';
 import type { Ipvs } from '../../core/conn/ipvs.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
@@ -31,7 +32,7 @@ export interface DataPlaneContext {
   readonly config: Config;
   readonly interfaces: readonly string[];
   /** The packet plane's fast path. */
-  readonly offload: 'none' | 'xdp' | 'xdp-native';
+  readonly offload: OffloadMode;
   readonly log: (event: string, data: Record<string, unknown>) => void;
   /** PROXY protocol version toward a real server of a service (by service key string). */
   readonly proxyProtocolOf: (svcKey: string, addr: IpAddress, port: number) => 0 | 1 | 2;

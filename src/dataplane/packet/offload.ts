@@ -115,14 +115,9 @@ export class FlowOffloader {
         return;
       }
       const [s, t] = next.value;
-      try {
-        if (!this.credit(s, t)) this.stop(s, t);
-      } catch {
-        // The fast path failed unexpectedly (EBADF, ENOMEM): forget the flow; the engine has it.
-        this.counters.failed++;
-        this.tracked.delete(s);
-        this.counters.active = this.tracked.size;
-      }
+      let live = false;
+      try { live = this.credit(s, t); } catch { /* the read failed: stop the flow */ }
+      if (!live) this.stopOrForget(s, t);
     }
   }
 
@@ -134,20 +129,13 @@ export class FlowOffloader {
   revalidate(): void {
     for (const [s, t] of this.tracked) {
       const k = t.key;
-      if (!this.engine.offloadCredit(s, k.saddr, k.daddr, k.sport, k.dport, k.proto, 0, 0)) {
-        try { this.stop(s, t); } catch { this.counters.failed++; this.tracked.delete(s); }
-      }
+      if (!this.engine.offloadCredit(s, k.saddr, k.daddr, k.sport, k.dport, k.proto, 0, 0)) this.stopOrForget(s, t);
     }
-    this.counters.active = this.tracked.size;
   }
 
   /** Removes every entry (credited first): the plane stops, or the fast path goes away. */
   clear(): void {
-    for (const [s, t] of this.tracked) {
-      try { this.stop(s, t); } catch { this.counters.failed++; }
-    }
-    this.tracked.clear();
-    this.counters.active = 0;
+    for (const [s, t] of this.tracked) this.stopOrForget(s, t);
   }
 
   /** Credits the new packets of `t`; false when the conn is over or no longer offloadable. */
@@ -161,6 +149,17 @@ export class FlowOffloader {
     this.counters.packets += packets;
     const k = t.key;
     return this.engine.offloadCredit(s, k.saddr, k.daddr, k.sport, k.dport, k.proto, packets, bytes);
+  }
+
+  /** stop(), or when the fast path fails unexpectedly (EBADF, ENOMEM), just forget the flow: the engine has it. */
+  private stopOrForget(s: number, t: Tracked): void {
+    try {
+      this.stop(s, t);
+    } catch {
+      this.counters.failed++;
+      this.tracked.delete(s);
+      this.counters.active = this.tracked.size;
+    }
   }
 
   private stop(s: number, t: Tracked): void {

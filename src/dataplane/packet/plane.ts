@@ -15,7 +15,7 @@ import { type NetFacts, factsDigest, gatherNetFacts } from './net-context.js';
 import { DEFAULT_NFT_TABLE, type ExclusionSpec, NftExclusion } from './nft.js';
 import { ServiceModel } from './service-model.js';
 import {
-  CTL_MAIL, CTL_SLOTS, CTL_STOP, type ConnPage, type EngineSnapshot, type FromWorker, type IoCounters, type OpsResult,
+  CTL_MAIL, CTL_SLOTS, CTL_STOP, type ConnPage, type EngineSnapshot, type FromWorker, type IoCounters, type OffloadOptions, type OpsResult,
   type ToWorker, type WorkerInit, type WorkerSnapshot, newIoCounters,
 } from './worker-protocol.js';
 
@@ -52,7 +52,7 @@ export interface PacketPlaneOptions {
   /** Called on a worker failure after start (the plane keeps the other workers). */
   readonly onWorkerError?: (index: number, message: string) => void;
   /** The XDP fast path for established direct-routing flows (ADR 0005); one worker only. */
-  readonly offload?: { readonly mode: 'generic' | 'native'; readonly maxFlows: number };
+  readonly offload?: OffloadOptions;
 }
 
 /** Counters of the whole plane: the engine replicas' merged, plus I/O. */

@@ -18,6 +18,7 @@ import type { StatsSnapshot } from '../../core/stats/counters.js';
 import type { FanoutConfig, RingGeometry } from './af-packet.js';
 import type { ResolveLimits } from './neighbour.js';
 import type { NetFacts } from './net-context.js';
+import type { XdpMode } from './xdp/fast-path.js';
 
 // ---------------------------------------------------------------- the engine as the worker hosts it
 
@@ -127,7 +128,7 @@ export interface WorkerInit {
   /** Gratuitous ARP/NA rounds on start and on new VIPs, one second apart. */
   readonly announceRounds: number;
   /** Attach the XDP fast path (ADR 0005) to the capture interfaces, in this XDP mode. */
-  readonly offload?: { readonly mode: 'generic' | 'native'; readonly maxFlows: number };
+  readonly offload?: OffloadOptions;
   /** The shared control block (see CTL_*). */
   readonly control: SharedArrayBuffer;
   /** The worker's end of its message channel (transferred). */
@@ -190,6 +191,12 @@ export interface IoCounters {
   offloadFailed: number;
   offloadPackets: number;
   offloadActive: number;
+}
+
+/** The XDP fast path for established direct-routing flows (ADR 0005): XDP mode, and flows the kernel map holds at most. */
+export interface OffloadOptions {
+  readonly mode: XdpMode;
+  readonly maxFlows: number;
 }
 
 /** A fresh zeroed IoCounters. */

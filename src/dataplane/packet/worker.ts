@@ -47,17 +47,12 @@ async function main(init: WorkerInit): Promise<void> {
       options: init.engineOptions,
     });
     let fast: XdpFastPath | undefined;
-    if (init.offload) {
-      fast = XdpFastPath.open({ maxFlows: init.offload.maxFlows });
-      try {
-        for (const c of init.interfaces) fast.attach(c.ifIndex, init.offload.mode);
-      } catch (e) {
-        fast.close();
-        throw e;
-      }
-    }
     let fwd: Forwarder;
     try {
+      if (init.offload) {
+        fast = XdpFastPath.open({ maxFlows: init.offload.maxFlows });
+        for (const c of init.interfaces) fast.attach(c.ifIndex, init.offload.mode);
+      }
       fwd = new Forwarder(libc, init, engine, net, neighbours, post, time, fast);
     } catch (e) {
       fast?.close(); // the links are the process's: they would outlive this worker

@@ -41,7 +41,7 @@ const BPF_LOG_LEVEL1 = 1, BPF_LOG_STATS = 4;
 export class XdpFastPath {
   /** Instructions in the loaded program. */
   readonly insnCount: number;
-  /** The verifier's statistics line ("processed N insns ..."), for logs and status. */
+  /** The verifier's statistics line ("processed N insns ..."): proof in tests that the verifier ran the whole program. */
   readonly verifierStats: string;
   private readonly links = new Map<number, number>();
   private readonly dv: DataView;

@@ -39,6 +39,12 @@ const F_CLIENT_CLOSED = 1024;
 const F_CLIENT_FIN = 2048;
 const F_SERVER_FIN = 4096;
 
+/** The flags a hang-up event sets for one side: `rdhup` always, `fin` too when it is the peer's FIN without an error. */
+function hangupFlags(ev: number, rdhup: number, fin: number): number {
+  if (!(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return 0;
+  return (ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? rdhup | fin : rdhup;
+}
+
 /** The bytes of `u8[off, off+len)` as a Buffer of their own. */
 function copyOut(u8: Uint8Array, off: number, len: number): Buffer {
   return Buffer.from(u8.subarray(off, off + len));
@@ -80,7 +86,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   }
 
   private clientEvents(ev: number): void {
-    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.flags |= (ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? F_CLIENT_RDHUP | F_CLIENT_FIN : F_CLIENT_RDHUP;
+    this.flags |= hangupFlags(ev, F_CLIENT_RDHUP, F_CLIENT_FIN);
     if (this.flags & F_HEADER) { this.readHeader(); return; }
     if (!(this.flags & F_CONNECTED)) {
       // Data and a FIN wait for the real server; a hang-up or an error ends the attempt.
@@ -92,7 +98,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   }
 
   private serverEvents(ev: number): void {
-    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) this.flags |= (ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? F_SERVER_RDHUP | F_SERVER_FIN : F_SERVER_RDHUP;
+    this.flags |= hangupFlags(ev, F_SERVER_RDHUP, F_SERVER_FIN);
     if (!(this.flags & F_CONNECTED)) {
       if (ev & (EPOLLERR | EPOLLHUP)) { this.connectFailed(false); return; }
       if (ev & EPOLLOUT) this.onServerConnect(ev);

@@ -32,7 +32,6 @@ export const EPOLLET = 0x80000000;
 const E = osConstants.errno;
 export const { EAGAIN, EINTR, EINPROGRESS, EMFILE, ENFILE, ENOBUFS, ENOMEM } = E;
 
-
 /** Option values: an int 1, and a struct linger {on, 0 s} (close() then sends a reset). */
 export const INT_ONE = new Uint8Array([1, 0, 0, 0]);
 export const LINGER_RESET = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
