@@ -11,7 +11,10 @@ import { FIX, fromHex } from '../../core/packet/testing.js';
 import { SeededRandom } from '../../core/random.js';
 import { DEST_DEFAULTS, type ForwardMethod } from '../../core/service/types.js';
 import { createEngine, type PacketEngineReplica } from './engine-module.js';
+import { constants as osConstants } from 'node:os';
 import { type FlowFastPath, type FlowKey, FlowOffloader } from './offload.js';
+
+const { E2BIG } = osConstants.errno;
 
 const ip4 = (b: Uint8Array): IpAddress => ({ family: 4, bytes: b });
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -20,7 +23,12 @@ const UDP = { kind: 'addr' as const, protocol: 'udp' as const, addr: ip4(FIX.VIP
 /** A fast path in memory: `kernel(n, bytes)` plays the kernel forwarding packets of every entry. */
 class FakeFastPath implements FlowFastPath {
   readonly entries = new Map<string, { out: number; dmac: string; packets: number; bytes: number }>();
+  /** insert() calls, and the most entries it holds (more is E2BIG, as a full BPF hash map). */
+  inserts = 0;
+  capacity = Infinity;
   insert(k: FlowKey, out: number, dmac: Uint8Array): number {
+    this.inserts++;
+    if (this.entries.size >= this.capacity) return E2BIG;
     this.entries.set(JSON.stringify(k), { out, dmac: Buffer.from(dmac).toString('hex'), packets: 0, bytes: 0 });
     return 0;
   }
@@ -54,9 +62,10 @@ function setup(method: ForwardMethod) {
   const fast = new FakeFastPath();
   const off = new FlowOffloader(fast, engine);
   const v = newVerdict();
-  /** One client datagram (golden in_B, 37 IP bytes) through the engine, then the offloader, as the forwarder does. */
-  const send = () => {
+  /** One client datagram (golden in_B, 37 IP bytes; another client port makes another conn) through the engine, then the offloader, as the forwarder does. */
+  const send = (sport?: number) => {
     const f = fromHex(GOLDEN.in_B);
+    if (sport !== undefined) new DataView(f.buffer, f.byteOffset).setUint16(14 + 20, sport); // checksums are not verified here
     engine.process(f, f.length, 1, v);
     assert.equal(v.kind, VerdictKind.Forward);
     if (v.conn >= 0) off.forwarded(v.conn, v.offloadable, v.out, 0, v.ifIndex, 1500);
@@ -108,17 +117,8 @@ test('offload: a deleted destination stops the fast path at revalidate() (the fo
 });
 
 test('offload: sync(max) visits at most max flows per call and goes on where it stopped', () => {
-  const { engine, fast, off } = setup('droute');
-  const v = newVerdict();
-  const base = fromHex(GOLDEN.in_B);
-  // Five clients (source ports 1000..1004): five conns, five flows.
-  for (let i = 0; i < 5; i++) {
-    const f = Uint8Array.from(base);
-    new DataView(f.buffer).setUint16(14 + 20, 1000 + i); // UDP source port (checksums are not verified here)
-    engine.process(f, f.length, 1, v);
-    assert.equal(v.kind, VerdictKind.Forward);
-    off.forwarded(v.conn, v.offloadable, v.out, 0, v.ifIndex, 1500);
-  }
+  const { engine, fast, off, send } = setup('droute');
+  for (let i = 0; i < 5; i++) send(1000 + i); // five clients: five conns, five flows
   assert.equal(fast.entries.size, 5);
   fast.kernel(1, 37);
   off.sync(2);
@@ -131,4 +131,22 @@ test('offload: sync(max) visits at most max flows per call and goes on where it 
   off.sync();
   assert.equal(off.counters.packets, 10, 'a full pass credits every flow once');
   assert.equal(engine.snapshot().services[0].stats.inPkts, 5 + 5 + 5);
+});
+
+test('offload: once the map is full, flows beyond it cost no insert per packet until an entry is removed', () => {
+  const { engine, clock, fast, off, send } = setup('droute');
+  fast.capacity = 2;
+  send(1000);
+  send(1001);
+  send(1002); // refused: E2BIG
+  assert.deepEqual([fast.entries.size, off.counters.full, fast.inserts], [2, 1, 3]);
+  for (let i = 0; i < 10; i++) send(1002 + (i % 2)); // the engine forwards them; no bpf call each
+  assert.equal(fast.inserts, 3);
+  // The two offloaded conns expire; the sync removes their entries, and room is tried again.
+  clock.advance(301_000);
+  engine.tick();
+  off.sync();
+  assert.equal(fast.entries.size, 0);
+  send(1003);
+  assert.deepEqual([fast.entries.size, fast.inserts], [1, 4]);
 });

@@ -65,6 +65,11 @@ export class FlowOffloader {
   /** Offloaded conns by connection-table slot. */
   private readonly tracked = new Map<number, Tracked>();
   private readonly scratch = { packets: 0, bytes: 0 };
+  /**
+   * The map refused an insert (E2BIG): no more tries until an entry is removed, so flows beyond
+   * the map's size cost no system call per packet.
+   */
+  private full = false;
   /** Where sync() goes on (a live Map iterator: it sees later inserts and skips deleted flows). */
   private cursor = this.tracked.entries();
 
@@ -77,7 +82,7 @@ export class FlowOffloader {
   forwarded(conn: number, offloadable: boolean, u8: Uint8Array, off: number, outIfIndex: number, mtu: number): void {
     const t = this.tracked.get(conn);
     if (!offloadable) {
-      if (t) this.stop(conn, t);
+      if (t) this.stopOrForget(conn, t);
       return;
     }
     if (u8[off + 12] !== 0x08 || u8[off + 13] !== 0x00 || u8[off + 14] !== 0x45) return;
@@ -85,15 +90,16 @@ export class FlowOffloader {
       // Packets that raced the entry (or were handed back, e.g. TTL): nothing to do. A slot reused
       // by another conn since the last sync: that one's entry goes, this one's comes.
       if (carries(t.key, u8, off)) return;
-      this.stop(conn, t);
+      this.stopOrForget(conn, t);
     }
+    if (this.full) return;
     const key: FlowKey = {
       saddr: u32At(u8, off + 26), daddr: u32At(u8, off + 30), proto: u8[off + 23],
       sport: (u8[off + 34] << 8) | u8[off + 35], dport: (u8[off + 36] << 8) | u8[off + 37],
     };
     const rc = this.fast.insert(key, outIfIndex, u8.subarray(off, off + 6), u8.subarray(off + 6, off + 12), mtu);
     if (rc !== 0) {
-      if (rc === E2BIG) this.counters.full++;
+      if (rc === E2BIG) { this.counters.full++; this.full = true; }
       else this.counters.failed++;
       return;
     }
@@ -167,6 +173,7 @@ export class FlowOffloader {
     // the read and the removal is forwarded uncounted: at most a few, once per conn).
     this.credit(s, t);
     this.fast.remove(t.key);
+    this.full = false;
     this.tracked.delete(s);
     this.counters.removed++;
     this.counters.active = this.tracked.size;
