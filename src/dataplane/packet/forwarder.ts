@@ -6,17 +6,17 @@
 // stop or a message is noticed within 100 ms even when idle (at once with the eventfd).
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { type Verdict, VerdictKind, newVerdict } from '../../core/engine-contract.js';
-import { type IpAddress } from '../../core/net/addr.js';
 import {
   Arena, PacketTx, RxRing, TP_STATUS_CSUMNOTREADY, TP_STATUS_GSO_TCP, TP_STATUS_USER, pageAlign,
 } from './af-packet.js';
-import { NEIGH_FRAME_MAX, NEIGH_PASS, NEIGH_REPLIED, NeighbourResponder, VipSet, buildAnnouncement, buildArpRequest, buildNeighbourSolicitation } from './arp.js';
+import { NEIGH_FRAME_MAX, NEIGH_PASS, NEIGH_REPLIED, type NeighbourResponder } from './arp.js';
+import { ForwarderControl } from './forwarder-control.js';
 import { type Libc, check } from './ffi.js';
 import { FIX_OK, FrameFixup, type SegmentSink } from './frame-fixup.js';
 import type { NeighbourCache } from './neighbour.js';
+import { NeighbourTalk } from './neighbour-talk.js';
 import type { LinuxNetContext } from './net-context.js';
 import { FlowOffloader } from './offload.js';
-import { ServiceModel } from './service-model.js';
 import type { XdpFastPath } from './xdp/fast-path.js';
 import {
   CTL_MAIL, CTL_STOP, type FromWorker, type IoCounters, type PacketEngine, type ToWorker, type WorkerInit, type WorkerSnapshot,
@@ -58,15 +58,11 @@ export class Forwarder {
   private readonly verdict: Verdict = newVerdict();
   private readonly fixup = new FrameFixup();
   private readonly responder: NeighbourResponder;
-  private readonly model = new ServiceModel();
-  private vips: VipSet;
-  private extraVips: readonly IpAddress[];
+  private readonly control: ForwarderControl;
   private mailSeen = 0;
-  private applyingShared = false;
   private nextTickMs = 0;
   private nextSnapshotMs = 0;
-  private announceLeft = 0;
-  private nextAnnounceMs = 0;
+  private readonly talk: NeighbourTalk;
   private readonly mtuOf = new Map<number, number>();
   private readonly segSink: SegmentSink;
   private segCount = 0;
@@ -88,16 +84,20 @@ export class Forwarder {
   ) {
     this.offloader = fast && new FlowOffloader(fast, engine);
     this.ctl = new Int32Array(init.control);
-    this.model.apply(init.ops);
-    this.extraVips = init.extraVips;
-    this.vips = new VipSet([...this.model.vips(), ...this.extraVips]);
-    this.responder = new NeighbourResponder(this.vips, neighbours, (i) => this.net.interface(i)?.mac);
+    this.talk = new NeighbourTalk(init, net, neighbours, { emit: (i, b) => this.emit(i, b), flush: () => { if (this.tx.pending > 0) this.flush(); } }, this.io);
+    this.control = new ForwarderControl({
+      init, engine, net, neighbours, post, io: this.io, offloader: this.offloader, talk: this.talk,
+      onNetChanged: () => this.refreshMtus(),
+      collectIo: () => {
+        for (const r of this.rings) {
+          const s = r.stats();
+          this.io.ringDrops += s.drops;
+          this.io.ringFreezes += s.freezes;
+        }
+      },
+    });
+    this.responder = this.control.responder;
     this.refreshMtus();
-    if (init.count > 1) {
-      neighbours.onLearn = (n) => {
-        if (!this.applyingShared) this.post({ type: 'neighbour', index: init.index, addr: n.addr, ifIndex: n.ifIndex, mac: n.mac });
-      };
-    }
     let maxMtu = 1500;
     for (const c of init.interfaces) maxMtu = Math.max(maxMtu, this.mtuOf.get(c.ifIndex) ?? 1500);
     this.slotSize = Math.max(2048, Math.ceil((maxMtu + 64) / 64) * 64);
@@ -161,7 +161,7 @@ export class Forwarder {
     const now0 = performance.now();
     this.nextTickMs = now0 + TICK_MS;
     this.nextSnapshotMs = now0 + this.init.snapshotEveryMs;
-    this.startAnnouncing(now0);
+    this.talk.startAnnouncing(now0);
     try {
       this.loop();
     } finally {
@@ -328,70 +328,8 @@ export class Forwarder {
     for (;;) {
       const m = receiveMessageOnPort(this.init.port);
       if (!m) return;
-      this.onMessage(m.message as ToWorker);
+      this.control.onMessage(m.message as ToWorker);
     }
-  }
-
-  private onMessage(m: ToWorker): void {
-    switch (m.type) {
-      case 'ops': {
-        let result;
-        try {
-          result = this.engine.applyOps(m.ops);
-        } catch (e) {
-          result = { ok: false, error: (e as Error).message };
-        }
-        if (result.ok) {
-          this.model.apply(m.ops);
-          this.updateVips();
-          // A deleted destination must not keep its fast-path flows until their next sync.
-          this.offloader?.revalidate();
-        }
-        this.post({ type: 'ops-result', seq: m.seq, result });
-        return;
-      }
-      case 'facts':
-        this.net.update(m.facts, performance.now());
-        this.refreshMtus();
-        this.engine.netChanged();
-        return;
-      case 'sysctls':
-        this.engine.setSysctls(m.values);
-        return;
-      case 'extra-vips':
-        this.extraVips = m.vips;
-        this.updateVips();
-        return;
-      case 'announce':
-        this.startAnnouncing(performance.now());
-        return;
-      case 'neighbour':
-        this.applyingShared = true;
-        this.neighbours.learn(m.addr, m.ifIndex, m.mac, performance.now(), true);
-        this.applyingShared = false;
-        return;
-      case 'snapshot':
-        this.post({ type: 'snapshot', seq: m.seq, snapshot: this.snapshot() });
-        return;
-      case 'connections':
-        this.post({ type: 'connections', seq: m.seq, page: this.engine.connections(m.offset, m.limit) });
-        return;
-    }
-  }
-
-  private updateVips(): void {
-    const next = new VipSet([...this.model.vips(), ...this.extraVips]);
-    if (next.key() === this.vips.key()) return;
-    this.vips = next;
-    this.responder.setVips(next);
-    this.startAnnouncing(performance.now());
-  }
-
-  private startAnnouncing(now: number): void {
-    // One announcer is enough: the other replicas answer requests but stay quiet.
-    if (this.init.index !== 0) return;
-    this.announceLeft = this.init.announceRounds;
-    this.nextAnnounceMs = now;
   }
 
   private housekeeping(now: number): void {
@@ -403,12 +341,7 @@ export class Forwarder {
     } catch {
       this.io.engineErrors++;
     }
-    if (this.announceLeft > 0 && now >= this.nextAnnounceMs) {
-      this.announceLeft--;
-      this.nextAnnounceMs = now + 1000;
-      this.announce();
-    }
-    this.resolve();
+    this.talk.tick(now, this.control.vips.list);
     if (now >= this.nextSnapshotMs) {
       this.nextSnapshotMs = now + this.init.snapshotEveryMs;
       this.neighbours.expire(now);
@@ -424,61 +357,9 @@ export class Forwarder {
     if (n > 0 && n <= NEIGH_FRAME_MAX) this.tx.queue(so, n, ifIndex);
   }
 
-  /** Gratuitous ARP / unsolicited NA for every VIP on every announcing interface. */
-  private announce(): void {
-    for (const ifIndex of this.init.announceIfIndexes) {
-      const mac = this.net.interface(ifIndex)?.mac;
-      if (!mac) continue;
-      for (const vip of this.vips.list) {
-        this.emit(ifIndex, (u8, o) => buildAnnouncement(u8, o, NEIGH_FRAME_MAX, mac, vip));
-        this.io.announcements++;
-      }
-    }
-    if (this.tx.pending > 0) this.flush();
-  }
-
-  /** Sends the ARP requests / neighbour solicitations nextHop() misses asked for. */
-  private resolve(): void {
-    const reqs = this.neighbours.drain();
-    for (const r of reqs) {
-      const itf = this.net.interface(r.ifIndex);
-      if (!itf) continue;
-      const wantLink = r.addr.family === 6;
-      const src = itf.addrs.find((a) => a.addr.family === r.addr.family && (wantLink ? a.scope === 'link' : a.scope !== 'host'))?.addr;
-      if (!src) continue;
-      this.emit(r.ifIndex, (u8, o) => (r.addr.family === 4
-        ? buildArpRequest(u8, o, itf.mac, src.bytes, r.addr.bytes)
-        : buildNeighbourSolicitation(u8, o, itf.mac, src.bytes, r.addr.bytes)));
-      this.io.neighRequests++;
-    }
-    if (this.tx.pending > 0) this.flush();
-  }
-
   /** The worker's report (also reads the rings' PACKET_STATISTICS, which resets them). */
   snapshot(): WorkerSnapshot {
-    if (this.offloader) {
-      const o = this.offloader.counters;
-      Object.assign(this.io, {
-        offloadInstalled: o.installed, offloadRemoved: o.removed, offloadFull: o.full, offloadFailed: o.failed,
-        offloadPackets: o.packets, offloadActive: o.active,
-      });
-    }
-    for (const r of this.rings) {
-      const s = r.stats();
-      this.io.ringDrops += s.drops;
-      this.io.ringFreezes += s.freezes;
-    }
-    this.io.arpReplies = this.responder.counters.arpReplies;
-    this.io.naReplies = this.responder.counters.naReplies;
-    this.io.neighLearned = this.responder.counters.learned;
-    this.io.neighLimited = this.neighbours.limited;
-    let engine;
-    try {
-      engine = this.engine.snapshot();
-    } catch {
-      engine = { services: [], total: { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 }, drops: { 'snapshot-failed': 1 }, conns: 0 };
-    }
-    return { index: this.init.index, atMs: performance.now(), engine, io: { ...this.io }, neighbours: this.neighbours.size };
+    return this.control.snapshot();
   }
 
   private close(): void {
