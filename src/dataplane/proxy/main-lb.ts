@@ -50,6 +50,13 @@ function main(argv: string[]): void {
   // --engine table: schedulers and counters without the connection table (A/B measurements).
   const engine = engineKind === 'table' ? new TableEngine(table) : new IpvsEngine(ipvs, table);
   startProxyPool({ table, engine, workers, tcpIo, log: (m) => process.stderr.write(`tsvs-proxy: ${m}\n`) }).then((pool) => {
+    // The plane keeps serving what it could bind (a daemon must); a benchmark LB must not run half up.
+    const down = pool.plane.status().filter((s) => s.state !== 'listening');
+    if (down.length > 0) {
+      process.stderr.write(`tsvs-proxy: not listening: ${down.map((s) => `${s.service} (${s.error ?? s.state})`).join('; ')}\n`);
+      void pool.stop(0).then(() => process.exit(1));
+      return;
+    }
     process.stderr.write(`tsvs-proxy: ${specs.map((s) => `${s.listen} -> ${s.backends.join(',')}`).join('; ')} (${workers} worker(s), ${sched}, TCP over ${pool.plane.tcpIo} sockets)\n`);
     const stop = () => { void pool.stop(0).then(() => process.exit(0)); };
     process.on('SIGTERM', stop);
