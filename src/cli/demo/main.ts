@@ -3,6 +3,7 @@
 import { Daemon } from '../../control/daemon/daemon.js';
 import { jsonLogger } from '../../control/daemon/logger.js';
 import { startDemoBackends } from '../../dataplane/proxy/demo.js';
+import { chooseGcMode } from '../../dataplane/gc-mode.js';
 
 const DEMO_PORT = 8081;
 
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write('Usage: tsvs demo\n\nStarts tsvs (proxy plane) on 127.0.0.1:8080 in front of three demo real servers.\n');
     return 0;
   }
+  chooseGcMode();
   const backends = await startDemoBackends(3, DEMO_PORT);
   const quiet = jsonLogger((line) => { if (/"level":"(warn|error)"|health-transition/.test(line)) process.stderr.write(line); });
   let daemon: Daemon;

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../control/config/load.js';
 import { isOffloadMode } from '../../control/config/schema.js';
 import { Daemon, defaultConfigSource, type ConfigSource } from '../../control/daemon/daemon.js';
+import { chooseGcMode } from '../../dataplane/gc-mode.js';
 
 const USAGE = `Usage: tsvs run [-c FILE] [--dataplane proxy|packet|none] [--iface IF[,IF...]] [--offload none|xdp|xdp-native]
                 [--control-socket PATH] [--api ip:port] [--no-api] [--grace SECONDS]
@@ -17,6 +18,8 @@ const USAGE = `Usage: tsvs run [-c FILE] [--dataplane proxy|packet|none] [--ifac
   --api ip:port         REST API and metrics listener (default 127.0.0.1:9180)
   --no-api              do not start the REST API
   --grace SECONDS       how long SIGTERM lets connections drain (default 5)
+Environment: TSVS_PARALLEL_GC=1 keeps V8's parallel scavenger (default: scavenges on the loop's thread,
+  which keeps collection pauses short on a busy event loop; see docs/adr/0004-native-tcp-io.md).
 Signals: SIGHUP reloads the config (a bad config changes nothing); SIGTERM/SIGINT drain and exit.
 `;
 
@@ -47,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   const grace = v.grace === undefined ? 5 : Number(v.grace);
   if (!(grace >= 0 && grace <= 3600)) { process.stderr.write(`tsvs run: --grace must be 0..3600 seconds: got '${v.grace}'\n`); return 2; }
   const config: ConfigSource = v.config ? { kind: 'file', path: v.config } : defaultConfigSource();
+  chooseGcMode();
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({

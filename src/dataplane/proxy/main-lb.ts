@@ -3,6 +3,7 @@
 //   node main-lb.js [--sched rr] [--workers N] LISTEN=BACKEND[,BACKEND...] ...
 // Prints "tsvs-proxy: ..." lines on stderr; SIGTERM/SIGINT stop it.
 import { SeededRandom } from '../../core/random.js';
+import { chooseGcMode } from '../gc-mode.js';
 import { PROCESS_CLOCK } from '../turn-clock.js';
 import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '../../core/sched/scheduler.js';
 import { ServiceTable } from '../../core/service/service-table.js';
@@ -36,6 +37,7 @@ function main(argv: string[]): void {
     process.stderr.write('usage: main-lb.js [--sched rr] [--workers N] [--engine ipvs|table] [--conns N] [--tcp-io auto|native|node] LISTEN=BACKEND[,BACKEND...] ...\n');
     process.exit(2);
   }
+  chooseGcMode();
   const registry = new SchedulerRegistry();
   registerSchedulers(registry);
   const table = new ServiceTable({
