@@ -1,17 +1,26 @@
 // A listener's live sessions, whichever socket path carries them: the set the sweep walks, the
 // drain waiters (a retired or stopping listener waits for its sessions to end), and the
 // expire_nodest_conn aborts (spec §2.9).
+//
+// The set is an array with each session's index kept on the session (removal swaps the last one
+// in), not a JS Set. A Set that churns thousands of entries a second keeps replacing its hash
+// table, and V8 links each obsolete table to its successor for live iterators. Once such tables
+// reach the old generation they are dead but still point at young sessions, so every scavenge
+// kept megabytes of finished sessions alive until the next full collection. Scavenges grew from
+// 0.3 ms to 8–19 ms, with a full collection every few seconds (ADR 0004, run 9).
 import type { EngineConn } from './engine.js';
 
 /** What a listener needs of a session. */
 export interface TrackedSession {
   readonly conn: EngineConn | undefined;
+  /** Where the set holds this session (-1 when it holds it nowhere); only SessionSet writes it. */
+  sessionSlot: number;
   sweep(now: number): void;
   abort(): void;
 }
 
 export class SessionSet<S extends TrackedSession> implements Iterable<S> {
-  private readonly live = new Set<S>();
+  private readonly live: S[] = [];
   private waiters: (() => void)[] = [];
 
   /**
@@ -22,21 +31,31 @@ export class SessionSet<S extends TrackedSession> implements Iterable<S> {
   constructor(private readonly deferWake = false) {}
 
   get size(): number {
-    return this.live.size;
+    return this.live.length;
   }
 
+  /** A snapshot: sessions may end while the caller walks it. */
   [Symbol.iterator](): Iterator<S> {
-    return this.live[Symbol.iterator]();
+    return this.live.slice()[Symbol.iterator]();
   }
 
   add(s: S): void {
-    this.live.add(s);
+    if (s.sessionSlot >= 0) return;
+    s.sessionSlot = this.live.length;
+    this.live.push(s);
   }
 
   /** A session ended: forget it, and wake the drain waiters when it was the last. */
   done(s: S): void {
-    this.live.delete(s);
-    if (this.live.size > 0 || this.waiters.length === 0) return;
+    const i = s.sessionSlot;
+    if (i < 0 || this.live[i] !== s) return;
+    const last = this.live.pop()!;
+    if (last !== s) {
+      this.live[i] = last;
+      last.sessionSlot = i;
+    }
+    s.sessionSlot = -1;
+    if (this.live.length > 0 || this.waiters.length === 0) return;
     const w = this.waiters;
     this.waiters = [];
     if (this.deferWake) setImmediate(() => { for (const f of w) f(); });
@@ -45,18 +64,18 @@ export class SessionSet<S extends TrackedSession> implements Iterable<S> {
 
   /** Resolves when no session is left (or at once). */
   drained(): Promise<void> {
-    if (this.live.size === 0) return Promise.resolve();
+    if (this.live.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   sweep(now: number): void {
-    for (const s of this.live) s.sweep(now);
+    for (const s of this.live.slice()) s.sweep(now);
   }
 
   /** Aborts (resets) the sessions `pred` picks; returns how many. */
   abortWhere(pred: (s: S) => boolean): number {
     let n = 0;
-    for (const s of this.live) if (pred(s)) { s.abort(); n++; }
+    for (const s of this.live.slice()) if (pred(s)) { s.abort(); n++; }
     return n;
   }
 }

@@ -98,6 +98,8 @@ export class TcpSession implements RetryingSession {
   deadline = -1;
   lastActive: number;
   attempts = 0;
+  /** Index in the listener's SessionSet (sessions.ts). */
+  sessionSlot = -1;
   private flow: FlowAddrs;
   private header: Buffer | undefined;
 

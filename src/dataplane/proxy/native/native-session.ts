@@ -58,6 +58,8 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   deadline = -1;
   lastActive: number;
   attempts = 0;
+  /** Index in the listener's SessionSet (sessions.ts). */
+  sessionSlot = -1;
   /** Bytes waiting for the real server (PROXY header, early client data) or for the client. */
   private toServer: Buffer | undefined;
   private toClient: Buffer | undefined;
