@@ -19,11 +19,11 @@ async function stderrOf(run: () => Promise<number>): Promise<{ code: number; err
 test('tsvs run --offload ebpf is refused', async () => {
   const r = await stderrOf(() => runMain(['--offload', 'ebpf']));
   assert.equal(r.code, 2);
-  assert.match(r.err, /--offload must be none, xdp or xdp-native: got 'ebpf'/);
+  assert.match(r.err, /tsvs run: --offload must be one of none, xdp, xdp-native: got 'ebpf'/);
 });
 
 test('tsvs lab up dr --offload ebpf is refused before any namespace is made', { skip: process.getuid?.() !== 0 && 'lab up checks root first' }, async () => {
   const r = await stderrOf(() => labMain(['up', 'dr', '--offload', 'ebpf', '--dir', '/nonexistent/tsvs-lab']));
   assert.equal(r.code, 2);
-  assert.match(r.err, /--offload must be xdp or xdp-native: got 'ebpf'/);
+  assert.match(r.err, /--offload must be one of none, xdp, xdp-native: got 'ebpf'/);
 });

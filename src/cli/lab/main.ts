@@ -1,7 +1,7 @@
 // `tsvs lab up nat|dr|tun|fullnat [--servers N] [--tun-type ipip|gue]`, `tsvs lab down`,
 // `tsvs lab status`: a forwarding mode's whole topology in network namespaces on this machine.
 
-import { isOffloadMode } from '../../control/config/schema.js';
+import { OFFLOAD_MODES, isOffloadMode } from '../../control/config/schema.js';
 import { parseArgs } from 'node:util';
 import { LAB_DIR, labDown, labStatus, labUp } from './lab.js';
 import { LAB } from './topology.js';
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         const tunPort = o['tun-port'] === undefined ? LAB.gueDefaultPort : Number(o['tun-port']);
         if (!Number.isInteger(tunPort) || tunPort < 1 || tunPort > 65535) return usage(`--tun-port must be 1-65535: got '${o['tun-port']}'`);
         const offload = o.offload ?? 'none';
-        if (!isOffloadMode(offload)) return usage(`--offload must be xdp or xdp-native: got '${offload}'`);
+        if (!isOffloadMode(offload)) return usage(`--offload must be one of ${OFFLOAD_MODES.join(', ')}: got '${offload}'`);
         await labUp({ mode: mode as LabMode, servers, tunType, tunPort, dir, offload }, say);
         return 0;
       }

@@ -2,7 +2,7 @@
 // empty table, like a fresh kernel), runs until SIGTERM/SIGINT (drain, then exit), reloads on SIGHUP.
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../control/config/load.js';
-import { isOffloadMode } from '../../control/config/schema.js';
+import { OFFLOAD_MODES, isOffloadMode } from '../../control/config/schema.js';
 import { Daemon, defaultConfigSource, type ConfigSource } from '../../control/daemon/daemon.js';
 import { chooseGcMode } from '../../dataplane/gc-mode.js';
 
@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (v.offload !== undefined && !isOffloadMode(v.offload)) {
-    process.stderr.write(`tsvs run: --offload must be none, xdp or xdp-native: got '${v.offload}'\n`);
+    process.stderr.write(`tsvs run: --offload must be one of ${OFFLOAD_MODES.join(', ')}: got '${v.offload}'\n`);
     return 2;
   }
   const grace = v.grace === undefined ? 5 : Number(v.grace);

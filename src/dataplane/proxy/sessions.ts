@@ -69,13 +69,25 @@ export class SessionSet<S extends TrackedSession> implements Iterable<S> {
   }
 
   sweep(now: number): void {
-    for (const s of this.live.slice()) s.sweep(now);
+    this.visit((s) => s.sweep(now));
   }
 
   /** Aborts (resets) the sessions `pred` picks; returns how many. */
   abortWhere(pred: (s: S) => boolean): number {
     let n = 0;
-    for (const s of this.live.slice()) if (pred(s)) { s.abort(); n++; }
+    this.visit((s) => { if (pred(s)) { s.abort(); n++; } });
     return n;
+  }
+
+  /**
+   * Calls fn for every session, last first and without a copy (the sweep walks every session four
+   * times a second). A session that ends in fn is swapped with the last one, which was already
+   * visited, so none is skipped or seen twice.
+   */
+  private visit(fn: (s: S) => void): void {
+    const live = this.live;
+    for (let i = live.length - 1; i >= 0; i--) {
+      if (i < live.length) fn(live[i]);
+    }
   }
 }
