@@ -18,7 +18,7 @@ import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
 import { decodeProxyHeader, encodeProxyV1, encodeProxyV2 } from '../../src/dataplane/proxy/proxy-protocol.js';
 import { parseCidr } from '../../src/dataplane/proxy/cidr.js';
 import { formatIp, parseIp } from '../../src/core/net/addr.js';
-import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-proxy.js';
+import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-service.js';
 import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
 
 const VIP = '127.0.3.1';

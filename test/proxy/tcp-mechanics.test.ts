@@ -6,7 +6,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
 import { TableEngine } from '../../src/dataplane/proxy/table-engine.js';
-import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-proxy.js';
+import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-service.js';
 import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
 
 const VIP = '127.0.1.1';

@@ -16,7 +16,8 @@ import type { ProxyProtocolVersion } from './proxy-protocol.js';
 import { NativeLoop } from './native/loop.js';
 import { NativeTcpListener } from './native/native-tcp.js';
 import { openSockSys } from './native/sys.js';
-import { type CoarseClock, TcpListener, type TcpProxyCounters, type TcpServiceListener, type TcpServiceOptions } from './tcp-proxy.js';
+import { TcpListener } from './tcp-proxy.js';
+import type { CoarseClock, TcpProxyCounters, TcpServiceListener, TcpServiceOptions } from './tcp-service.js';
 import { UdpListener, type UdpProxyCounters, type UdpServiceOptions } from './udp-proxy.js';
 
 /** Where a service listens when it is not its VIP:port (fwmark services need one). */

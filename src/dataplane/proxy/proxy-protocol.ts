@@ -99,8 +99,13 @@ export function encodeProxyV2(a: ProxyAddresses | undefined, tlvs: readonly Prox
   return buf;
 }
 
-/** A header of the given version for a TCP flow (v1 or v2). */
-export function encodeProxyHeader(version: 1 | 2, a: ProxyAddresses): Buffer {
+/**
+ * The header of the given version announcing a TCP flow from `src` to `dst` (the address the client
+ * reached). Without a usable pair (either unknown, or families that differ: an IPv6 client announced
+ * by an IPv4 upstream) it says so: v1 UNKNOWN, v2 LOCAL.
+ */
+export function encodeTcpProxyHeader(version: 1 | 2, src: IpAddress | undefined, srcPort: number, dst: IpAddress | undefined, dstPort: number): Buffer {
+  const a: ProxyAddresses | undefined = src && dst && src.family === dst.family ? { transport: 'tcp', src, srcPort, dst, dstPort } : undefined;
   return version === 1 ? encodeProxyV1(a) : encodeProxyV2(a);
 }
 

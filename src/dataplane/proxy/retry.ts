@@ -3,7 +3,7 @@
 // attempt, and the engine schedules again with every failed real server excluded, up to
 // `retries` more attempts; then the client gets a reset (there is no ICMP to send from a socket).
 import type { EngineConn } from './engine.js';
-import type { TcpProxyCounters } from './tcp-proxy.js';
+import type { TcpProxyCounters } from './tcp-service.js';
 
 /** A session as the retry policy sees it. */
 export interface RetryingSession {

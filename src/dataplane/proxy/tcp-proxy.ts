@@ -8,66 +8,16 @@
 // pauses the reader when write() reports a full buffer; 'drain' resumes it. No stream.pipe, no
 // per-chunk allocation of our own, no per-connection timers (the plane's sweep checks deadlines).
 import net from 'node:net';
-import { formatIp, parseIp } from '../../core/net/addr.js';
+import { parseIp } from '../../core/net/addr.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
-import { type Cidr, inAnyCidr, unmapIp } from './cidr.js';
+import { inAnyCidr, unmapIp } from './cidr.js';
+import { type CoarseClock, TcpProxyCounters, type TcpServiceListener, type TcpServiceOptions } from './tcp-service.js';
 import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
 import { type RetryingSession, retryConnect } from './retry.js';
 import { SessionSet } from './sessions.js';
-import { type ProxyProtocolVersion, decodeProxyHeader, encodeProxyHeader, encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
-
-/** Per-service settings of the TCP proxy. */
-export interface TcpServiceOptions {
-  /** Give up on a connect attempt after this long (ms). */
-  readonly connectTimeoutMs: number;
-  /** How many more real servers to try after the first connect failure. */
-  readonly retries: number;
-  /** Peers allowed (and required) to start with a PROXY v1/v2 header. */
-  readonly acceptProxyFrom: readonly Cidr[];
-  /** How long a trusted peer has to send its PROXY header (ms). */
-  readonly proxyHeaderTimeoutMs: number;
-  /** Which PROXY header (if any) to send to a real server. */
-  proxyProtocolFor(dest: Destination): ProxyProtocolVersion;
-}
-
-/** Counters of what the TCP proxy did that the engine does not count. */
-export class TcpProxyCounters {
-  accepted = 0;
-  refused = 0;
-  connectFailures = 0;
-  connectTimeouts = 0;
-  retries = 0;
-  gaveUp = 0;
-  clientResets = 0;
-  serverResets = 0;
-  idleTimeouts = 0;
-  proxyHeaderInvalid = 0;
-  proxyHeaderTimeouts = 0;
-  expiredNodest = 0;
-  /** Times accepting paused because the process ran out of descriptors or memory (native path). */
-  acceptPaused = 0;
-}
-
-/** What the plane needs of a TCP listener, whichever I/O path carries it (Node sockets or native). */
-export interface TcpServiceListener {
-  svc: VirtualService;
-  opts: TcpServiceOptions;
-  readonly counters: TcpProxyCounters;
-  readonly bindHost: string;
-  readonly bindPort: number;
-  readonly sessionCount: number;
-  listen(backlog?: number): Promise<void>;
-  stopAccepting(): Promise<void>;
-  drained(): Promise<void>;
-  sweep(now: number): void;
-  abortWhere(pred: (s: { readonly conn: EngineConn | undefined }) => boolean): number;
-}
-
-/** A clock read once per sweep; sessions stamp activity with it (no syscall per chunk). */
-export interface CoarseClock {
-  now: number;
-}
+import { takeInboundHeader } from './inbound-header.js';
+import { encodeTcpProxyHeader } from './proxy-protocol.js';
 
 // session flags
 const F_CONNECTED = 1;
@@ -139,28 +89,19 @@ export class TcpSession implements RetryingSession {
 
   private onHeaderData = (chunk: Buffer): void => {
     this.header = this.header ? Buffer.concat([this.header, chunk]) : chunk;
-    const r = decodeProxyHeader(this.header);
+    const r = takeInboundHeader(this.header, this.flow);
     if (r.status === 'incomplete') return;
     this.client.removeListener('data', this.onHeaderData);
     this.client.pause();
     this.flags &= ~F_HEADER;
+    this.header = undefined;
     if (r.status === 'invalid') {
       this.listener.counters.proxyHeaderInvalid++;
       rst(this.client);
       return;
     }
-    const a = r.header.addresses;
-    if (a) {
-      this.flow = {
-        clientIp: unmapIp(formatIp(a.src)),
-        clientPort: a.srcPort,
-        vip: this.flow.vip,
-        vport: this.flow.vport,
-      };
-    }
-    const rest = this.header.subarray(r.length);
-    this.header = undefined;
-    if (rest.length > 0) this.client.unshift(rest);
+    this.flow = r.flow;
+    if (r.rest.length > 0) this.client.unshift(r.rest);
     this.schedule();
   };
 
@@ -201,14 +142,8 @@ export class TcpSession implements RetryingSession {
     conn.established();
     const pp = conn.proxyProtocol ?? this.listener.opts.proxyProtocolFor(conn.dest);
     if (pp !== 0) {
-      const src = parseIp(this.flow.clientIp);
       const dst = parseIp(unmapIp(this.client.localAddress ?? ''));
-      if (src && dst && src.family === dst.family) {
-        s.write(encodeProxyHeader(pp, { transport: 'tcp', src, srcPort: this.flow.clientPort, dst, dstPort: this.client.localPort ?? 0 }));
-      } else {
-        // Families differ (an IPv6 client announced by an IPv4 upstream): no usable pair.
-        s.write(pp === 1 ? encodeProxyV1(undefined) : encodeProxyV2(undefined));
-      }
+      s.write(encodeTcpProxyHeader(pp, parseIp(this.flow.clientIp), this.flow.clientPort, dst, this.client.localPort ?? 0));
     }
     this.client.on('data', this.onClientData);
     this.client.resume();

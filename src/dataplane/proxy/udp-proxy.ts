@@ -13,7 +13,7 @@ import type { VirtualService } from '../../core/service/virtual-service.js';
 import { unmapIp } from './cidr.js';
 import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
-import type { CoarseClock } from './tcp-proxy.js';
+import type { CoarseClock } from './tcp-service.js';
 
 /** Per-service settings of the UDP proxy. */
 export interface UdpServiceOptions {

@@ -13,7 +13,8 @@ import type { VirtualService } from '../../core/service/virtual-service.js';
 import type { EngineConn, ProxyEngine } from './engine.js';
 import { ProxyPlane, type ListenerStatus, type ProxyPlaneOptions } from './plane.js';
 import { TableEngine } from './table-engine.js';
-import { type CoarseClock, TcpListener, type TcpServiceOptions } from './tcp-proxy.js';
+import { TcpListener } from './tcp-proxy.js';
+import type { CoarseClock, TcpServiceOptions } from './tcp-service.js';
 
 const WORKER_ENV = 'TSVS_PROXY_WORKER';
 const FLUSH_MS = 100;

@@ -5,12 +5,13 @@
 // does not take at once is copied into a per-direction pending buffer, and that direction stops
 // reading until the buffer is flushed (backpressure). A FIN is passed on with shutdown(SHUT_WR)
 // once everything before it is written; a reset is passed on as a reset (SO_LINGER 0 + close).
-import { formatIp, parseIp } from '../../../core/net/addr.js';
+import { parseIp } from '../../../core/net/addr.js';
 import type { Destination } from '../../../core/service/destination.js';
-import { inAnyCidr, unmapIp } from '../cidr.js';
+import { inAnyCidr } from '../cidr.js';
 import type { EngineConn, FlowAddrs } from '../engine.js';
 import { type RetryingSession, retryConnect } from '../retry.js';
-import { decodeProxyHeader, encodeProxyHeader, encodeProxyV1, encodeProxyV2 } from '../proxy-protocol.js';
+import { takeInboundHeader } from '../inbound-header.js';
+import { encodeTcpProxyHeader } from '../proxy-protocol.js';
 import { EDGE_ALL, type FdHandler, IO_BUFFER } from './loop.js';
 import type { NativeTcpListener } from './native-tcp.js';
 import { SOCKADDR_MAX, decodeSockaddr } from './sockaddr.js';
@@ -121,24 +122,23 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
       if (n > 0) {
         const chunk = copyOut(loop.u8, loop.ioOff, n);
         this.header = this.header ? Buffer.concat([this.header, chunk]) : chunk;
-        const r = decodeProxyHeader(this.header);
+        const r = takeInboundHeader(this.header, this.flow);
         if (r.status === 'incomplete') {
           if (n < IO_BUFFER && !(this.flags & F_CLIENT_RDHUP)) return;
           continue;
         }
         this.flags &= ~F_HEADER;
         this.deadline = -1;
+        this.header = undefined;
         if (r.status === 'invalid') {
           l.counters.proxyHeaderInvalid++;
           this.closeClient(true);
           this.finish();
           return;
         }
-        const a = r.header.addresses;
-        if (a) this.flow = { clientIp: unmapIp(formatIp(a.src)), clientPort: a.srcPort, vip: this.flow.vip, vport: this.flow.vport };
-        const rest = this.header.subarray(r.length);
-        this.header = undefined;
-        if (rest.length > 0) this.toServer = Buffer.from(rest);
+        this.flow = r.flow;
+        // The rest lives in the shared I/O buffer's copy: keep our own.
+        if (r.rest.length > 0) this.toServer = Buffer.from(r.rest);
         this.schedule();
         return;
       }
@@ -213,12 +213,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
     loop.dv.setUint32(o + SOCKADDR_MAX, SOCKADDR_MAX, true);
     const local = sys.getsockname(this.cfd, loop.mem + o, loop.mem + o + SOCKADDR_MAX) === 0 ? decodeSockaddr(loop.u8, o) : undefined;
     const src = this.flow.clientAddr ?? parseIp(this.flow.clientIp);
-    const dst = local?.addr;
-    if (src && dst && src.family === dst.family) {
-      return encodeProxyHeader(pp, { transport: 'tcp', src, srcPort: this.flow.clientPort, dst, dstPort: local!.port });
-    }
-    // Families differ (an IPv6 client announced by an IPv4 upstream): no usable pair.
-    return pp === 1 ? encodeProxyV1(undefined) : encodeProxyV2(undefined);
+    return encodeTcpProxyHeader(pp, src, this.flow.clientPort, local?.addr, local?.port ?? 0);
   }
 
   /** A connect attempt failed (error, or the deadline passed): try the next choice. */

@@ -7,7 +7,7 @@ import { type IpAddress, formatIp, parseIp } from '../../../core/net/addr.js';
 import type { Destination } from '../../../core/service/destination.js';
 import type { VirtualService } from '../../../core/service/virtual-service.js';
 import type { FlowAddrs, ProxyEngine } from '../engine.js';
-import { type CoarseClock, TcpProxyCounters, type TcpServiceOptions } from '../tcp-proxy.js';
+import { type CoarseClock, TcpProxyCounters, type TcpServiceOptions } from '../tcp-service.js';
 import { SessionSet } from '../sessions.js';
 import { type FdHandler, NativeLoop } from './loop.js';
 import { NativeTcpSession } from './native-session.js';
