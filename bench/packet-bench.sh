@@ -13,7 +13,7 @@
 # at 64-byte payloads (106-byte frames, packets per second) and 1400-byte frames (Gbit/s), then the
 # ratios to the ceiling and to nft-dnat.
 #   bench/packet-bench.sh [SECONDS=8] [PAYLOADS="64 1358"]   (after npm run build; DIST=dist by default;
-#   PPS=N fixes the offered rate (then compare fwd_ns/pkt); REPEAT=N keeps the best of N quiet windows per run; MODES="dr nat tun fullnat"; TSV=file appends lines;
+#   PPS=N fixes the offered rate (then compare fwd_ns/pkt); REPEAT=N runs N rounds of every row (each row one quiet window per round; ratios are paired within a round); MODES="dr nat tun fullnat"; TSV=file appends lines;
 #   NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the daemon and its workers;
 #   THREADED=1: every row's first receiving veth (r9, or the director's l0) runs threaded NAPI pinned to
 #   CPU1, so that receive work leaves the generator's CPU (packet-topo.sh napi_on))
@@ -42,6 +42,7 @@ cleanup() {
 trap cleanup EXIT
 [ "$(id -u)" = 0 ] || { echo "packet-bench.sh needs root"; exit 1; }
 [ -f "$DIST/src/bin/tsvs.js" ] || { echo "build first: $DIST/src/bin/tsvs.js is missing"; exit 1; }
+if [ "$THREADED" = 1 ]; then command -v ethtool >/dev/null || { echo "THREADED=1 needs ethtool (apt-get install -y ethtool)"; exit 1; }; fi
 gcc -O2 -o "$GEN" bench/packet-gen.c
 
 topo_up
@@ -61,7 +62,7 @@ EOF
 rx() { ip netns exec $R cat /sys/class/net/$1/statistics/rx_packets; }
 MACHINE="$(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r), node $(node -v)"
 echo "# $MACHINE"
-echo "# $S s windows, best of $REPEAT, generator on CPU0, forwarder on CPU1, threaded NAPI $THREADED, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $S s windows, $REPEAT round(s), generator on CPU0, forwarder on CPU1, threaded NAPI $THREADED, load $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A BEST
 window() { # SINK GENIF DMAC SMAC SRC DST PAYLOAD -> "pps offered_pps ns_per_pkt other_cpu%"
   local a b out sent secs pps n0=0 n1=0 nsp o0 o1
@@ -75,28 +76,25 @@ window() { # SINK GENIF DMAC SMAC SRC DST PAYLOAD -> "pps offered_pps ns_per_pkt
   if [ -n "$DPID" ]; then n1=$(awk '{print $14+$15}' /proc/$DPID/stat); nsp=$(awk -v t=$((n1 - n0)) -v r=$((b - a)) 'BEGIN{ if (r>0) printf "%.0f", t*1e7/r; else print "-"}'); fi
   echo "$pps $(awk -v x=$sent -v s=$secs 'BEGIN{printf "%.0f", x/s}') $nsp $(awk -v t=$((o1 - o0)) -v s=$secs 'BEGIN{printf "%.0f", t/s}')"
 }
-run() { # NAME PAYLOAD SINK GENIF DMAC SMAC SRC DST
-  local name=$1 p=$2 fr=$((14 + 20 + 8 + $2)) best="" w line
+declare -A RATIO  # tsvs-M/P/over-row -> the ratio in every round, space separated
+measure() { # NAME PAYLOAD SINK GENIF DMAC SMAC SRC DST -> one quiet window; sets BEST and W[name/p]
+  local name=$1 p=$2 fr=$((14 + 20 + 8 + $2)) w="" loud="" o line
   shift 2
-  # Best of REPEAT quiet windows: a window in which other processes used 10 % of a core or more is
-  # retried (up to 3 x REPEAT windows; if none was quiet, the best noisy one is kept and marked).
-  local quiet=0 loud="" o
-  for _ in $(seq $((3 * REPEAT))); do
+  # A window in which other processes used 10 % of a core or more is retried (up to 3 times; if none
+  # was quiet, the best noisy one is kept and marked).
+  for _ in 1 2 3; do
     w=$(window "$@" "$p")
     o=${w##* }
-    if [ "${o#-}" -ge 10 ]; then # a negative share: a busy process exited during the window
-      if [ -z "$loud" ] || [ "${w%% *}" -gt "${loud%% *}" ]; then loud=$w; fi
-      continue
-    fi
-    quiet=$((quiet + 1))
-    if [ -z "$best" ] || [ "${w%% *}" -gt "${best%% *}" ]; then best=$w; fi
-    [ $quiet -ge "$REPEAT" ] && break
+    [ "${o#-}" -lt 10 ] && break # a negative share: a busy process exited during the window
+    if [ -z "$loud" ] || [ "${w%% *}" -gt "${loud%% *}" ]; then loud=$w; fi
+    w=""
   done
-  [ -z "$best" ] && best="$loud"
-  set -- $best
-  BEST[$name/$p]=$1
-  line=$(printf "%-13s frame=%4dB  offered_pps=%8s  fwd_pps=%8s  Gbit/s=%5.2f  fwd_ns/pkt=%5s  other_procs_cpu=%s%%%s" \
-    "$name" $fr $2 $1 "$(awk -v p=$1 -v f=$fr 'BEGIN{print p*f*8/1e9}')" $3 $4 "$([ $quiet = 0 ] && echo ' NOISY')")
+  local noisy=""; [ -z "$w" ] && { w=$loud; noisy=" NOISY"; }
+  set -- $w
+  W[$name/$p]=$1
+  if [ -z "${BEST[$name/$p]:-}" ] || [ "$1" -gt "${BEST[$name/$p]}" ]; then BEST[$name/$p]=$1; fi
+  line=$(printf "r%-2s %-13s frame=%4dB  offered_pps=%8s  fwd_pps=%8s  Gbit/s=%5.2f  fwd_ns/pkt=%5s  other_procs_cpu=%s%%%s" \
+    "$ROUND" "$name" $fr $2 $1 "$(awk -v p=$1 -v f=$fr 'BEGIN{print p*f*8/1e9}')" $3 $4 "$noisy")
   echo "$line"; [ -n "${TSV:-}" ] && echo -e "$(date +%FT%T)\t$line\t$MACHINE" >> "$TSV"; true
 }
 tsvsadm() { ip netns exec $D env TSVS_SOCKET=$SOCK node "$DIST/src/bin/tsvsadm.js" "$@"; }
@@ -115,35 +113,56 @@ start_tsvs() { # OFFLOAD FWD-OPTION...
 FWD_dr="-g"; FWD_nat="-m"; FWD_tun="-i"; FWD_fullnat="--fullnat"; FWD_dr_xdp="-g"
 OFFLOAD_dr_xdp=xdp
 thr() { [ "$THREADED" = 1 ] && "$@"; true; }
+declare -A W
+# Rounds: every row once per round, so that a slow minute of a shared host falls on all rows of a round
+# alike. A row's ratio to the ceiling and to nft-dnat is taken within each round (paired windows);
+# the summary gives their median over the rounds and the ratio of the best windows.
 for P in $PAYLOADS; do
-  thr napi_on $C c9 $R r9
-  run ceiling $P r9 c9 02:00:00:00:02:09 02:00:00:00:00:c9 198.18.3.1 198.18.3.2
-  thr napi_off $C c9 $R r9
-  thr napi_on $C c0 $D l0
-  ip netns exec $D sysctl -qw net.ipv4.ip_forward=1; ip -n $D route replace $VIP/32 via $RIP dev l1
-  run kernel-fwd $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
-  ip -n $D route del $VIP/32
-  ip netns exec $D nft -f - <<NFT
+  for ROUND in $(seq "$REPEAT"); do
+    W=()
+    thr napi_on $C c9 $R r9
+    measure ceiling $P r9 c9 02:00:00:00:02:09 02:00:00:00:00:c9 198.18.3.1 198.18.3.2
+    thr napi_off $C c9 $R r9
+    thr napi_on $C c0 $D l0
+    ip netns exec $D sysctl -qw net.ipv4.ip_forward=1; ip -n $D route replace $VIP/32 via $RIP dev l1
+    measure kernel-fwd $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
+    ip -n $D route del $VIP/32
+    ip netns exec $D nft -f - <<NFT
 table ip benchnat {
   chain pre { type nat hook prerouting priority dstnat; ip daddr $VIP udp dport 80 dnat to $RIP:80; }
 }
 NFT
-  run nft-dnat $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
-  ip netns exec $D nft delete table ip benchnat; ip netns exec $D sysctl -qw net.ipv4.ip_forward=0
-  for M in $MODES; do
-    v=FWD_${M//-/_}; o=OFFLOAD_${M//-/_}; start_tsvs "${!o:-none}" ${!v}
-    run tsvs-$M $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
-    echo "  $(tsvsadm -L -n --stats --exact | sed -n '4,5p' | tr -s ' ' | paste -sd'|')"
-    stop_daemon
+    measure nft-dnat $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
+    ip netns exec $D nft delete table ip benchnat; ip netns exec $D sysctl -qw net.ipv4.ip_forward=0
+    for M in $MODES; do
+      v=FWD_${M//-/_}; o=OFFLOAD_${M//-/_}; start_tsvs "${!o:-none}" ${!v}
+      measure tsvs-$M $P r0 c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP
+      echo "    $(tsvsadm -L -n --stats --exact | sed -n '4,5p' | tr -s ' ' | paste -sd'|')"
+      stop_daemon
+      for base in ceiling kernel-fwd nft-dnat; do
+        RATIO[tsvs-$M/$P/$base]+="$(awk -v t="${W[tsvs-$M/$P]}" -v b="${W[$base/$P]}" 'BEGIN{printf "%.3f", (b > 0 ? t / b : 0)}') "
+      done
+    done
+    thr napi_off $C c0 $D l0
   done
-  thr napi_off $C c0 $D l0
 done
-echo "# ratios (fwd_pps)"
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR] = $1} END {printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+echo "# best window of $REPEAT round(s) per row"
+for P in $PAYLOADS; do
+  fr=$((14 + 20 + 8 + P))
+  for name in ceiling kernel-fwd nft-dnat $(printf 'tsvs-%s ' $MODES); do
+    b=${BEST[$name/$P]}
+    printf "%-13s frame=%4dB  fwd_pps=%8s  Gbit/s=%5.2f\n" "$name" $fr "$b" "$(awk -v p=$b -v f=$fr 'BEGIN{print p*f*8/1e9}')"
+  done
+done
+echo "# ratios (fwd_pps): median over rounds of the within-round ratio [ratio of the best windows]"
 for P in $PAYLOADS; do
   c=${BEST[ceiling/$P]}; n=${BEST[nft-dnat/$P]}; k=${BEST[kernel-fwd/$P]}
   for M in $MODES; do
     t=${BEST[tsvs-$M/$P]}
-    awk -v m="tsvs-$M" -v f=$((14 + 20 + 8 + P)) -v t=$t -v c=$c -v n=$n -v k=$k \
-      'BEGIN{printf "%-13s frame=%4dB  /ceiling=%.2f  /kernel-fwd=%.2f  /nft-dnat=%.2f\n", m, f, t/c, t/k, t/n}'
+    printf "%-13s frame=%4dB  /ceiling=%s [%s]  /kernel-fwd=%s [%s]  /nft-dnat=%s [%s]\n" "tsvs-$M" $((14 + 20 + 8 + P)) \
+      "$(median <<<"${RATIO[tsvs-$M/$P/ceiling]}")" "$(awk -v t=$t -v b=$c 'BEGIN{printf "%.2f", t / b}')" \
+      "$(median <<<"${RATIO[tsvs-$M/$P/kernel-fwd]}")" "$(awk -v t=$t -v b=$k 'BEGIN{printf "%.2f", t / b}')" \
+      "$(median <<<"${RATIO[tsvs-$M/$P/nft-dnat]}")" "$(awk -v t=$t -v b=$n 'BEGIN{printf "%.2f", t / b}')"
   done
 done

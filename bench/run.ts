@@ -11,16 +11,16 @@ import { runEngineBench } from './engine.js';
 import { runMhDisruption } from './mh-disruption.js';
 
 /**
- * bench/packet-bench.sh in both topologies (about 10 minutes): veth receive on the sender's CPU, and
+ * bench/packet-bench.sh in both topologies, three rounds each (about 12 minutes): veth receive on the sender's CPU, and
  * every row's receiving veth with threaded NAPI on the director's CPU (THREADED=1). Needs root.
  */
 async function runPacketBench(): Promise<string> {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return '### Packet plane\n\nskipped: needs root on Linux (network namespaces, AF_PACKET, XDP)\n';
-  let md = '### Packet plane (bench/packet-bench.sh 4 "64 1358")\n';
+  let md = `### Packet plane (REPEAT=${process.env.REPEAT ?? '3'} bench/packet-bench.sh 4 "64 1358")\n`;
   for (const threaded of ['0', '1']) {
     const r = spawnSync('bash', ['bench/packet-bench.sh', '4', '64 1358'], {
-      cwd: root, encoding: 'utf8', env: { ...process.env, DIST: 'dist', MODES: process.env.MODES ?? 'dr dr-xdp nat tun fullnat', THREADED: threaded },
+      cwd: root, encoding: 'utf8', env: { ...process.env, DIST: 'dist', REPEAT: process.env.REPEAT ?? '3', MODES: process.env.MODES ?? 'dr dr-xdp nat tun fullnat', THREADED: threaded },
     });
     md += `\nTHREADED=${threaded}${r.status === 0 ? '' : ` (exit ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')})`}\n\n\`\`\`\n${r.stdout.trim()}\n\`\`\`\n`;
   }

@@ -17,6 +17,7 @@
 # Tunables (environment): DURATION=10 REPS=3 WARMUP=2 MODES="shared pinned"
 #   LBS="direct haproxy nginx node" WRK_THREADS=2 WRK_CONNS=50 GEN_CPU=0 LB_CPU=1
 #   QUIET_BUSY=0.15 QUIET_MAX=60 FOREIGN_MAX=0.15 ATTEMPTS=3  (noisy-neighbour guard, see wait_quiet)
+#   ORDER=interleaved|blocks  (interleaved: all LBs up at once, each test visits them in turn)
 set -u -o pipefail
 
 BASE=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +38,7 @@ QUIET_BUSY=${QUIET_BUSY:-0.15}    # cores: host must be this idle (1 s sample) b
 QUIET_MAX=${QUIET_MAX:-60}        # ...waiting at most this many seconds
 FOREIGN_MAX=${FOREIGN_MAX:-0.15}  # cores of CPU used by others during a run before it is repeated
 ATTEMPTS=${ATTEMPTS:-3}           # at most this many attempts per run
+ORDER=${ORDER:-interleaved}       # interleaved: all LBs up, each test visits them in turn; blocks: one LB after another
 
 BE_A=127.0.0.2:8081
 BE_B=127.0.0.3:8082
@@ -308,7 +310,16 @@ run_one() {           # mode lb test rep: measure, repeat if another tenant used
   done
 }
 
+warm_up() {           # lb: WARMUP s of keep-alive load, not measured
+  local lb=$1 wurl wargs=()
+  if [[ $lb == direct ]]; then wurl="http://$BE_A$URL_PATH"; wargs=(-s "$WORK/conf/direct-split.lua")
+  else wurl="http://$LB_HOST:${WEB_PORT[$lb]}$URL_PATH"; fi
+  timeout -k 5 $((WARMUP + 20)) "${GEN[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WARMUP}s" "${wargs[@]}" "$wurl" > /dev/null 2>&1
+  return 0
+}
+
 # ---------------------------------------------------------------- main
+[[ $ORDER == interleaved || $ORDER == blocks ]] || { echo "ORDER must be interleaved or blocks (got '$ORDER')" >&2; exit 2; }
 for p in $ALL_PORTS; do
   if [[ -n $(ss -Hltn "sport = :$p") ]]; then echo "port $p already in use; aborting" >&2; exit 1; fi
 done
@@ -322,7 +333,7 @@ done
   echo "tsvs: $(git -C "$BASE" rev-parse --short HEAD 2>/dev/null) ($TSVS_DIST, workers ${TSVS_WORKERS:-per mode})"
   echo "wrk: $(wrk -v 2>&1 | head -1)"
   echo "iperf3: $(iperf3 --version | head -1)"
-  echo "settings: DURATION=$DURATION REPS=$REPS WARMUP=$WARMUP WRK=-t$WRK_THREADS/-c$WRK_CONNS MODES='$MODES' LBS='$LBS' GEN_CPU=$GEN_CPU LB_CPU=$LB_CPU FOREIGN_MAX=$FOREIGN_MAX ATTEMPTS=$ATTEMPTS"
+  echo "settings: DURATION=$DURATION REPS=$REPS WARMUP=$WARMUP WRK=-t$WRK_THREADS/-c$WRK_CONNS MODES='$MODES' LBS='$LBS' GEN_CPU=$GEN_CPU LB_CPU=$LB_CPU FOREIGN_MAX=$FOREIGN_MAX ATTEMPTS=$ATTEMPTS ORDER=$ORDER"
   echo "sysctl: $(sysctl -n net.ipv4.tcp_congestion_control) tw_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse) ports=$(sysctl -n net.ipv4.ip_local_port_range | tr '\t' '-') somaxconn=$(sysctl -n net.core.somaxconn)"
   echo "loadavg at start: $(cat /proc/loadavg)"
 } > "$OUT/env.txt"
@@ -337,19 +348,35 @@ for mode in $MODES; do
   esac
   log "=== mode $mode (loadavg $(cut -d' ' -f1-3 /proc/loadavg)) ==="
   start_backends "$mode" || exit 1
-  for lb in $LBS; do
-    start_lb "$lb" "$mode" "$THR" || exit 1
-    check_lb "$lb" || exit 1
-    if [[ $lb == direct ]]; then wurl="http://$BE_A$URL_PATH"; wargs=(-s "$WORK/conf/direct-split.lua")
-    else wurl="http://$LB_HOST:${WEB_PORT[$lb]}$URL_PATH"; wargs=(); fi
-    timeout -k 5 $((WARMUP + 20)) "${GEN[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WARMUP}s" "${wargs[@]}" "$wurl" > /dev/null 2>&1
+  if [[ $ORDER == blocks ]]; then
+    for lb in $LBS; do
+      start_lb "$lb" "$mode" "$THR" && check_lb "$lb" && warm_up "$lb" || exit 1
+      for rep in $(seq 1 "$REPS"); do
+        for test in close ka bulk; do run_one "$mode" "$lb" "$test" "$rep"; done
+      done
+      stop_lb
+    done
+  else
+    # Every LB runs at once (the idle ones cost nothing), and each test visits them in turn,
+    # starting one LB later on every repetition: a slow minute of a shared host then falls on
+    # all of them instead of on one LB's whole block.
+    declare -A LB_PIDS_OF=()
+    for lb in $LBS; do
+      start_lb "$lb" "$mode" "$THR" && check_lb "$lb" && warm_up "$lb" || exit 1
+      LB_PIDS_OF[$lb]="${LB_PIDS[*]}"
+    done
+    read -ra order <<< "$LBS"
     for rep in $(seq 1 "$REPS"); do
       for test in close ka bulk; do
-        run_one "$mode" "$lb" "$test" "$rep"
+        for lb in "${order[@]}"; do
+          read -ra LB_PIDS <<< "${LB_PIDS_OF[$lb]}"
+          run_one "$mode" "$lb" "$test" "$rep"
+        done
       done
+      order=("${order[@]:1}" "${order[0]}")
     done
-    stop_lb
-  done
+    for lb in $LBS; do read -ra LB_PIDS <<< "${LB_PIDS_OF[$lb]}"; stop_lb; done
+  fi
   stop_backends
 done
 cleanup
