@@ -4,6 +4,11 @@
 // strict: an unknown key is an error, so a typo never silently falls back to a default.
 // Option semantics and defaults mirror ipvsadm and keepalived (spec §4, §5.2, §7).
 import { z } from 'zod';
+import { CHECK_TYPES, checkSchema, rsHealthSchema, scriptSchema, serviceHealthSchema, type urlSchema } from './schema-checks.js';
+import { INT_MAX, MAX_TIMEOUT_S, U32_MAX, absPath, bool, intIn, ipText, nonZeroPort, oneOf, port, secondsIn, text } from './schema-values.js';
+
+export { MAX_TIMEOUT_S };
+export * from './schema-checks.js';
 
 /** Schedulers tsvs implements (spec §1); ipvsadm's default is wlc. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
@@ -11,29 +16,7 @@ export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh'
 export const SCHED_FLAGS = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port', 'flag-1', 'flag-2', 'flag-3'] as const;
 /** Forwarding methods (spec §3; fullnat is tsvs's own). */
 export const FORWARDING = ['masq', 'droute', 'tunnel', 'fullnat', 'local'] as const;
-/** Health checker types (spec §7.3). */
-export const CHECK_TYPES = ['tcp', 'http', 'https', 'udp', 'dns', 'smtp', 'exec'] as const;
-/** DNS_CHECK query types (spec §7.3). */
-export const DNS_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'] as const;
 
-/** The longest timeout accepted, in seconds: INT_MAX milliseconds. */
-export const MAX_TIMEOUT_S = 2147483;
-const INT_MAX = 2147483647;
-const U32_MAX = 4294967295;
-
-// ----- value helpers: every one carries the message the loader prints -----
-
-const intIn = (min: number, max: number, what = 'an integer') => {
-  const m = `must be ${what} ${min}..${max}`;
-  return z.number({ invalid_type_error: m, required_error: 'is required' }).int(m).min(min, m).max(max, m);
-};
-const secondsIn = (min: number, max: number) => {
-  const m = min === 0 ? `must be a number of seconds 0..${max}` : `must be a number of seconds > 0 and <= ${max}`;
-  const n = z.number({ invalid_type_error: m, required_error: 'is required' }).finite(m).max(max, m);
-  return min === 0 ? n.min(0, m) : n.positive(m);
-};
-const bool = () => z.boolean({ invalid_type_error: 'must be true or false', required_error: 'is required' });
-const text = () => z.string({ invalid_type_error: 'must be a string', required_error: 'is required' }).min(1, 'must not be empty');
 /** The packet plane's fast path settings (dataplane.packet.offload, tsvs run/lab --offload). */
 export const OFFLOAD_MODES = ['none', 'xdp', 'xdp-native'] as const;
 export type OffloadMode = (typeof OFFLOAD_MODES)[number];
@@ -41,163 +24,12 @@ export function isOffloadMode(s: string): s is OffloadMode {
   return (OFFLOAD_MODES as readonly string[]).includes(s);
 }
 
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values as unknown as [T[number], ...T[number][]], { errorMap: () => ({ message: `must be one of ${values.join(', ')}` }) });
-const port = () => intIn(0, 65535);
-const nonZeroPort = () => intIn(1, 65535);
-/** An IP address in text; strictly parsed by the loader (validate.ts), not here. */
-const ipText = () => z.string({ invalid_type_error: 'must be an IPv4 or IPv6 address', required_error: 'is required' });
-const absPath = () => text().refine((s) => s.startsWith('/'), 'must be an absolute path');
-
-/** A program to run: argv (no shell) and the user to run it as. */
-export const scriptSchema = z.object({
-  /** argv[0] is the program, the rest its arguments (no shell is involved). */
-  command: z.array(text(), { invalid_type_error: 'must be a list of strings', required_error: 'is required' }).min(1, 'must name a program'),
-  /** `user` or `user:group` (default: the daemon's user). */
-  user: text().optional(),
-}).strict();
-
 /** Tunnel options of a tunnel real server (`--tun-type/--tun-port/--tun-*csum`, spec §5.2). */
 export const tunnelSchema = z.object({
   type: oneOf(['ipip', 'gue', 'gre'] as const).default('ipip'),
   /** UDP port of the GUE tunnel: required for gue, illegal otherwise. */
   port: nonZeroPort().optional(),
   csum: oneOf(['nocsum', 'csum', 'remcsum'] as const).default('nocsum'),
-}).strict();
-
-// ----- health checks (spec §7.3) -----
-
-/** Timing options every checker has; unset ones cascade from the real server, then the service. */
-const checkTiming = {
-  delayLoop: secondsIn(0.001, 86400).optional(),
-  retry: intIn(0, 1000).optional(),
-  delayBeforeRetry: secondsIn(0, 86400).optional(),
-  warmup: secondsIn(0, 86400).optional(),
-  alpha: bool().optional(),
-  logAllFailures: bool().default(false),
-};
-/** Connection options of the network checkers. */
-const checkConnection = {
-  ...checkTiming,
-  connectTimeout: secondsIn(0.001, 3600).optional(),
-  /** Address to check (default: the real server's). */
-  connectIp: ipText().optional(),
-  /** Port to check (default: the real server's). */
-  connectPort: nonZeroPort().optional(),
-  bindTo: ipText().optional(),
-  bindPort: nonZeroPort().optional(),
-  bindInterface: text().optional(),
-  /** Firewall mark set on the checker's packets. */
-  fwmark: intIn(1, U32_MAX).optional(),
-};
-
-const statusCode = z.union([
-  intIn(100, 599),
-  z.string().regex(/^[1-5][0-9]{2}-[1-5][0-9]{2}$/),
-], { errorMap: () => ({ message: 'must be a status code 100..599 or a range like "200-299"' }) });
-
-/** One URL of an http/https check: all must pass. */
-export const urlSchema = z.object({
-  path: text().refine((s) => s.startsWith('/'), 'must start with /'),
-  /** Accepted statuses; default 200-299. */
-  statusCodes: z.array(statusCode, { invalid_type_error: 'must be a list of status codes' }).min(1, 'must not be empty').optional(),
-  /** MD5 of the body, hex (keepalived's genhash). */
-  digest: z.string({ invalid_type_error: 'must be a string' }).regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hex digits (an MD5 digest)').optional(),
-  /** Host header (default: the check's, then the real server's, then the service's virtualhost). */
-  virtualhost: text().optional(),
-  /** Regular expression the body must match (JavaScript syntax). */
-  regex: text().optional(),
-  /** Fail when the regex matches instead. */
-  regexNoMatch: bool().default(false),
-}).strict();
-
-const httpOptions = {
-  ...checkConnection,
-  urls: z.array(urlSchema, { invalid_type_error: 'must be a list of urls', required_error: 'is required' }).min(1, 'must list at least one url'),
-  httpProtocol: oneOf(['1.0', '1.0C', '1.1'] as const).default('1.0'),
-  virtualhost: text().optional(),
-  /** Check all URLs back to back (no delay between them) when recovering. */
-  fastRecovery: bool().default(false),
-};
-
-export const tcpCheckSchema = z.object({ type: z.literal('tcp'), ...checkConnection }).strict();
-export const httpCheckSchema = z.object({ type: z.literal('http'), ...httpOptions }).strict();
-export const httpsCheckSchema = z.object({
-  type: z.literal('https'),
-  ...httpOptions,
-  enableSni: bool().default(false),
-  sniName: text().optional(),
-  tlsCompliant: bool().default(false),
-}).strict();
-const hexText = () => z.string({ invalid_type_error: 'must be a hex string' }).regex(/^[0-9a-fA-F ]+$/, 'must be hex digits');
-export const udpCheckSchema = z.object({
-  type: z.literal('udp'),
-  ...checkConnection,
-  /** Hex payload to send (default: random). */
-  payload: hexText().optional(),
-  /** Require a reply (true), or a reply starting with these hex bytes (x = any nibble). */
-  requireReply: z.union([z.boolean(), z.string().regex(/^[0-9a-fA-FxX ]+$/)], { errorMap: () => ({ message: 'must be true, false or hex digits' }) }).default(false),
-  minReplyLength: intIn(0, 65535).default(0),
-  maxReplyLength: intIn(0, 65535).default(255),
-}).strict();
-export const dnsCheckSchema = z.object({
-  type: z.literal('dns'),
-  ...checkConnection,
-  queryType: oneOf(DNS_TYPES).default('SOA'),
-  name: text().default('.'),
-}).strict();
-export const smtpCheckSchema = z.object({
-  type: z.literal('smtp'),
-  ...checkConnection,
-  heloName: text().default('smtpchecker.keepalived.org'),
-}).strict();
-export const execCheckSchema = z.object({
-  type: z.literal('exec'),
-  ...checkTiming,
-  /** argv of the program: exit 0 = up, 1 = down (with dynamic, 2..255 = up with weight status-2). */
-  command: z.array(text(), { invalid_type_error: 'must be a list of strings', required_error: 'is required' }).min(1, 'must name a program'),
-  /** Kill the program after this many seconds (default: the delay loop). */
-  timeout: secondsIn(0.001, 86400).optional(),
-  dynamic: bool().default(false),
-  user: text().optional(),
-}).strict();
-
-export const checkSchema = z.discriminatedUnion('type', [
-  tcpCheckSchema, httpCheckSchema, httpsCheckSchema, udpCheckSchema, dnsCheckSchema, smtpCheckSchema, execCheckSchema,
-], { errorMap: (issue, ctx) => issue.code === 'invalid_union_discriminator'
-  ? { message: `must be one of ${CHECK_TYPES.join(', ')}` } : { message: ctx.defaultError } });
-
-/** Health settings of a real server; unset ones come from the service. */
-export const rsHealthSchema = z.object({
-  delayLoop: secondsIn(0.001, 86400).optional(),
-  connectTimeout: secondsIn(0.001, 3600).optional(),
-  retry: intIn(0, 1000).optional(),
-  delayBeforeRetry: secondsIn(0, 86400).optional(),
-  warmup: secondsIn(0, 86400).optional(),
-  alpha: bool().optional(),
-  inhibitOnFailure: bool().optional(),
-  virtualhost: text().optional(),
-}).strict();
-
-/** Health defaults of a service (keepalived's virtual_server level, spec §7.1). */
-export const serviceHealthSchema = z.object({
-  delayLoop: secondsIn(0.001, 86400).default(60),
-  connectTimeout: secondsIn(0.001, 3600).default(5),
-  /** Unset: each checker's own default (1; exec 0; dns 3). */
-  retry: intIn(0, 1000).optional(),
-  /** Unset: each checker's own default (1 s; http/https 3 s; dns the delay loop). */
-  delayBeforeRetry: secondsIn(0, 86400).optional(),
-  /** Random initial delay up to this (unset: up to the delay loop; 0 = none). */
-  warmup: secondsIn(0, 86400).optional(),
-  /** Start with real servers down until their first successful check. */
-  alpha: bool().default(false),
-  /** Run down notifications when the daemon stops. */
-  omega: bool().default(false),
-  /** On failure set weight 0 instead of removing the real server. */
-  inhibitOnFailure: bool().default(false),
-  /** Suspend checks while the VIP is not a local address. */
-  haSuspend: bool().default(false),
-  virtualhost: text().optional(),
 }).strict();
 
 // ----- services -----

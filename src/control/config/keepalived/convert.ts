@@ -16,7 +16,8 @@ import { parseKeepalived } from './parser.js';
 import type { KaNode } from './parser.js';
 import { expectArgs, readInt } from './values.js';
 import type { ReadCtx } from './values.js';
-import { buildService, readVirtualServer } from './virtual-server.js';
+import { buildService } from './build-service.js';
+import { readVirtualServer } from './virtual-server.js';
 import type { ServiceOut, VsKey } from './virtual-server.js';
 
 /** The result of an import. */
