@@ -2,6 +2,7 @@
 // on loopback, small real servers (HTTP from demo.ts, raw TCP ones for half-close/reset tests)
 // and clients (curl, raw sockets). Everything started here is stopped by the returned handles.
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { parseEndpoint } from '../../src/core/net/addr.js';
 import { SeededRandom } from '../../src/core/random.js';
@@ -113,3 +114,20 @@ export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condi
 
 /** The TCP I/O paths the proxy tests run over: native (where it loads) and Node sockets. */
 export const TCP_IO_PATHS: readonly ('native' | 'node')[] = resolveTcpIo('auto').io === 'native' ? ['native', 'node'] : ['node'];
+
+/** A free UDP port on `host` (bound once, then released). */
+export async function udpPort(host: string): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, host, () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/** dig @vip -p port NAME +short (one try, 2 s), with extra options; resolves with the answer. */
+export function dig(vip: string, port: number, name: string, opts: string[] = []): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('dig', [`@${vip}`, '-p', String(port), '+short', '+tries=1', '+time=2', ...opts, name], { timeout: 5000 },
+      (err, out) => (err ? reject(err) : resolve(out.trim())));
+  });
+}

@@ -2,7 +2,7 @@
 // ip:port, replies from the VIP, one-packet scheduling, and PROXY v2 DGRAM headers parsed by a
 // strict relay in front of dnsmasq (so the client address is visible and dig still gets answers).
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -12,26 +12,13 @@ import { SVC_F_ONEPACKET } from '../../src/core/service/types.js';
 import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
 import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
-import { destCfg, key, makeTable, startPlane, svcCfg } from './helpers.js';
+import { destCfg, dig as digAt, key, makeTable, startPlane, svcCfg, udpPort } from './helpers.js';
 
 const VIP = '127.0.5.1';
 const DNS = ['127.0.5.11', '127.0.5.12'];
 const HAVE = existsSync('/usr/sbin/dnsmasq') && existsSync('/usr/bin/dig');
 
-function dig(port: number, name: string, opts: string[] = []): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('dig', [`@${VIP}`, '-p', String(port), '+short', '+tries=1', '+time=2', ...opts, name], { timeout: 5000 },
-      (err, out) => (err ? reject(err) : resolve(out.trim())));
-  });
-}
 
-async function udpPort(host: string): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, host, () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
   const procs: ChildProcess[] = [];
@@ -60,7 +47,7 @@ describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get
     const plane = await startPlane(table, engine);
     try {
       const answers: string[] = [];
-      for (let i = 0; i < 4; i++) answers.push(await dig(port, 'who.test'));
+      for (let i = 0; i < 4; i++) answers.push(await digAt(VIP, port, 'who.test'));
       assert.deepEqual([...answers].sort(), ['10.9.9.1', '10.9.9.1', '10.9.9.2', '10.9.9.2'], 'rr over two DNS servers, one session per dig');
       const svc = table.getService(k)!;
       assert.equal(svc.stats.conns, 4);
@@ -120,7 +107,7 @@ describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get
     const plane = await startPlane(table, engine, { proxyProtocolFor: () => 2 });
     try {
       const srcPort = await udpPort('127.0.5.98');
-      assert.equal(await dig(port, 'who.test', ['-b', `127.0.5.98#${srcPort}`]), '10.9.9.1');
+      assert.equal(await digAt(VIP, port, 'who.test', ['-b', `127.0.5.98#${srcPort}`]), '10.9.9.1');
       assert.deepEqual(seen, [`udp 127.0.5.98:${srcPort} -> 127.0.5.1:${port}`]);
     } finally { await plane.stop(); relay.close(); }
   });

@@ -90,6 +90,8 @@ describe('config loader: every error names file:line:col, the field path and the
       ['tsvs.yaml:6:9: services[0].realServers[0].address: is required']],
     ['check type', svc('    realServers:', '      - address: 10.0.0.1', '        checks: [{ type: ping }]'),
       ['tsvs.yaml:7:20: services[0].realServers[0].checks[0].type: must be one of tcp, http, https, udp, dns, smtp, exec: current value is "ping"']],
+    ['UDP socket bound', lines('dataplane:', '  proxy:', '    maxUdpSockets: -5'),
+      ['tsvs.yaml:3:5: dataplane.proxy.maxUdpSockets: must be an integer 0..16777216: current value is -5']],
     ['packet fast path mode', lines('dataplane:', '  packet:', '    offload: ebpf'),
       ['tsvs.yaml:3:5: dataplane.packet.offload: must be one of none, xdp, xdp-native: current value is "ebpf"']],
     ['strict address', svc('    realServers:', '      - address: 10.0.0.01'),

@@ -118,6 +118,8 @@ export const dataplaneSchema = z.object({
     retries: intIn(0, 16).default(1),
     /** Peers (CIDRs) whose PROXY protocol header is trusted for the client address. */
     proxyProtocolTrusted: z.array(text(), { invalid_type_error: 'must be a list of CIDRs' }).default([]),
+    /** Upstream sockets UDP sessions may hold at once; 0: half the process's descriptor limit. */
+    maxUdpSockets: intIn(0, 16_777_216).default(0),
   }).strict().default({}),
   packet: z.object({
     /**

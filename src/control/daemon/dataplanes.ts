@@ -65,6 +65,7 @@ async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
     engine: new IpvsEngine(ctx.ipvs, ctx.director.table),
     serviceSettings: settings,
     tcpIo: ctx.config.dataplane.proxy.tcpIo,
+    maxUdpSockets: ctx.config.dataplane.proxy.maxUdpSockets || undefined,
     proxyProtocolFor: (svc: VirtualService, d: Destination) => ctx.proxyProtocolOf(serviceKeyString(svc.key), d.addr, d.port),
     log: (m) => ctx.log('proxy', { message: m }),
   });

@@ -18,6 +18,7 @@ import { NativeTcpListener } from './native/native-tcp.js';
 import { openSockSys } from './native/sys.js';
 import { TcpListener } from './tcp-proxy.js';
 import type { CoarseClock, TcpProxyCounters, TcpServiceListener, TcpServiceOptions } from './tcp-service.js';
+import { UdpSocketBudget, defaultUdpSocketLimit } from './udp-budget.js';
 import { UdpListener, type UdpProxyCounters, type UdpServiceOptions } from './udp-proxy.js';
 
 /** Where a service listens when it is not its VIP:port (fwmark services need one). */
@@ -61,6 +62,11 @@ export interface ProxyPlaneOptions {
    * not an IP address always uses Node sockets.
    */
   readonly tcpIo?: TcpIo;
+  /**
+   * Most upstream sockets the UDP sessions may hold at once; at the limit a new session takes the
+   * socket of the idlest one (default: half the process's descriptor limit).
+   */
+  readonly maxUdpSockets?: number;
 }
 
 /** The TCP I/O path setting. */
@@ -107,9 +113,12 @@ export class ProxyPlane {
   private reconciling: Promise<ListenerStatus[]> = Promise.resolve([]);
   /** The TCP I/O path in use. */
   readonly tcpIo: 'native' | 'node';
+  /** Upstream sockets of every UDP session of the plane (udp-budget.ts). */
+  readonly udpSockets: UdpSocketBudget;
 
   constructor(private readonly opts: ProxyPlaneOptions) {
     this.tcpIo = resolveTcpIo(opts.tcpIo).io;
+    this.udpSockets = new UdpSocketBudget(opts.maxUdpSockets ?? defaultUdpSocketLimit());
     const sys = this.tcpIo === 'native' ? openSockSys() : undefined;
     if (sys && typeof sys !== 'string' && opts.log) {
       const log = opts.log;
@@ -200,7 +209,7 @@ export class ProxyPlane {
     const vport = svc.key.kind === 'addr' && svc.key.port !== 0 ? svc.key.port : where.port;
     const listener: Listener = where.protocol === 'tcp'
       ? { kind: 'tcp', l: this.tcpListener(svc, vip, vport, where.host, where.port, this.tcpOptions(svc, s)) }
-      : { kind: 'udp', l: new UdpListener(svc, vip, vport, where.host, where.port, this.opts.engine, this.udpOptions(svc), this.clock) };
+      : { kind: 'udp', l: new UdpListener(svc, vip, vport, where.host, where.port, this.opts.engine, this.udpOptions(svc), this.clock, this.udpSockets) };
     try {
       await listener.l.listen();
       if (this.entries.get(entry.key) !== entry) { void this.closeListener(listener); return; }

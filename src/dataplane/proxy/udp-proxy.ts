@@ -14,6 +14,7 @@ import { unmapIp } from './cidr.js';
 import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
 import type { CoarseClock } from './tcp-service.js';
+import type { UdpSocketBudget } from './udp-budget.js';
 
 /** Per-service settings of the UDP proxy. */
 export interface UdpServiceOptions {
@@ -32,7 +33,16 @@ export class UdpProxyCounters {
   refused = 0;
   queueDrops = 0;
   sendErrors = 0;
+  /** Upstream sockets that could not be opened or connected (the session ends; the next datagram retries). */
+  upstreamErrors = 0;
+  /** Sessions closed before their timeout to free a socket for a new one (the socket budget was spent). */
+  sessionsEvicted = 0;
+  /** Datagrams dropped because no socket was left and no session of this service could give one up. */
+  noSocketDrops = 0;
 }
+
+/** How many sessions from the oldest an eviction looks at for the idlest one. */
+const EVICT_SCAN = 64;
 
 /** One upstream socket: a client's flow to one real server. */
 class Upstream {
@@ -40,6 +50,7 @@ class Upstream {
   private pending: Buffer[] | undefined = [];
   lastActive: number;
   private readonly header: Buffer | undefined;
+  private closed = false;
 
   constructor(readonly listener: UdpListener, readonly client: UdpClient, public conn: EngineConn) {
     this.lastActive = listener.clock.now;
@@ -53,8 +64,14 @@ class Upstream {
       : undefined;
     this.sock = dgram.createSocket(family);
     this.sock.on('message', this.onReply);
-    this.sock.on('error', () => { listener.counters.sendErrors++; });
-    this.sock.connect(conn.destPort, conn.destHost, () => {
+    // Before the connect completes, an error (EMFILE, ENOBUFS, no route) means there is no
+    // upstream: the session ends so that the client's next datagram schedules a fresh one.
+    this.sock.on('error', () => {
+      if (this.pending) listener.upstreamFailed(this);
+      else listener.counters.sendErrors++;
+    });
+    this.sock.connect(conn.destPort, conn.destHost, (err?: Error) => {
+      if (err) { listener.upstreamFailed(this); return; }
       const q = this.pending;
       this.pending = undefined;
       if (q) for (const m of q) this.sendNow(m);
@@ -89,7 +106,14 @@ class Upstream {
     l.sendToClient(msg, this.client.flow.clientPort, this.client.flow.clientIp);
   };
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listener.budget.give();
     try { this.sock.close(); } catch { /* already closed */ }
   }
 }
@@ -97,11 +121,18 @@ class Upstream {
 /** One client address: its session (or, with one-packet scheduling, one upstream per real server). */
 class UdpClient {
   lastActive: number;
+  /** Datagrams the client sent (the eviction's tie-break). */
+  datagrams = 0;
   session: Upstream | undefined;
   readonly byDest = new Map<Destination, Upstream>();
 
   constructor(readonly listener: UdpListener, readonly flow: FlowAddrs) {
     this.lastActive = listener.clock.now;
+  }
+
+  /** True while the client has an upstream socket. */
+  get holdsSocket(): boolean {
+    return this.session !== undefined || this.byDest.size > 0;
   }
 
   close(): void {
@@ -127,6 +158,7 @@ export class UdpListener {
     readonly engine: ProxyEngine,
     public opts: UdpServiceOptions,
     readonly clock: CoarseClock,
+    readonly budget: UdpSocketBudget,
   ) {}
 
   /** Binds the service socket; rejects with the socket error. */
@@ -166,6 +198,7 @@ export class UdpListener {
       this.clients.set(key, c);
     }
     c.lastActive = this.clock.now;
+    c.datagrams++;
     if (this.svc.isOnePacket) { this.onePacket(c, msg); return; }
     const s = c.session;
     if (s && s.conn.alive) {
@@ -176,10 +209,56 @@ export class UdpListener {
     if (s) { s.close(); s.conn.closed(); c.session = undefined; }
     const conn = this.engine.open(this.svc, 'udp', c.flow, msg.length);
     if (typeof conn === 'string') { this.counters.refused++; return; }
-    this.counters.sessionsOpened++;
-    c.session = new Upstream(this, c, conn);
-    c.session.send(msg);
+    const u = this.upstream(c, conn);
+    if (!u) return;
+    c.session = u;
+    u.send(msg);
   };
+
+  /** A new upstream socket for `c`, within the plane's socket budget; undefined when none is left. */
+  private upstream(c: UdpClient, conn: EngineConn): Upstream | undefined {
+    if (!this.budget.take() && !(this.evictIdlest(c) && this.budget.take())) {
+      this.counters.noSocketDrops++;
+      conn.closed();
+      return undefined;
+    }
+    this.counters.sessionsOpened++;
+    return new Upstream(this, c, conn);
+  }
+
+  /**
+   * Closes the idlest of the oldest sessions of this service (not `keep`'s) to free its sockets.
+   * Sessions are in creation order, so the scan starts where finished one-shot flows (a DNS
+   * query) gather; a long-lived flow there is skipped if a quieter one follows.
+   */
+  private evictIdlest(keep: UdpClient): boolean {
+    let victim: [string, UdpClient] | undefined;
+    let seen = 0;
+    for (const e of this.clients) {
+      if (e[1] === keep || !e[1].holdsSocket) continue;
+      // lastActive has the sweep clock's granularity: among equals, the session that carried
+      // fewer datagrams is the likelier finished exchange.
+      if (!victim || e[1].lastActive < victim[1].lastActive ||
+          (e[1].lastActive === victim[1].lastActive && e[1].datagrams < victim[1].datagrams)) victim = e;
+      if (++seen >= EVICT_SCAN) break;
+    }
+    if (!victim) return false;
+    victim[1].close();
+    this.clients.delete(victim[0]);
+    this.counters.sessionsEvicted++;
+    return true;
+  }
+
+  /** An upstream socket failed before it was connected: its session ends. */
+  upstreamFailed(u: Upstream): void {
+    if (u.isClosed) return;
+    this.counters.upstreamErrors++;
+    const c = u.client;
+    u.close();
+    u.conn.closed();
+    if (c.session === u) c.session = undefined;
+    for (const [d, v] of c.byDest) if (v === u) c.byDest.delete(d);
+  }
 
   /** -o: each datagram scheduled on its own (spec §2.8). */
   private onePacket(c: UdpClient, msg: Buffer): void {
@@ -187,8 +266,8 @@ export class UdpListener {
     if (typeof conn === 'string') { this.counters.refused++; return; }
     let u = c.byDest.get(conn.dest);
     if (!u) {
-      this.counters.sessionsOpened++;
-      u = new Upstream(this, c, conn);
+      u = this.upstream(c, conn);
+      if (!u) return;
       c.byDest.set(conn.dest, u);
     } else {
       u.conn = conn;

@@ -1,0 +1,117 @@
+// UDP sessions hold an upstream socket each for the udp timeout (spec §2.6), so the plane bounds
+// them (udp-budget.ts): dig from fresh source ports, as resolvers query, through a budget of a few
+// sockets to a real DNS server (dnsmasq). Every query must be answered, the idlest sessions give
+// their sockets up, a busy client keeps its session, and an upstream that cannot connect ends its
+// session instead of queueing the client's datagrams for five minutes.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { Ipvs } from '../../src/core/conn/ipvs.js';
+import { SeededRandom } from '../../src/core/random.js';
+import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
+import { defaultUdpSocketLimit } from '../../src/dataplane/proxy/udp-budget.js';
+import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
+import { destCfg, dig as digAt, key, makeTable, startPlane, svcCfg, udpPort } from './helpers.js';
+
+const VIP = '127.0.6.1';
+const DNS = '127.0.6.11';
+const HAVE = existsSync('/usr/sbin/dnsmasq') && existsSync('/usr/bin/dig');
+
+
+
+/** A minimal DNS A query for who.test. */
+function query(id: number): Buffer {
+  return Buffer.from([id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 119, 104, 111, 4, 116, 101, 115, 116, 0, 0, 1, 0, 1]);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the UDP socket budget', () => {
+  it('defaults to half the descriptor limit, at least 64', () => {
+    const limits = (n: string) => `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${n}                20000                files\n`;
+    assert.equal(defaultUdpSocketLimit(limits('20000')), 10000);
+    assert.equal(defaultUdpSocketLimit(limits('100')), 64);
+    assert.equal(defaultUdpSocketLimit(limits('unlimited')), 1 << 19);
+    assert.equal(defaultUdpSocketLimit(''), 2048, 'no /proc: half of 4096');
+  });
+});
+
+describe('udp proxy within a socket budget', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
+  let dns: ChildProcess;
+  let dnsPort = 0;
+  before(async () => {
+    dnsPort = await udpPort(DNS);
+    dns = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--no-daemon', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
+      `--listen-address=${DNS}`, '--bind-interfaces', `--port=${dnsPort}`, '--address=/who.test/10.9.9.1', '--user=root', '--pid-file='],
+    { stdio: 'ignore' });
+    await sleep(400);
+  });
+  after(() => { dns.kill('SIGTERM'); });
+
+  it('answers 30 fresh clients through 4 sockets, evicting the idlest, and keeps a busy client\'s session', async () => {
+    const table = makeTable();
+    const port = await udpPort(VIP);
+    const k = key('udp', `${VIP}:${port}`);
+    table.addService(svcCfg(k, 'rr'));
+    table.addDest(k, destCfg(`${DNS}:${dnsPort}`));
+    const engine = new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(1) }), table);
+    const plane = await startPlane(table, engine, { maxUdpSockets: 4 });
+    const busy = dgram.createSocket('udp4');
+    try {
+      const l = plane.listenerOf(table.getService(k)!) as UdpListener;
+      // A client that keeps querying from one port, every 10 ms, for the whole test.
+      await new Promise<void>((r) => busy.bind(0, '127.0.6.99', () => r()));
+      let busyAnswers = 0;
+      busy.on('message', () => { busyAnswers++; });
+      busy.send(query(1), port, VIP);
+      await sleep(50);
+      const busyKey = `127.0.6.99|${busy.address().port}`;
+      const busySession = l.clients.get(busyKey)?.session;
+      assert.ok(busySession, 'the busy client has a session');
+      const timer = setInterval(() => busy.send(query(2), port, VIP), 10);
+      let maxUsed = 0;
+      try {
+        for (let i = 0; i < 30; i++) {
+          assert.equal(await digAt(VIP, port, 'who.test'), '10.9.9.1', `query ${i} answered`);
+          maxUsed = Math.max(maxUsed, plane.udpSockets.used);
+        }
+      } finally { clearInterval(timer); }
+      const c = plane.counters().udp;
+      assert.ok(maxUsed <= 4, `never more than 4 upstream sockets (saw ${maxUsed})`);
+      assert.equal(c.sessionsOpened, 31);
+      assert.equal(c.sessionsEvicted, 31 - 4, 'each new session past the budget took an idle one\'s socket');
+      assert.equal(c.noSocketDrops, 0);
+      assert.equal(l.clients.get(busyKey)?.session, busySession, 'the busy client was never evicted');
+      assert.ok(busyAnswers > 20, `the busy client kept getting answers (${busyAnswers})`);
+      // Evicted sessions are IPVS conns that ended early: the engine saw 31 conns.
+      assert.equal(table.getService(k)!.stats.conns, 31);
+    } finally { busy.close(); await plane.stop(); }
+    assert.equal(plane.udpSockets.used, 0, 'stopping gives every socket back');
+  });
+
+  it('ends a session whose upstream cannot connect, so the next datagram tries again', async () => {
+    const table = makeTable();
+    const port = await udpPort(VIP);
+    const k = key('udp', `${VIP}:${port}`);
+    table.addService(svcCfg(k, 'rr'));
+    // connect() to the broadcast address fails (EACCES without SO_BROADCAST): no upstream.
+    table.addDest(k, destCfg('255.255.255.255:53'));
+    const engine = new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(1) }), table);
+    const plane = await startPlane(table, engine);
+    const sock = dgram.createSocket('udp4');
+    try {
+      await new Promise<void>((r) => sock.bind(0, '127.0.6.98', () => r()));
+      for (let i = 1; i <= 2; i++) {
+        sock.send(query(i), port, VIP);
+        const t0 = Date.now();
+        while ((plane.counters().udp.upstreamErrors ?? 0) < i && Date.now() - t0 < 3000) await sleep(20);
+        assert.equal(plane.counters().udp.upstreamErrors, i, `datagram ${i}: its upstream failed`);
+        assert.equal(plane.udpSockets.used, 0, 'the failed socket is given back');
+      }
+      assert.equal(plane.counters().udp.sessionsOpened, 2, 'the second datagram opened a new session');
+      assert.equal(plane.counters().udp.queueDrops, 0);
+    } finally { sock.close(); await plane.stop(); }
+  });
+});
