@@ -86,4 +86,13 @@ export interface DataplaneCounters {
   readonly connsMax: number;
   /** The packet plane's XDP fast path, when on (ADR 0005): flows in it, packets it forwarded. */
   readonly offload?: { readonly flows: number; readonly packets: number };
+  /** The proxy plane's own events (connect failures, retries, UDP evictions...) and its UDP sockets. */
+  readonly proxy?: ProxyCounters;
+}
+
+/** Counters of the proxy plane that the connection table does not keep (camelCase names). */
+export interface ProxyCounters {
+  readonly tcp: Readonly<Record<string, number>>;
+  readonly udp: Readonly<Record<string, number>>;
+  readonly udpSockets: { readonly used: number; readonly limit: number };
 }

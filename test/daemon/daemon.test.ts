@@ -3,7 +3,7 @@
 // bad), health checks removing a dead real server, `tsvs proc`, and SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,6 +63,12 @@ class Daemon {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+function curl(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', '--max-time', '5', url], { timeout: 10_000 }, (err, out, errOut) => (err ? reject(new Error(`curl ${url}: ${errOut}`)) : resolve(out)));
+  });
 }
 
 function adm(sock: string, ...args: string[]) {
@@ -179,5 +185,44 @@ test('tsvs run refuses a bad config with file:line and exit 1', () => {
     assert.match(r.stderr, /bad\.yaml:3:\d+: services\[0\]\.address/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tsvs run: the proxy plane\'s connect failures and retries reach /metrics', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvs-metrics-'));
+  const a = await backend('127.0.0.31', 'a');
+  const deadPort = await freePort('127.0.0.32');
+  const vport = await freePort('127.0.0.1');
+  const mport = await freePort('127.0.0.1');
+  const cfgPath = join(dir, 'tsvs.yaml');
+  // No health checks: rr sends connections to the closed port, which the proxy retries on the
+  // live server (dataplane.proxy.retries, default 1). Metrics on a listener of their own.
+  writeFileSync(cfgPath, `dataplane: { kind: proxy }
+api: { enabled: false }
+metrics: { enabled: true, listen: "127.0.0.1:${mport}" }
+services:
+  - { protocol: tcp, address: 127.0.0.1, port: ${vport}, scheduler: rr, forwarding: masq,
+      realServers: [{ address: 127.0.0.31, port: ${a.port} }, { address: 127.0.0.32, port: ${deadPort} }] }
+`);
+  const d = new Daemon(spawn(process.execPath, [TSVS, 'run', '-c', cfgPath, '--control-socket', join(dir, 'tsvs.sock')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  try {
+    await d.waitFor(/"event":"started"/);
+    // curl runs asynchronously: the live real server is in this process.
+    for (let i = 0; i < 4; i++) assert.equal((await curl(`http://127.0.0.1:${vport}/`)).trim(), 'a', `request ${i} was answered by the live server`);
+    const m = { stdout: await curl(`http://127.0.0.1:${mport}/metrics`) };
+    const sample = (event: string) => Number(new RegExp(`^tsvs_proxy_events_total\\{protocol="tcp",event="${event}"\\} (\\d+)$`, 'm').exec(m.stdout)?.[1]);
+    assert.equal(sample('accepted'), 4);
+    // How many first tries rr puts on the closed port depends on where retries leave its pointer;
+    // every failure must have been retried on the live server.
+    assert.ok(sample('connect_failures') >= 1, 'connections were scheduled on the closed port');
+    assert.equal(sample('retries'), sample('connect_failures'));
+    assert.equal(sample('gave_up'), 0);
+    assert.match(m.stdout, /^tsvs_proxy_udp_sockets 0$/m);
+  } finally {
+    d.child.kill('SIGTERM');
+    const code = await d.exited;
+    await a.close();
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, `daemon exit code; output:\n${d.out.join('\n')}`);
   }
 });

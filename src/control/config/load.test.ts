@@ -90,6 +90,8 @@ describe('config loader: every error names file:line:col, the field path and the
       ['tsvs.yaml:6:9: services[0].realServers[0].address: is required']],
     ['check type', svc('    realServers:', '      - address: 10.0.0.1', '        checks: [{ type: ping }]'),
       ['tsvs.yaml:7:20: services[0].realServers[0].checks[0].type: must be one of tcp, http, https, udp, dns, smtp, exec: current value is "ping"']],
+    ['metrics exposed without credentials', lines('metrics:', '  listen: 0.0.0.0:9100'),
+      ['tsvs.yaml:2:3: metrics.listen: 0.0.0.0:9100 is not a loopback address: set api.token, api.tokenFile or api.tls.clientCa (mTLS); the metrics listener checks the API\'s credentials']],
     ['UDP socket bound', lines('dataplane:', '  proxy:', '    maxUdpSockets: -5'),
       ['tsvs.yaml:3:5: dataplane.proxy.maxUdpSockets: must be an integer 0..16777216: current value is -5']],
     ['packet fast path mode', lines('dataplane:', '  packet:', '    offload: ebpf'),

@@ -86,6 +86,9 @@ function validateApi(cfg: Partial<Config>, report: Report): void {
     const ep = parseEndpoint(m.listen);
     if (!ep || ep.port === 0) report(['metrics', 'listen'], `must be ip:port or [ip6]:port with a port 1..65535: current value is ${JSON.stringify(m.listen)}`);
     else if (api?.enabled && apiListen === formatEndpoint(ep.addr, ep.port)) report(['metrics', 'listen'], `is the api listener already (leave metrics.listen unset to serve ${m.path} there)`);
+    else if (m.enabled && !isLoopback(ep.addr) && !(api?.token !== undefined || api?.tokenFile !== undefined || api?.tls?.clientCa !== undefined)) {
+      report(['metrics', 'listen'], `${formatEndpoint(ep.addr, ep.port)} is not a loopback address: set api.token, api.tokenFile or api.tls.clientCa (mTLS); the metrics listener checks the API's credentials`);
+    }
   } else if (m.enabled && api && !api.enabled) {
     report(['metrics', 'enabled'], 'metrics are served on the api listener, which is disabled: set metrics.listen or api.enabled');
   }

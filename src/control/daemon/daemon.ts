@@ -79,6 +79,7 @@ export class Daemon {
   private dataplane: DataPlane | undefined;
   private control: Server | undefined;
   private apiServer: ApiServer | undefined;
+  private metricsServer: ApiServer | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private reloads = { ok: 0, failed: 0 };
   private healthTransitions = 0;
@@ -159,7 +160,9 @@ export class Daemon {
       ? this.proc(req.argv)
       : this.tsvsadm(req.argv, req.stdin ?? '', resolver));
     const apiOn = (this.opts.overrides?.api ?? cfg.api.enabled);
-    if (apiOn) {
+    // metrics.listen: a listener of its own that serves only the metrics (and then the API's does not).
+    const ownMetrics = cfg.metrics.enabled && cfg.metrics.listen !== undefined;
+    if (apiOn || ownMetrics) {
       const d = this.director;
       const source: MetricsSource = {
         table: d.table,
@@ -172,20 +175,30 @@ export class Daemon {
         onEvent: (l) => d.onEvent(l),
         controlCounters: () => ({ healthTransitions: this.healthTransitions, configReloads: { success: this.reloads.ok, failure: this.reloads.failed } }),
       };
-      this.apiServer = await startApiServer(source, {
-        listen: this.opts.overrides?.apiListen ?? cfg.api.listen,
+      const security = {
         token: cfg.api.token ?? (cfg.api.tokenFile ? readFileSync(cfg.api.tokenFile, 'utf8').trim() : undefined),
         tls: cfg.api.tls ? { cert: readFileSync(cfg.api.tls.cert, 'utf8'), key: readFileSync(cfg.api.tls.key, 'utf8'), clientCa: cfg.api.tls.clientCa ? readFileSync(cfg.api.tls.clientCa, 'utf8') : undefined } : undefined,
-        metrics: cfg.metrics.enabled, metricsPath: cfg.metrics.path,
-        log: (m) => this.log.log('info', 'api', { message: m }),
-      });
+      };
+      if (apiOn) {
+        this.apiServer = await startApiServer(source, {
+          listen: this.opts.overrides?.apiListen ?? cfg.api.listen, ...security,
+          metrics: cfg.metrics.enabled && !ownMetrics, metricsPath: cfg.metrics.path,
+          log: (m) => this.log.log('info', 'api', { message: m }),
+        });
+      }
+      if (ownMetrics) {
+        this.metricsServer = await startApiServer(source, {
+          listen: cfg.metrics.listen, ...security, api: false, webRoot: false, metrics: true, metricsPath: cfg.metrics.path,
+          log: (m) => this.log.log('info', 'metrics', { message: m }),
+        });
+      }
     }
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
     this.controlSocketPath = socketPath;
     this.log.log('info', 'started', {
       dataplane: kind, services: this.director.table.services().length, controlSocket: socketPath,
-      api: this.apiServer?.url,
+      api: this.apiServer?.url, metrics: this.metricsServer?.url,
     });
   }
 
@@ -260,6 +273,7 @@ export class Daemon {
     await this.health.stop();
     await this.dataplane?.stop(graceMs);
     await this.apiServer?.close();
+    await this.metricsServer?.close();
     await new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()));
     this.log.log('info', 'stopped');
   }

@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { Director } from '../director.js';
 import type { IpAddress } from '../../core/net/addr.js';
 import { serviceKeyString } from '../../core/service/keys.js';
+import { ipvsConnSource } from '../ipvs-conn-source.js';
 
 export interface DataPlane {
   readonly kind: 'proxy' | 'packet' | 'none';
@@ -71,6 +72,16 @@ async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
   });
   const plane = pool.plane;
   ctx.log('proxy', { message: `TCP over ${plane.tcpIo} sockets` });
+  // The table's counters plus the plane's own (the primary's listeners: with worker processes,
+  // connect attempts and pipes happen in the workers and are not counted here).
+  const local = ipvsConnSource(ctx.ipvs, ctx.director.table);
+  ctx.director.setConnSource({
+    ...local,
+    counters: () => {
+      const c = plane.counters();
+      return { ...local.counters(), proxy: { tcp: c.tcp, udp: c.udp, udpSockets: { used: plane.udpSockets.used, limit: plane.udpSockets.limit } } };
+    },
+  });
   for (const s of plane.status()) if (s.state === 'failed' || s.state === 'unsupported') ctx.log('proxy-listener', { ...s });
   return {
     kind: 'proxy',

@@ -177,6 +177,14 @@ export function renderMetrics(api: MetricsSource, control?: ControlCounters): st
     x.family('tsvs_offload_flows', 'gauge', 'Flows the XDP fast path forwards in the kernel now.', [[[], dp.offload.flows]]);
     x.family('tsvs_offload_packets_total', 'counter', 'Packets the XDP fast path forwarded (also counted in the service stats).', [[[], dp.offload.packets]]);
   }
+  if (dp.proxy) {
+    const events = (protocol: string, c: Readonly<Record<string, number>>) =>
+      Object.entries(c).map(([k, n]) => [[['protocol', protocol], ['event', snakeCase(k)]], n] as const);
+    x.family('tsvs_proxy_events_total', 'counter', 'What the proxy plane did that the connection table does not count (connect failures, retries, resets, UDP sessions evicted, ...).',
+      [...events('tcp', dp.proxy.tcp), ...events('udp', dp.proxy.udp)]);
+    x.family('tsvs_proxy_udp_sockets', 'gauge', 'Upstream sockets held by UDP sessions of the proxy plane.', [[[], dp.proxy.udpSockets.used]]);
+    x.family('tsvs_proxy_udp_sockets_limit', 'gauge', 'Most upstream sockets UDP sessions may hold (dataplane.proxy.maxUdpSockets).', [[[], dp.proxy.udpSockets.limit]]);
+  }
 
   const svcLabels = (s: VirtualService): Labels => [['service', formatServiceId(s.key)]];
   const rsLabels = (s: VirtualService, d: Destination): Labels => [['service', formatServiceId(s.key)], ['realserver', formatRealServerId(d)]];
@@ -216,4 +224,9 @@ export function renderMetrics(api: MetricsSource, control?: ControlCounters): st
     [[['result', 'failure']], cc.configReloads.failure],
   ]);
   return x.text();
+}
+
+/** connectFailures -> connect_failures (Prometheus label values in the exporters' style). */
+function snakeCase(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
