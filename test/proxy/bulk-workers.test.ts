@@ -94,6 +94,12 @@ describe('bulk transfer and workers', () => {
     table.addDest(k, destCfg(`${b.host}:${b.port}`));
     table.addService(svcCfg(k2, 'rr'));
     table.addDest(k2, destCfg(`127.0.6.23:${echo.port}`));
+    // A third service whose first real server refuses: the workers connect, fail and retry.
+    const port3 = await freePort(VIP);
+    const k3 = key('tcp', `${VIP}:${port3}`);
+    table.addService(svcCfg(k3, 'rr'));
+    table.addDest(k3, destCfg(`${a.host}:${a.port}`));
+    table.addDest(k3, destCfg(`127.0.6.24:${await freePort('127.0.6.24')}`));
     const engine = engineFor(table);
     const pool = await startProxyPool({ table, engine, workers: 2, sweepIntervalMs: 50 });
     try {
@@ -117,6 +123,14 @@ describe('bulk transfer and workers', () => {
       });
       assert.equal(reply, 'got 70000');
       await until(() => table.getService(k2)!.stats.inBytes === 70_000, 3000, 'in bytes 70000');
+      // The workers' own counters reach the primary's (once a second): every refused connect was retried.
+      const before = pool.counters().tcp;
+      for (let i = 0; i < 4; i++) assert.equal(backendOf(await curl(['-H', 'Connection: close', `http://${VIP}:${port3}/`])), 'a');
+      const settled = () => { const t = pool.counters().tcp; return (t.connectFailures ?? 0) > (before.connectFailures ?? 0) && t.retries === t.connectFailures; };
+      await until(settled, 3000, 'worker connect failures reported, each retried');
+      const after = pool.counters().tcp;
+      assert.equal(after.gaveUp ?? 0, 0);
+      assert.equal(after.accepted, 20 + 1 + 4, 'accepts counted once (by the primary)');
     } finally { await pool.stop(500); await a.close(); await b.close(); await echo.close(); }
   });
 });

@@ -72,13 +72,13 @@ async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
   });
   const plane = pool.plane;
   ctx.log('proxy', { message: `TCP over ${plane.tcpIo} sockets` });
-  // The table's counters plus the plane's own (the primary's listeners: with worker processes,
-  // connect attempts and pipes happen in the workers and are not counted here).
+  // The table's counters plus the plane's own (with worker processes, theirs added: workers
+  // connect, retry and pipe).
   const local = ipvsConnSource(ctx.ipvs, ctx.director.table);
   ctx.director.setConnSource({
     ...local,
     counters: () => {
-      const c = plane.counters();
+      const c = pool.counters();
       return { ...local.counters(), proxy: { tcp: c.tcp, udp: c.udp, udpSockets: { used: plane.udpSockets.used, limit: plane.udpSockets.limit } } };
     },
   });

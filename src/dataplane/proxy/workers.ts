@@ -35,6 +35,8 @@ export interface ProxyPool {
   reconcile(): Promise<ListenerStatus[]>;
   /** TCP connections being piped by worker processes. */
   remoteConns(): number;
+  /** The plane's proxy counters, with the TCP ones of every worker (alive or not) added. */
+  counters(): ReturnType<ProxyPlane['counters']>;
   /** Stops accepting, waits up to graceMs for connections to finish, then resets the rest. */
   stop(graceMs: number): Promise<void>;
 }
@@ -52,7 +54,9 @@ type ToWorker =
  *   Q_BYTES id inBytes inPkts outBytes outPkts | Q_EVENT id e   (e: 1 est, 2 cfin, 3 sfin, 4 rst, 5 closed, 6 retry)
  * Events go out on the next turn of the worker's loop, so a busy worker sends one message for many.
  */
-type FromWorker = { t: 'q'; q: number[] };
+type FromWorker = { t: 'q'; q: number[] } | { t: 'counters'; c: Record<string, number> };
+/** How often a worker reports its proxy counters (cumulative) when they changed. */
+const COUNTERS_MS = 1000;
 const Q_BYTES = 1;
 const Q_EVENT = 2;
 
@@ -78,6 +82,7 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
       plane,
       reconcile: () => plane.reconcile(),
       remoteConns: () => 0,
+      counters: () => plane.counters(),
       stop: (g) => plane.stop(g),
     };
   }
@@ -99,6 +104,8 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
       for (const [id, r] of remotes) if (r.w === w) { r.conn.reset(); r.conn.closed(); remotes.delete(id); }
       const i = workers.indexOf(w);
       if (i !== -1) workers.splice(i, 1);
+      addInto(retired, workerCounters.get(w) ?? {});
+      workerCounters.delete(w);
       // Bounded: a worker that keeps dying leaves the primary serving alone (handoff falls back).
       if (!stopping && respawns++ < 5) { opts.log?.('proxy: a worker exited; starting another'); workers.push(spawnWorker()); }
     });
@@ -111,7 +118,14 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
   };
   const cfgMessage = (): ToWorker => ({ t: 'cfg', tcpMs: engine.tcpIdleMs(false), tcpfinMs: engine.tcpIdleMs(true) });
 
+  // Cumulative counters of each worker, and those of workers that exited (counters never go back).
+  const workerCounters = new Map<WorkerHandle, Record<string, number>>();
+  const retired: Record<string, number> = {};
+  const addInto = (dst: Record<string, number>, src: Readonly<Record<string, number>>) => {
+    for (const [k, v] of Object.entries(src)) dst[k] = (dst[k] ?? 0) + v;
+  };
   const onWorkerMessage = (w: WorkerHandle, m: FromWorker) => {
+    if (m.t === 'counters') { workerCounters.set(w, m.c); return; }
     const q = m.q;
     for (let i = 0; i < q.length;) {
       if (q[i] === Q_BYTES) {
@@ -185,6 +199,13 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
     plane,
     reconcile: async () => { const st = await plane.reconcile(); attach(); expireRemote(); return st; },
     remoteConns: () => remotes.size,
+    counters: () => {
+      const c = plane.counters();
+      const tcp: Record<string, number> = { ...c.tcp };
+      addInto(tcp, retired);
+      for (const wc of workerCounters.values()) addInto(tcp, wc);
+      return { tcp, udp: c.udp };
+    },
     stop: async (graceMs) => {
       stopping = true;
       clearInterval(cfgTimer);
@@ -264,6 +285,20 @@ class WorkerSide {
       for (const l of this.listeners.values()) l.sweep(this.clock.now);
       this.flush();
     }, FLUSH_MS);
+    setInterval(() => this.sendCounters(), COUNTERS_MS);
+  }
+
+  private lastCounters = '';
+  /** Reports the listeners' counters, summed, when they changed. The primary counted the accept. */
+  private sendCounters(): void {
+    const c: Record<string, number> = {};
+    for (const l of this.listeners.values()) {
+      for (const [k, v] of Object.entries(l.counters)) if (k !== 'accepted') c[k] = (c[k] ?? 0) + (v as number);
+    }
+    const text = JSON.stringify(c);
+    if (text === this.lastCounters) return;
+    this.lastCounters = text;
+    process.send?.({ t: 'counters', c });
   }
 
   private listenerFor(timeoutMs: number, retries: number): TcpListener {
@@ -353,6 +388,7 @@ class WorkerSide {
     for (const l of all) l.abortWhere(() => true);
     await Promise.all(all.map((l) => l.drained()));
     this.flush();
+    this.sendCounters();
     process.disconnect?.();
     process.exit(0);
   }
