@@ -41,7 +41,7 @@ export class UdpProxyCounters {
   noSocketDrops = 0;
 }
 
-/** How many sessions from the oldest an eviction looks at for the idlest one. */
+/** How many sessions from the oldest an eviction compares for the idlest one (and visits at most 4 x). */
 const EVICT_SCAN = 64;
 
 /** One upstream socket: a client's flow to one real server. */
@@ -234,8 +234,12 @@ export class UdpListener {
   private evictIdlest(keep: UdpClient): boolean {
     let victim: [string, UdpClient] | undefined;
     let seen = 0;
+    let visited = 0;
     for (const e of this.clients) {
-      if (e[1] === keep || !e[1].holdsSocket) continue;
+      if (++visited > 4 * EVICT_SCAN) break;
+      if (e[1] === keep) continue;
+      // A client without a socket (its upstream failed, or it was refused) holds nothing: forget it.
+      if (!e[1].holdsSocket) { this.clients.delete(e[0]); continue; }
       // lastActive has the sweep clock's granularity: among equals, the session that carried
       // fewer datagrams is the likelier finished exchange.
       if (!victim || e[1].lastActive < victim[1].lastActive ||
