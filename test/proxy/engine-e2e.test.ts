@@ -279,6 +279,7 @@ for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io}
         await plane.reconcile();
         if (expire) {
           await until(() => closed, 3000, 'connection closed');
+          assert.equal(plane.counters().tcp.expiredNodest, 1, 'counted (tsvs_proxy_events_total event="expired_nodest")');
         } else {
           const echo = await new Promise<string>((r) => { h.sock.once('data', (d) => r(d.toString())); h.sock.write('ping'); });
           assert.equal(echo, 'ping', 'expire_nodest_conn=0: the proxy keeps carrying it');

@@ -91,6 +91,34 @@ describe('udp proxy within a socket budget', { skip: HAVE ? false : 'dnsmasq/dig
     assert.equal(plane.udpSockets.used, 0, 'stopping gives every socket back');
   });
 
+  it('a service flooded with fresh clients gives up its own sockets, not a quieter service\'s; counts survive its removal', async () => {
+    const table = makeTable();
+    const [portA, portB] = [await udpPort(VIP), await udpPort(VIP)];
+    const [kA, kB] = [key('udp', `${VIP}:${portA}`), key('udp', `${VIP}:${portB}`)];
+    for (const k of [kA, kB]) { table.addService(svcCfg(k, 'rr')); table.addDest(k, destCfg(`${DNS}:${dnsPort}`)); }
+    const engine = new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(1) }), table);
+    const plane = await startPlane(table, engine, { maxUdpSockets: 4 });
+    try {
+      for (let i = 0; i < 6; i++) assert.equal(await digAt(VIP, portA, 'who.test'), '10.9.9.1');
+      assert.equal(plane.udpSockets.used, 4, 'A holds the whole budget');
+      // B has no session to give up: the listener holding the most sockets (A) gives one.
+      assert.equal(await digAt(VIP, portB, 'who.test'), '10.9.9.1', 'B is answered');
+      const lA = plane.listenerOf(table.getService(kA)!) as UdpListener;
+      const lB = plane.listenerOf(table.getService(kB)!) as UdpListener;
+      assert.deepEqual([lA.socketsHeld, lB.socketsHeld], [3, 1]);
+      // B's next fresh client evicts from A again (A still holds the most), not B's session.
+      assert.equal(await digAt(VIP, portB, 'who.test'), '10.9.9.1');
+      assert.deepEqual([lA.socketsHeld, lB.socketsHeld], [2, 2]);
+      const before = plane.counters().udp;
+      table.deleteService(kA);
+      await plane.reconcile();
+      const after = plane.counters().udp;
+      assert.equal(after.sessionsOpened, before.sessionsOpened, 'A\'s counts stay in the totals after A is removed');
+      assert.equal(after.sessionsEvicted, before.sessionsEvicted);
+      assert.equal(plane.udpSockets.used, 2, 'A\'s sockets were given back');
+    } finally { await plane.stop(); }
+  });
+
   it('ends a session whose upstream cannot connect, so the next datagram tries again', async () => {
     const table = makeTable();
     const port = await udpPort(VIP);

@@ -63,8 +63,8 @@ export interface ProxyPlaneOptions {
    */
   readonly tcpIo?: TcpIo;
   /**
-   * Most upstream sockets the UDP sessions may hold at once; at the limit a new session takes the
-   * socket of the idlest one (default: half the process's descriptor limit).
+   * Most upstream sockets the UDP sessions may hold at once; at the limit a new session takes one
+   * from the service holding the most (its idlest session); default: half the descriptor limit.
    */
   readonly maxUdpSockets?: number;
 }
@@ -106,7 +106,9 @@ interface Entry {
 export class ProxyPlane {
   private readonly entries = new Map<string, Entry>();
   private readonly draining = new Set<Listener>();
+  private readonly stopping = new Set<Listener>();
   private readonly failed = new Map<string, ListenerStatus>();
+  private readonly retired = { tcp: {} as Record<string, number>, udp: {} as Record<string, number> };
   readonly clock: CoarseClock = { now: performance.now() };
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
@@ -244,8 +246,11 @@ export class ProxyPlane {
     this.opts.log?.(`proxy: ${e.key} stops listening on ${e.status.bind}`);
     if (listener.kind === 'tcp') {
       this.draining.add(listener);
-      void listener.l.stopAccepting().then(() => listener.l.drained()).then(() => this.draining.delete(listener));
+      void listener.l.stopAccepting().then(() => listener.l.drained()).then(() => {
+        if (this.draining.delete(listener)) this.keepCounts(listener);
+      });
     } else {
+      this.keepCounts(listener);
       void listener.l.close();
     }
   }
@@ -261,8 +266,9 @@ export class ProxyPlane {
     let n = 0;
     const gone = (d: Destination) => !d.isAvailable;
     for (const l of this.allListeners()) {
-      if (l.kind === 'tcp') n += l.l.abortWhere((s) => s.conn !== undefined && gone(s.conn.dest));
-      else n += l.l.abortWhere(gone);
+      const k = l.kind === 'tcp' ? l.l.abortWhere((s) => s.conn !== undefined && gone(s.conn.dest)) : l.l.abortWhere(gone);
+      if (l.kind === 'tcp') l.l.counters.expiredNodest += k;
+      n += k;
     }
     return n;
   }
@@ -270,6 +276,7 @@ export class ProxyPlane {
   private *allListeners(): Generator<Listener> {
     for (const e of this.entries.values()) if (e.listener) yield e.listener;
     yield* this.draining;
+    yield* this.stopping;
   }
 
   private sweep(): void {
@@ -302,15 +309,20 @@ export class ProxyPlane {
     return this.entries.get(serviceKeyString(svc.key))?.listener?.l;
   }
 
-  /** Proxy counters summed over listeners (what the engine does not count). */
+  /**
+   * Proxy counters summed over listeners (what the engine does not count), with those of listeners
+   * that are gone (services removed or moved, the plane stopping): the totals never go back.
+   */
   counters(): { tcp: Partial<TcpProxyCounters>; udp: Partial<UdpProxyCounters> } {
-    const tcp: Record<string, number> = {};
-    const udp: Record<string, number> = {};
-    for (const l of this.allListeners()) {
-      const dst = l.kind === 'tcp' ? tcp : udp;
-      for (const [k, v] of Object.entries(l.l.counters)) dst[k] = (dst[k] ?? 0) + (v as number);
-    }
+    const tcp: Record<string, number> = { ...this.retired.tcp };
+    const udp: Record<string, number> = { ...this.retired.udp };
+    for (const l of this.allListeners()) addCounters(l.kind === 'tcp' ? tcp : udp, l.l.counters);
     return { tcp, udp };
+  }
+
+  /** A listener leaves allListeners(): its counts stay in the totals. */
+  private keepCounts(l: Listener): void {
+    addCounters(l.kind === 'tcp' ? this.retired.tcp : this.retired.udp, l.l.counters);
   }
 
   /**
@@ -320,6 +332,8 @@ export class ProxyPlane {
   async stop(graceMs = 0): Promise<void> {
     await this.reconciling.catch(() => undefined);
     const all = [...this.allListeners()];
+    // Counted until closed, so that the totals do not dip while the plane stops.
+    for (const l of all) if (!this.draining.has(l)) this.stopping.add(l);
     this.entries.clear();
     await Promise.all(all.map((l) => this.closeListener(l)));
     const tcp = all.filter((l): l is { kind: 'tcp'; l: TcpServiceListener } => l.kind === 'tcp');
@@ -333,8 +347,14 @@ export class ProxyPlane {
     }
     for (const l of tcp) l.l.abortWhere(() => true);
     await Promise.all(tcp.map((l) => l.l.drained()));
+    for (const l of [...this.stopping, ...this.draining]) this.keepCounts(l);
+    this.stopping.clear();
     this.draining.clear();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+function addCounters(dst: Record<string, number>, src: object): void {
+  for (const [k, v] of Object.entries(src)) dst[k] = (dst[k] ?? 0) + (v as number);
 }

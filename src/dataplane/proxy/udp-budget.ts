@@ -7,9 +7,18 @@
 // conntrack's early drop and IPVS's drop_entry defense do with their tables under pressure).
 import { readFileSync } from 'node:fs';
 
+/** A listener whose sessions hold sockets of the budget. */
+export interface SocketHolder {
+  /** Sockets its sessions hold now. */
+  readonly socketsHeld: number;
+  /** Closes its idlest session with a socket (never `keep`'s); false when it has none. */
+  evictIdlest(keep: unknown): boolean;
+}
+
 /** A count of sockets shared by every UDP listener of a plane. */
 export class UdpSocketBudget {
   used = 0;
+  private readonly holders = new Set<SocketHolder>();
 
   constructor(readonly limit: number) {}
 
@@ -22,6 +31,20 @@ export class UdpSocketBudget {
 
   give(): void {
     if (this.used > 0) this.used--;
+  }
+
+  join(h: SocketHolder): void { this.holders.add(h); }
+  leave(h: SocketHolder): void { this.holders.delete(h); }
+
+  /**
+   * Frees a socket for a new session of `keep`: the listener holding the most sockets gives up its
+   * idlest session, so a service flooded with fresh clients (DNS) evicts its own sessions and cannot
+   * shut a quieter service out. True when a socket was freed.
+   */
+  reclaim(keep: unknown): boolean {
+    let most: SocketHolder | undefined;
+    for (const h of this.holders) if (h.socketsHeld > 0 && (!most || h.socketsHeld > most.socketsHeld)) most = h;
+    return most !== undefined && most.evictIdlest(keep);
   }
 }
 

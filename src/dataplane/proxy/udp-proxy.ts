@@ -14,7 +14,7 @@ import { unmapIp } from './cidr.js';
 import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
 import type { CoarseClock } from './tcp-service.js';
-import type { UdpSocketBudget } from './udp-budget.js';
+import type { SocketHolder, UdpSocketBudget } from './udp-budget.js';
 
 /** Per-service settings of the UDP proxy. */
 export interface UdpServiceOptions {
@@ -62,10 +62,13 @@ class Upstream {
     this.header = pp !== 0 && src && dst && src.family === dst.family
       ? encodeProxyV2({ transport: 'udp', src, srcPort: client.flow.clientPort, dst, dstPort: listener.vport })
       : undefined;
+    listener.socketsHeld++;
     this.sock = dgram.createSocket(family);
     this.sock.on('message', this.onReply);
-    // Before the connect completes, an error (EMFILE, ENOBUFS, no route) means there is no
-    // upstream: the session ends so that the client's next datagram schedules a fresh one.
+    // With a connect callback, Node reports connect errors there and bind errors (EMFILE, no
+    // ephemeral port) here: either way there is no upstream, and the session ends so that the
+    // client's next datagram schedules a fresh one. Later errors here come from receiving (an ICMP
+    // port unreachable answered by the real server's host).
     this.sock.on('error', () => {
       if (this.pending) listener.upstreamFailed(this);
       else listener.counters.sendErrors++;
@@ -113,6 +116,7 @@ class Upstream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.listener.socketsHeld--;
     this.listener.budget.give();
     try { this.sock.close(); } catch { /* already closed */ }
   }
@@ -143,8 +147,10 @@ class UdpClient {
 }
 
 /** The datagram socket of one UDP virtual service and its sessions. */
-export class UdpListener {
+export class UdpListener implements SocketHolder {
   readonly clients = new Map<string, UdpClient>();
+  /** Upstream sockets of this listener's sessions. */
+  socketsHeld = 0;
   readonly counters = new UdpProxyCounters();
   private sock: dgram.Socket | undefined;
   private closed = false;
@@ -173,6 +179,7 @@ export class UdpListener {
         sock.removeListener('error', onErr);
         sock.on('error', () => { this.counters.sendErrors++; });
         sock.on('message', this.onMessage);
+        this.budget.join(this);
         resolve();
       });
     });
@@ -217,7 +224,7 @@ export class UdpListener {
 
   /** A new upstream socket for `c`, within the plane's socket budget; undefined when none is left. */
   private upstream(c: UdpClient, conn: EngineConn): Upstream | undefined {
-    if (!this.budget.take() && !(this.evictIdlest(c) && this.budget.take())) {
+    if (!this.budget.take() && !(this.budget.reclaim(c) && this.budget.take())) {
       this.counters.noSocketDrops++;
       conn.closed();
       return undefined;
@@ -231,7 +238,7 @@ export class UdpListener {
    * Sessions are in creation order, so the scan starts where finished one-shot flows (a DNS
    * query) gather; a long-lived flow there is skipped if a quieter one follows.
    */
-  private evictIdlest(keep: UdpClient): boolean {
+  evictIdlest(keep: unknown): boolean {
     let victim: [string, UdpClient] | undefined;
     let seen = 0;
     let visited = 0;
@@ -311,6 +318,7 @@ export class UdpListener {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    this.budget.leave(this);
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
     const sock = this.sock;

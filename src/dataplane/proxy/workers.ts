@@ -104,8 +104,6 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
       for (const [id, r] of remotes) if (r.w === w) { r.conn.reset(); r.conn.closed(); remotes.delete(id); }
       const i = workers.indexOf(w);
       if (i !== -1) workers.splice(i, 1);
-      addInto(retired, workerCounters.get(w) ?? {});
-      workerCounters.delete(w);
       // Bounded: a worker that keeps dying leaves the primary serving alone (handoff falls back).
       if (!stopping && respawns++ < 5) { opts.log?.('proxy: a worker exited; starting another'); workers.push(spawnWorker()); }
     });
@@ -118,9 +116,9 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
   };
   const cfgMessage = (): ToWorker => ({ t: 'cfg', tcpMs: engine.tcpIdleMs(false), tcpfinMs: engine.tcpIdleMs(true) });
 
-  // Cumulative counters of each worker, and those of workers that exited (counters never go back).
+  // The latest cumulative counters of every worker ever started, kept after it exits (so totals
+  // never go back, and a report that arrives after the exit event just replaces the last one).
   const workerCounters = new Map<WorkerHandle, Record<string, number>>();
-  const retired: Record<string, number> = {};
   const addInto = (dst: Record<string, number>, src: Readonly<Record<string, number>>) => {
     for (const [k, v] of Object.entries(src)) dst[k] = (dst[k] ?? 0) + v;
   };
@@ -202,7 +200,6 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
     counters: () => {
       const c = plane.counters();
       const tcp: Record<string, number> = { ...c.tcp };
-      addInto(tcp, retired);
       for (const wc of workerCounters.values()) addInto(tcp, wc);
       return { tcp, udp: c.udp };
     },

@@ -137,8 +137,8 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
           return;
         }
         this.flow = r.flow;
-        // The rest lives in the shared I/O buffer's copy: keep our own.
-        if (r.rest.length > 0) this.toServer = Buffer.from(r.rest);
+        // Client bytes that came with the header (a copy out of the shared I/O buffer already).
+        if (r.rest.length > 0) this.toServer = r.rest;
         this.schedule();
         return;
       }
