@@ -32,6 +32,11 @@ export class UdpProxyCounters {
   sessionsExpired = 0;
   refused = 0;
   queueDrops = 0;
+  /**
+   * Socket errors after the upstream connected, or on the VIP socket: a failed send (Node reports
+   * it as an 'error' event when send has no callback), or an ICMP error for the real server
+   * (ECONNREFUSED when its port is closed). The session stays: a later datagram may get through.
+   */
   sendErrors = 0;
   /** Upstream sockets that could not be opened or connected (the session ends; the next datagram retries). */
   upstreamErrors = 0;
