@@ -17,10 +17,11 @@ import { runMhDisruption } from './mh-disruption.js';
 async function runPacketBench(): Promise<string> {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return '### Packet plane\n\nskipped: needs root on Linux (network namespaces, AF_PACKET, XDP)\n';
-  let md = `### Packet plane (REPEAT=${process.env.REPEAT ?? '3'} bench/packet-bench.sh 4 "64 1358")\n`;
+  const repeat = process.env.REPEAT ?? '3';
+  let md = `### Packet plane (REPEAT=${repeat} bench/packet-bench.sh 4 "64 1358")\n`;
   for (const threaded of ['0', '1']) {
     const r = spawnSync('bash', ['bench/packet-bench.sh', '4', '64 1358'], {
-      cwd: root, encoding: 'utf8', env: { ...process.env, DIST: 'dist', REPEAT: process.env.REPEAT ?? '3', MODES: process.env.MODES ?? 'dr dr-xdp nat tun fullnat', THREADED: threaded },
+      cwd: root, encoding: 'utf8', env: { ...process.env, DIST: 'dist', REPEAT: repeat, MODES: process.env.MODES ?? 'dr dr-xdp nat tun fullnat', THREADED: threaded },
     });
     md += `\nTHREADED=${threaded}${r.status === 0 ? '' : ` (exit ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')})`}\n\n\`\`\`\n${r.stdout.trim()}\n\`\`\`\n`;
   }

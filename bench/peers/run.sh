@@ -137,7 +137,6 @@ BEP=()    # prefix for backends
 LBP=()    # prefix for LB
 BE_PIDS=()
 LB_PIDS=()
-LB_MAIN=
 
 start_backends() {
   local mode=$1 b pid
@@ -165,7 +164,7 @@ stop_backends() {
 
 start_lb() {          # lb mode threads
   local lb=$1 mode=$2 thr=$3 pid
-  LB_PIDS=(); LB_MAIN=
+  LB_PIDS=()
   case $lb in
     direct) return 0 ;;
     haproxy)
@@ -186,7 +185,7 @@ start_lb() {          # lb mode threads
         > "$OUT/logs/lb-tsvs.$mode.log" 2>&1 &
       pid=$! ;;
   esac
-  track "$pid"; LB_MAIN=$pid; LB_PIDS=("$pid")
+  track "$pid"; LB_PIDS=("$pid")
   wait_listen "$LB_HOST:${WEB_PORT[$lb]}" && wait_listen "$LB_HOST:${BULK_PORT[$lb]}" || return 1
   sleep 0.3
   local kids=($(children_of "$pid"))  # nginx workers, tsvs worker processes (haproxy/node threads are counted in /proc/PID/stat)
@@ -197,7 +196,7 @@ start_lb() {          # lb mode threads
 stop_lb() {
   local p
   for p in "${LB_PIDS[@]}"; do stop_pid "$p"; done
-  LB_PIDS=(); LB_MAIN=
+  LB_PIDS=()
 }
 
 # functional check: response is 200 and both backends are reached (round-robin)

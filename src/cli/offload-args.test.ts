@@ -2,6 +2,9 @@
 // (exit 2, the option and the value named).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { main as labMain } from './lab/main.js';
 import { main as runMain } from './run/main.js';
 
@@ -22,8 +25,10 @@ test('tsvs run --offload ebpf is refused', async () => {
   assert.match(r.err, /tsvs run: --offload must be one of none, xdp, xdp-native: got 'ebpf'/);
 });
 
-test('tsvs lab up dr --offload ebpf is refused before any namespace is made', { skip: process.getuid?.() !== 0 && 'lab up checks root first' }, async () => {
-  const r = await stderrOf(() => labMain(['up', 'dr', '--offload', 'ebpf', '--dir', '/nonexistent/tsvs-lab']));
+test('tsvs lab up dr --offload ebpf is refused before anything is made (and before the root check)', async () => {
+  const dir = join(tmpdir(), `tsvs-lab-args-${process.pid}`);
+  const r = await stderrOf(() => labMain(['up', 'dr', '--offload', 'ebpf', '--dir', dir]));
   assert.equal(r.code, 2);
   assert.match(r.err, /--offload must be one of none, xdp, xdp-native: got 'ebpf'/);
+  assert.equal(existsSync(dir), false, 'no lab state written');
 });

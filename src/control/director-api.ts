@@ -86,11 +86,11 @@ export interface DataplaneCounters {
   readonly connsMax: number;
   /** The packet plane's XDP fast path, when on (ADR 0005): flows in it, packets it forwarded. */
   readonly offload?: { readonly flows: number; readonly packets: number };
-  /** The proxy plane's own events (connect failures, retries, UDP evictions...) and its UDP sockets. */
+  /** The proxy plane's own event counts (accepts, connect failures, retries, UDP evictions...) and its UDP sockets. */
   readonly proxy?: ProxyCounters;
 }
 
-/** Counters of the proxy plane that the connection table does not keep (camelCase names). */
+/** The proxy plane's socket-level event counts (camelCase names), beside the table's stats. */
 export interface ProxyCounters {
   readonly tcp: Readonly<Record<string, number>>;
   readonly udp: Readonly<Record<string, number>>;

@@ -65,9 +65,9 @@ class Daemon {
   }
 }
 
-function curl(url: string): Promise<string> {
+function curl(url: string, extra: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('curl', ['-sS', '--max-time', '5', url], { timeout: 10_000 }, (err, out, errOut) => (err ? reject(new Error(`curl ${url}: ${errOut}`)) : resolve(out)));
+    execFile('curl', ['-sS', '--max-time', '5', ...extra, url], { timeout: 10_000 }, (err, out, errOut) => (err ? reject(new Error(`curl ${url}: ${errOut}`)) : resolve(out)));
   });
 }
 
@@ -194,11 +194,12 @@ test('tsvs run: the proxy plane\'s connect failures and retries reach /metrics',
   const deadPort = await freePort('127.0.0.32');
   const vport = await freePort('127.0.0.1');
   const mport = await freePort('127.0.0.1');
+  const aport = await freePort('127.0.0.1');
   const cfgPath = join(dir, 'tsvs.yaml');
   // No health checks: rr sends connections to the closed port, which the proxy retries on the
   // live server (dataplane.proxy.retries, default 1). Metrics on a listener of their own.
   writeFileSync(cfgPath, `dataplane: { kind: proxy }
-api: { enabled: false }
+api: { enabled: true, listen: "127.0.0.1:${aport}" }
 metrics: { enabled: true, listen: "127.0.0.1:${mport}" }
 services:
   - { protocol: tcp, address: 127.0.0.1, port: ${vport}, scheduler: rr, forwarding: masq,
@@ -218,6 +219,11 @@ services:
     assert.equal(sample('retries'), sample('connect_failures'));
     assert.equal(sample('gave_up'), 0);
     assert.match(m.stdout, /^tsvs_proxy_udp_sockets 0$/m);
+    // The metrics moved to their own listener, which serves nothing else.
+    assert.match(await curl(`http://127.0.0.1:${aport}/v1/services`), /"services"/, 'the API still serves the API');
+    for (const url of [`http://127.0.0.1:${aport}/metrics`, `http://127.0.0.1:${mport}/v1/services`]) {
+      assert.equal((await curl(url, ['-o', '/dev/null', '-w', '%{http_code}'])), '404', url);
+    }
   } finally {
     d.child.kill('SIGTERM');
     const code = await d.exited;

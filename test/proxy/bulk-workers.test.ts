@@ -4,16 +4,13 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { Ipvs } from '../../src/core/conn/ipvs.js';
-import { SeededRandom } from '../../src/core/random.js';
 import type { ServiceTable } from '../../src/core/service/service-table.js';
 import { startDemoBackend } from '../../src/dataplane/proxy/demo.js';
-import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
 import { startProxyPool } from '../../src/dataplane/proxy/workers.js';
-import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, until } from './helpers.js';
+import { backendOf, curl, destCfg, freePort, ipvsEngine, key, makeTable, rawServer, startPlane, svcCfg, until } from './helpers.js';
 
 const VIP = '127.0.6.1';
-const engineFor = (t: ServiceTable) => new IpvsEngine(new Ipvs(t, { clock: t.clock, random: new SeededRandom(5) }), t);
+const engineFor = (t: ServiceTable) => ipvsEngine(t, 5);
 
 describe('bulk transfer and workers', () => {
   it('1 GiB server -> client and 256 MiB client -> server arrive byte for byte (sha256 both ends)', { timeout: 180_000 }, async () => {

@@ -9,23 +9,18 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Ipvs } from '../../src/core/conn/ipvs.js';
-import { SeededRandom } from '../../src/core/random.js';
 import { SVC_F_PERSISTENT } from '../../src/core/service/types.js';
 import type { ServiceTable } from '../../src/core/service/service-table.js';
 import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
-import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
 import { decodeProxyHeader, encodeProxyV1, encodeProxyV2 } from '../../src/dataplane/proxy/proxy-protocol.js';
 import { parseCidr } from '../../src/dataplane/proxy/cidr.js';
 import { formatIp, parseIp } from '../../src/core/net/addr.js';
 import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-service.js';
-import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
+import { backendOf, curl, destCfg, freePort, ipvsEngine, key, makeTable, rawServer, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
 
 const VIP = '127.0.3.1';
 
-function engineFor(table: ServiceTable): IpvsEngine {
-  return new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(3) }), table);
-}
+const engineFor = (table: ServiceTable) => ipvsEngine(table, 3);
 
 /** Opens a raw connection through the proxy and resolves with the first line the server sends. */
 function hold(port: number, localAddress?: string): Promise<{ sock: net.Socket; first: string }> {

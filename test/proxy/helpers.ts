@@ -1,9 +1,11 @@
 // Fixtures for the proxy plane's end-to-end tests: a service table with the schedulers, a plane
 // on loopback, small real servers (HTTP from demo.ts, raw TCP ones for half-close/reset tests)
 // and clients (curl, raw sockets). Everything started here is stopped by the returned handles.
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { Ipvs } from '../../src/core/conn/ipvs.js';
 import { parseEndpoint } from '../../src/core/net/addr.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { type SchedulerEnv, SchedulerRegistry, MH_DEFAULT_TABLE_SIZE } from '../../src/core/sched/scheduler.js';
@@ -11,6 +13,7 @@ import { registerSchedulers } from '../../src/dataplane/proxy/registry.js';
 import { ServiceTable } from '../../src/core/service/service-table.js';
 import { DEST_DEFAULTS, type DestConfig, type Protocol, type ServiceConfig, type ServiceKey, defaultNetmask } from '../../src/core/service/types.js';
 import type { ProxyEngine } from '../../src/dataplane/proxy/engine.js';
+import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
 import { ProxyPlane, type ProxyPlaneOptions, resolveTcpIo } from '../../src/dataplane/proxy/plane.js';
 
 /** A real monotonic clock for the table. */
@@ -130,4 +133,34 @@ export function dig(vip: string, port: number, name: string, opts: string[] = []
     execFile('dig', [`@${vip}`, '-p', String(port), '+short', '+tries=1', '+time=2', ...opts, name], { timeout: 5000 },
       (err, out) => (err ? reject(err) : resolve(out.trim())));
   });
+}
+
+/** The proxy engine over the core's connection layer (the daemon's), seeded. */
+export function ipvsEngine(table: ServiceTable, seed = 1): IpvsEngine {
+  return new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(seed) }), table);
+}
+
+/** Whether the DNS tests can run (Debian: apt-get install -y dnsmasq dnsutils). */
+export const HAVE_DNS = existsSync('/usr/sbin/dnsmasq') && existsSync('/usr/bin/dig');
+
+/**
+ * A real DNS server: dnsmasq on `ip` (a free port) answering who.test with `answer`. Resolves
+ * once it answers a dig (at most 5 s).
+ */
+export async function startDnsmasq(ip: string, answer: string): Promise<{ port: number; proc: ChildProcess }> {
+  const port = await udpPort(ip);
+  const proc = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--no-daemon', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
+    `--listen-address=${ip}`, '--bind-interfaces', `--port=${port}`, `--address=/who.test/${answer}`, '--user=root', '--pid-file='],
+  { stdio: 'ignore' });
+  const end = Date.now() + 5000;
+  for (;;) {
+    if ((await dig(ip, port, 'who.test', ['+time=1']).catch(() => '')) === answer) return { port, proc };
+    if (Date.now() > end) { proc.kill('SIGTERM'); throw new Error(`dnsmasq on ${ip}:${port} did not answer within 5 s`); }
+  }
+}
+
+/** A minimal DNS A query for `name`. */
+export function dnsQuery(id: number, name: string): Buffer {
+  const labels = name.split('.').flatMap((l) => [l.length, ...Buffer.from(l)]);
+  return Buffer.from([id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, 1, 0, 1]);
 }

@@ -2,38 +2,29 @@
 // ip:port, replies from the VIP, one-packet scheduling, and PROXY v2 DGRAM headers parsed by a
 // strict relay in front of dnsmasq (so the client address is visible and dig still gets answers).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { Ipvs } from '../../src/core/conn/ipvs.js';
-import { SeededRandom } from '../../src/core/random.js';
 import { SVC_F_ONEPACKET } from '../../src/core/service/types.js';
-import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
 import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
-import { destCfg, dig as digAt, key, makeTable, startPlane, svcCfg, udpPort } from './helpers.js';
+import { HAVE_DNS, destCfg, dig as digAt, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, udpPort, until } from './helpers.js';
 
 const VIP = '127.0.5.1';
 const DNS = ['127.0.5.11', '127.0.5.12'];
-const HAVE = existsSync('/usr/sbin/dnsmasq') && existsSync('/usr/bin/dig');
 
 
 
-describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
+describe('udp proxy', { skip: HAVE_DNS ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
   const procs: ChildProcess[] = [];
   const ports: number[] = [];
   before(async () => {
+    // Each server answers who.test with its own address, so the answer names the backend.
     for (const [i, ip] of DNS.entries()) {
-      const p = await udpPort(ip);
-      ports.push(p);
-      // Each server answers who.test with its own address, so the answer names the backend.
-      const proc = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--no-daemon', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
-        `--listen-address=${ip}`, '--bind-interfaces', `--port=${p}`, `--address=/who.test/10.9.9.${i + 1}`, '--user=root', '--pid-file='],
-      { stdio: 'ignore' });
-      procs.push(proc);
+      const d = await startDnsmasq(ip, `10.9.9.${i + 1}`);
+      ports.push(d.port);
+      procs.push(d.proc);
     }
-    await new Promise((r) => setTimeout(r, 400));
   });
   after(() => { for (const p of procs) p.kill('SIGTERM'); });
 
@@ -43,7 +34,7 @@ describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get
     const k = key('udp', `${VIP}:${port}`);
     table.addService(svcCfg(k, 'rr'));
     DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
-    const engine = new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(1) }), table);
+    const engine = ipvsEngine(table);
     const plane = await startPlane(table, engine);
     try {
       const answers: string[] = [];
@@ -65,7 +56,7 @@ describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get
     const k = key('udp', `${VIP}:${port}`);
     table.addService(svcCfg(k, 'rr', { flags: SVC_F_ONEPACKET }));
     DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
-    const engine = new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(1) }), table);
+    const engine = ipvsEngine(table);
     const plane = await startPlane(table, engine);
     const sock = dgram.createSocket('udp4');
     try {
@@ -77,8 +68,7 @@ describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get
         sock.send(dnsQuery(i + 1, 'who.test'), port, VIP);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const t0 = Date.now();
-      while (got.length < 4 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+      await until(() => got.length >= 4, 3000, 'four answers');
       assert.deepEqual(got.sort(), [`${VIP}:${port}/10.9.9.1`, `${VIP}:${port}/10.9.9.1`, `${VIP}:${port}/10.9.9.2`, `${VIP}:${port}/10.9.9.2`]);
       assert.equal(engine.ipvs.conns.count, 0, 'one-packet conns are not kept');
       assert.equal(table.getService(k)!.stats.conns, 4);
@@ -103,7 +93,7 @@ describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get
     const k = key('udp', `${VIP}:${port}`);
     table.addService(svcCfg(k, 'rr'));
     table.addDest(k, destCfg(`127.0.5.21:${relay.address().port}`));
-    const engine = new IpvsEngine(new Ipvs(table, { clock: table.clock, random: new SeededRandom(1) }), table);
+    const engine = ipvsEngine(table);
     const plane = await startPlane(table, engine, { proxyProtocolFor: () => 2 });
     try {
       const srcPort = await udpPort('127.0.5.98');
@@ -112,9 +102,3 @@ describe('udp proxy', { skip: HAVE ? false : 'dnsmasq/dig not installed (apt-get
     } finally { await plane.stop(); relay.close(); }
   });
 });
-
-/** A minimal DNS A query. */
-function dnsQuery(id: number, name: string): Buffer {
-  const labels = name.split('.').flatMap((l) => [l.length, ...Buffer.from(l)]);
-  return Buffer.from([id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, 1, 0, 1]);
-}

@@ -45,10 +45,12 @@ export async function main(argv: string[]): Promise<number> {
   const usage = (msg: string): number => { process.stderr.write(`tsvs lab: ${msg}\n\n${USAGE}`); return 2; };
   const dir = o.dir ?? LAB_DIR;
   const say = (l: string): void => { process.stdout.write(`${l}\n`); };
-  if ((sub === 'up' || sub === 'down') && process.getuid?.() !== 0) {
+  // Bad arguments are refused before privileges are asked for.
+  const notRoot = (): boolean => {
+    if (process.getuid?.() === 0) return false;
     process.stderr.write(`tsvs lab ${sub}: needs root (network namespaces, veth, bridges)\n`);
-    return 1;
-  }
+    return true;
+  };
   try {
     switch (sub) {
       case 'up': {
@@ -62,11 +64,13 @@ export async function main(argv: string[]): Promise<number> {
         if (!Number.isInteger(tunPort) || tunPort < 1 || tunPort > 65535) return usage(`--tun-port must be 1-65535: got '${o['tun-port']}'`);
         const offload = o.offload ?? 'none';
         if (!isOffloadMode(offload)) return usage(`--offload must be one of ${OFFLOAD_MODES.join(', ')}: got '${offload}'`);
+        if (notRoot()) return 1;
         await labUp({ mode: mode as LabMode, servers, tunType, tunPort, dir, offload }, say);
         return 0;
       }
       case 'down':
         if (v.positionals.length) return usage('down takes no arguments');
+        if (notRoot()) return 1;
         return (await labDown(dir, say)) === 0 ? 0 : 1;
       case 'status': {
         const s = await labStatus(dir);

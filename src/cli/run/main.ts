@@ -4,9 +4,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../control/config/load.js';
 import { OFFLOAD_MODES, isOffloadMode } from '../../control/config/schema.js';
 import { Daemon, defaultConfigSource, type ConfigSource } from '../../control/daemon/daemon.js';
-import { chooseGcMode } from '../../dataplane/gc-mode.js';
+import { PARALLEL_GC_ENV, chooseGcMode } from '../../dataplane/gc-mode.js';
 
-const USAGE = `Usage: tsvs run [-c FILE] [--dataplane proxy|packet|none] [--iface IF[,IF...]] [--offload none|xdp|xdp-native]
+const USAGE = `Usage: tsvs run [-c FILE] [--dataplane proxy|packet|none] [--iface IF[,IF...]] [--offload ${OFFLOAD_MODES.join('|')}]
                 [--control-socket PATH] [--api ip:port] [--no-api] [--grace SECONDS]
 
   -c, --config FILE     YAML configuration (default /etc/tsvs/tsvs.yaml if present, else an empty table)
@@ -18,7 +18,7 @@ const USAGE = `Usage: tsvs run [-c FILE] [--dataplane proxy|packet|none] [--ifac
   --api ip:port         REST API and metrics listener (default 127.0.0.1:9180)
   --no-api              do not start the REST API
   --grace SECONDS       how long SIGTERM lets connections drain (default 5)
-Environment: TSVS_PARALLEL_GC=1 keeps V8's parallel scavenger (default: scavenges on the loop's thread,
+Environment: ${PARALLEL_GC_ENV}=1 keeps V8's parallel scavenger (default: scavenges on the loop's thread,
   which keeps collection pauses short on a busy event loop; see docs/adr/0004-native-tcp-io.md).
 Signals: SIGHUP reloads the config (a bad config changes nothing); SIGTERM/SIGINT drain and exit.
 `;

@@ -7,7 +7,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { parseEndpoint, parseIp, type IpAddress } from '../../core/net/addr.js';
+import { isLoopback, parseEndpoint, parseIp, type IpAddress } from '../../core/net/addr.js';
+import { MIN_TOKEN_LENGTH } from '../config/schema-values.js';
 import { ControlEventTally, type MetricsSource } from '../metrics/prometheus.js';
 import { DEFAULT_MAX_BODY_BYTES, HttpError, sendError, sendText } from './json.js';
 import { buildOpenApi } from './openapi.js';
@@ -15,8 +16,7 @@ import { METRICS_ROUTE, ROUTES, type Route, type RouteContext, matchRoute } from
 import { EventHub } from './sse.js';
 import { DASHBOARD_CSP, loadWebAssets } from './web-assets.js';
 
-/** Shortest bearer token accepted: guessing must not be an option. */
-export const MIN_TOKEN_LENGTH = 16;
+export { MIN_TOKEN_LENGTH };
 
 export interface ApiTlsOptions {
   /** PEM certificate chain and key of the server. */
@@ -62,11 +62,6 @@ export interface ApiServer {
 }
 
 const DEFAULT_LISTEN = '127.0.0.1:9180';
-
-function isLoopback(a: IpAddress): boolean {
-  if (a.family === 4) return a.bytes[0] === 127;
-  return a.bytes.every((b, i) => (i === 15 ? b === 1 : b === 0));
-}
 
 /** Parses the listen address; "localhost:port" means 127.0.0.1. Throws a clear Error. */
 export function parseListen(listen: string): { addr: IpAddress; host: string; port: number } {

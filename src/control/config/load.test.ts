@@ -91,7 +91,7 @@ describe('config loader: every error names file:line:col, the field path and the
     ['check type', svc('    realServers:', '      - address: 10.0.0.1', '        checks: [{ type: ping }]'),
       ['tsvs.yaml:7:20: services[0].realServers[0].checks[0].type: must be one of tcp, http, https, udp, dns, smtp, exec: current value is "ping"']],
     ['metrics exposed without credentials', lines('metrics:', '  listen: 0.0.0.0:9100'),
-      ['tsvs.yaml:2:3: metrics.listen: 0.0.0.0:9100 is not a loopback address: set api.token, api.tokenFile or api.tls.clientCa (mTLS); the metrics listener checks the API\'s credentials']],
+      ['tsvs.yaml:2:3: metrics.listen: 0.0.0.0:9100 is not a loopback address: set api.token, api.tokenFile or api.tls.clientCa (mTLS) to expose the metrics']],
     ['UDP socket bound', lines('dataplane:', '  proxy:', '    maxUdpSockets: -5'),
       ['tsvs.yaml:3:5: dataplane.proxy.maxUdpSockets: must be an integer 0..16777216: current value is -5']],
     ['packet fast path mode', lines('dataplane:', '  packet:', '    offload: ebpf'),
@@ -176,6 +176,8 @@ describe('config loader: every error names file:line:col, the field path and the
     const cfg = loadConfigText(lines('api:', '  listen: "[2001:db8::1]:9443"', '  tls: { cert: /c.pem, key: /k.pem, clientCa: /ca.pem }'), 't.yaml');
     assert.equal(cfg.api.tls?.clientCa, '/ca.pem');
     loadConfigText(lines('api:', '  listen: 10.0.0.1:9180', '  tokenFile: /etc/tsvs/token'), 't.yaml');
+    // The metrics' own listener off loopback, guarded by the API's token.
+    assert.equal(loadConfigText(lines('api:', '  token: a-token-of-16-chars-or-more', 'metrics:', '  listen: 0.0.0.0:9100'), 't.yaml').metrics.listen, '0.0.0.0:9100');
   });
 
   it('the packet dataplane needs interfaces; fullnat needs a local address of the family', () => {

@@ -70,9 +70,9 @@ const httpOptions = {
   fastRecovery: bool().default(false),
 };
 
-export const tcpCheckSchema = z.object({ type: z.literal('tcp'), ...checkConnection }).strict();
-export const httpCheckSchema = z.object({ type: z.literal('http'), ...httpOptions }).strict();
-export const httpsCheckSchema = z.object({
+const tcpCheckSchema = z.object({ type: z.literal('tcp'), ...checkConnection }).strict();
+const httpCheckSchema = z.object({ type: z.literal('http'), ...httpOptions }).strict();
+const httpsCheckSchema = z.object({
   type: z.literal('https'),
   ...httpOptions,
   enableSni: bool().default(false),
@@ -80,7 +80,7 @@ export const httpsCheckSchema = z.object({
   tlsCompliant: bool().default(false),
 }).strict();
 const hexText = () => z.string({ invalid_type_error: 'must be a hex string' }).regex(/^[0-9a-fA-F ]+$/, 'must be hex digits');
-export const udpCheckSchema = z.object({
+const udpCheckSchema = z.object({
   type: z.literal('udp'),
   ...checkConnection,
   /** Hex payload to send (default: random). */
@@ -90,18 +90,18 @@ export const udpCheckSchema = z.object({
   minReplyLength: intIn(0, 65535).default(0),
   maxReplyLength: intIn(0, 65535).default(255),
 }).strict();
-export const dnsCheckSchema = z.object({
+const dnsCheckSchema = z.object({
   type: z.literal('dns'),
   ...checkConnection,
   queryType: oneOf(DNS_TYPES).default('SOA'),
   name: text().default('.'),
 }).strict();
-export const smtpCheckSchema = z.object({
+const smtpCheckSchema = z.object({
   type: z.literal('smtp'),
   ...checkConnection,
   heloName: text().default('smtpchecker.keepalived.org'),
 }).strict();
-export const execCheckSchema = z.object({
+const execCheckSchema = z.object({
   type: z.literal('exec'),
   ...checkTiming,
   /** argv of the program: exit 0 = up, 1 = down (with dynamic, 2..255 = up with weight status-2). */

@@ -25,3 +25,6 @@ export const nonZeroPort = () => intIn(1, 65535);
 /** An IP address in text; strictly parsed by the loader (validate.ts), not here. */
 export const ipText = () => z.string({ invalid_type_error: 'must be an IPv4 or IPv6 address', required_error: 'is required' });
 export const absPath = () => text().refine((s) => s.startsWith('/'), 'must be an absolute path');
+
+/** Shortest API bearer token accepted: guessing must not be an option. */
+export const MIN_TOKEN_LENGTH = 16;

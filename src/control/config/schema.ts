@@ -7,8 +7,7 @@ import { z } from 'zod';
 import { CHECK_TYPES, checkSchema, rsHealthSchema, scriptSchema, serviceHealthSchema, type urlSchema } from './schema-checks.js';
 import { INT_MAX, MAX_TIMEOUT_S, U32_MAX, absPath, bool, intIn, ipText, nonZeroPort, oneOf, port, secondsIn, text } from './schema-values.js';
 
-export { MAX_TIMEOUT_S };
-export * from './schema-checks.js';
+export { CHECK_TYPES, DNS_TYPES } from './schema-checks.js';
 
 /** Schedulers tsvs implements (spec §1); ipvsadm's default is wlc. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;

@@ -2,15 +2,26 @@
 // (spec §5.2), what keepalived forces (spec §7.1), and tsvs's own safety rules (API exposure,
 // fullnat address pools). Runs on whatever passed the schema, so errors of every section are
 // reported together.
-import { formatEndpoint, ipKey, maskPrefixLength, parseEndpoint, parseIp, parseIpv4, parsePrefix } from '../../core/net/addr.js';
+import { formatEndpoint, ipKey, isLoopback, maskPrefixLength, parseEndpoint, parseIp, parseIpv4, parsePrefix } from '../../core/net/addr.js';
 import type { AddressFamily, IpAddress } from '../../core/net/addr.js';
 import type { CheckSpec, Config, RealServerSpec, ServiceSpec, TunnelSpec } from './schema.js';
+import { MIN_TOKEN_LENGTH } from './schema-values.js';
 
 /** One step of a field path: a mapping key or a list index. */
 export type PathSeg = string | number;
 type Report = (path: readonly PathSeg[], message: string) => void;
 
-const famName = (f: AddressFamily) => (f === 4 ? 'IPv4' : 'IPv6');
+/** IPv4 / IPv6, for messages. */
+export const famName = (f: AddressFamily) => (f === 4 ? 'IPv4' : 'IPv6');
+
+/** A persistence netmask a service of `family` can use: a contiguous dotted IPv4 mask, or an IPv6 prefix length. */
+export function netmaskFits(mask: string | number, family: AddressFamily): boolean {
+  if (family === 4) {
+    const m = typeof mask === 'string' ? parseIpv4(mask) : undefined;
+    return m !== undefined && maskPrefixLength(m) !== undefined;
+  }
+  return typeof mask === 'number' && mask >= 1 && mask <= 128;
+}
 
 /** Checks every cross-field rule; reports each violation at the field it concerns. */
 export function validateConfig(cfg: Partial<Config>, services: readonly { index: number; spec: ServiceSpec }[], report: Report): void {
@@ -60,25 +71,20 @@ function validateDataplane(cfg: Partial<Config>, report: Report): void {
   if (min > max) report(['dataplane', 'fullnat', 'portRange', 'min'], `must be <= max (${max}): current value is ${min}`);
 }
 
-/** True for 127.0.0.0/8 and ::1. */
-function isLoopback(a: IpAddress): boolean {
-  if (a.family === 4) return a.bytes[0] === 127;
-  return a.bytes.every((b, i) => (i === 15 ? b === 1 : b === 0));
-}
-
 function validateApi(cfg: Partial<Config>, report: Report): void {
   const api = cfg.api;
+  // The API's credentials guard every listener off loopback: the API's and the metrics' own.
+  const authenticated = api !== undefined && (api.token !== undefined || api.tokenFile !== undefined || api.tls?.clientCa !== undefined);
+  const exposed = (path: readonly PathSeg[], at: string, what: string) =>
+    report(path, `${at} is not a loopback address: set api.token, api.tokenFile or api.tls.clientCa (mTLS) to expose ${what}`);
   let apiListen: string | undefined;
   if (api) {
     const ep = parseEndpoint(api.listen);
     if (!ep || ep.port === 0) report(['api', 'listen'], `must be ip:port or [ip6]:port with a port 1..65535: current value is ${JSON.stringify(api.listen)}`);
     else apiListen = formatEndpoint(ep.addr, ep.port);
     if (api.token !== undefined && api.tokenFile !== undefined) report(['api', 'tokenFile'], 'token and tokenFile are mutually exclusive');
-    if (api.token !== undefined && api.token.length < 16) report(['api', 'token'], `must be at least 16 characters: current length is ${api.token.length}`);
-    const authenticated = api.token !== undefined || api.tokenFile !== undefined || api.tls?.clientCa !== undefined;
-    if (api.enabled && ep && !isLoopback(ep.addr) && !authenticated) {
-      report(['api', 'listen'], `${apiListen} is not a loopback address: set api.token, api.tokenFile or api.tls.clientCa (mTLS) to expose the API`);
-    }
+    if (api.token !== undefined && api.token.length < MIN_TOKEN_LENGTH) report(['api', 'token'], `must be at least ${MIN_TOKEN_LENGTH} characters: current length is ${api.token.length}`);
+    if (api.enabled && ep && !isLoopback(ep.addr) && !authenticated) exposed(['api', 'listen'], apiListen!, 'the API');
   }
   const m = cfg.metrics;
   if (!m) return;
@@ -86,9 +92,7 @@ function validateApi(cfg: Partial<Config>, report: Report): void {
     const ep = parseEndpoint(m.listen);
     if (!ep || ep.port === 0) report(['metrics', 'listen'], `must be ip:port or [ip6]:port with a port 1..65535: current value is ${JSON.stringify(m.listen)}`);
     else if (api?.enabled && apiListen === formatEndpoint(ep.addr, ep.port)) report(['metrics', 'listen'], `is the api listener already (leave metrics.listen unset to serve ${m.path} there)`);
-    else if (m.enabled && !isLoopback(ep.addr) && !(api?.token !== undefined || api?.tokenFile !== undefined || api?.tls?.clientCa !== undefined)) {
-      report(['metrics', 'listen'], `${formatEndpoint(ep.addr, ep.port)} is not a loopback address: set api.token, api.tokenFile or api.tls.clientCa (mTLS); the metrics listener checks the API's credentials`);
-    }
+    else if (m.enabled && !isLoopback(ep.addr) && !authenticated) exposed(['metrics', 'listen'], formatEndpoint(ep.addr, ep.port), 'the metrics');
   } else if (m.enabled && api && !api.enabled) {
     report(['metrics', 'enabled'], 'metrics are served on the api listener, which is disabled: set metrics.listen or api.enabled');
   }
@@ -216,12 +220,9 @@ function validateTunnel(t: TunnelSpec, path: PathSeg[], report: Report): void {
 }
 
 function validateNetmask(mask: string | number, family: AddressFamily, path: PathSeg[], report: Report): void {
-  if (family === 4) {
-    const m = typeof mask === 'string' ? parseIpv4(mask) : undefined;
-    if (!m || maskPrefixLength(m) === undefined) report(path, `must be a contiguous dotted IPv4 netmask like 255.255.255.0 for an IPv4 service: current value is ${JSON.stringify(mask)}`);
-  } else if (typeof mask !== 'number' || mask < 1 || mask > 128) {
-    report(path, `must be a prefix length 1..128 for an IPv6 service: current value is ${JSON.stringify(mask)}`);
-  }
+  if (netmaskFits(mask, family)) return;
+  const want = family === 4 ? 'a contiguous dotted IPv4 netmask like 255.255.255.0 for an IPv4 service' : 'a prefix length 1..128 for an IPv6 service';
+  report(path, `must be ${want}: current value is ${JSON.stringify(mask)}`);
 }
 
 function validateCheck(c: CheckSpec, rsPort: number | undefined, path: PathSeg[], report: Report): void {

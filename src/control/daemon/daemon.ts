@@ -67,6 +67,9 @@ export class CryptoRandom implements RandomSource {
   }
 }
 
+/** dataplane.proxy settings a reload applies (startProxyDataPlane reads them per reconcile). */
+const PROXY_RELOADED: ReadonlySet<string> = new Set(['connectTimeout', 'retries', 'proxyProtocolTrusted']);
+
 export class Daemon {
   readonly director: Director;
   readonly ipvs: Ipvs;
@@ -188,7 +191,7 @@ export class Daemon {
       }
       if (ownMetrics) {
         this.metricsServer = await startApiServer(source, {
-          listen: cfg.metrics.listen, ...security, api: false, webRoot: false, metrics: true, metricsPath: cfg.metrics.path,
+          listen: cfg.metrics.listen, ...security, api: false, metrics: true, metricsPath: cfg.metrics.path,
           log: (m) => this.log.log('info', 'metrics', { message: m }),
         });
       }
@@ -254,9 +257,10 @@ export class Daemon {
       ['dataplane.interfaces', cur.dataplane.interfaces, next.dataplane.interfaces],
       ['dataplane.fullnat', cur.dataplane.fullnat, next.dataplane.fullnat],
       ['dataplane.packet', cur.dataplane.packet, next.dataplane.packet],
-      ['dataplane.proxy.workers', cur.dataplane.proxy.workers, next.dataplane.proxy.workers],
-      ['dataplane.proxy.tcpIo', cur.dataplane.proxy.tcpIo, next.dataplane.proxy.tcpIo],
-      ['dataplane.proxy.maxUdpSockets', cur.dataplane.proxy.maxUdpSockets, next.dataplane.proxy.maxUdpSockets],
+      // The proxy plane reads its per-service settings on every reconcile; the rest is read at start.
+      ...(Object.keys(next.dataplane.proxy) as (keyof Config['dataplane']['proxy'])[])
+        .filter((k) => !PROXY_RELOADED.has(k))
+        .map((k): [string, unknown, unknown] => [`dataplane.proxy.${k}`, cur.dataplane.proxy[k], next.dataplane.proxy[k]]),
       ['control', cur.control, next.control],
       ['api', cur.api, next.api],
       ['metrics', cur.metrics, next.metrics],

@@ -66,7 +66,7 @@ async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
     engine: new IpvsEngine(ctx.ipvs, ctx.director.table),
     serviceSettings: settings,
     tcpIo: ctx.config.dataplane.proxy.tcpIo,
-    maxUdpSockets: ctx.config.dataplane.proxy.maxUdpSockets || undefined,
+    maxUdpSockets: ctx.config.dataplane.proxy.maxUdpSockets,
     proxyProtocolFor: (svc: VirtualService, d: Destination) => ctx.proxyProtocolOf(serviceKeyString(svc.key), d.addr, d.port),
     log: (m) => ctx.log('proxy', { message: m }),
   });
@@ -77,10 +77,7 @@ async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
   const local = ipvsConnSource(ctx.ipvs, ctx.director.table);
   ctx.director.setConnSource({
     ...local,
-    counters: () => {
-      const c = pool.counters();
-      return { ...local.counters(), proxy: { tcp: c.tcp, udp: c.udp, udpSockets: { used: plane.udpSockets.used, limit: plane.udpSockets.limit } } };
-    },
+    counters: () => ({ ...local.counters(), proxy: pool.counters() }),
   });
   for (const s of plane.status()) if (s.state === 'failed' || s.state === 'unsupported') ctx.log('proxy-listener', { ...s });
   return {

@@ -180,7 +180,7 @@ export function renderMetrics(api: MetricsSource, control?: ControlCounters): st
   if (dp.proxy) {
     const events = (protocol: string, c: Readonly<Record<string, number>>) =>
       Object.entries(c).map(([k, n]) => [[['protocol', protocol], ['event', snakeCase(k)]], n] as const);
-    x.family('tsvs_proxy_events_total', 'counter', 'What the proxy plane did that the connection table does not count (connect failures, retries, resets, UDP sessions evicted, ...).',
+    x.family('tsvs_proxy_events_total', 'counter', 'Socket-level events of the proxy plane: accepts, connect failures and retries, resets, idle timeouts, UDP sessions opened and evicted, ...',
       [...events('tcp', dp.proxy.tcp), ...events('udp', dp.proxy.udp)]);
     x.family('tsvs_proxy_udp_sockets', 'gauge', 'Upstream sockets held by UDP sessions of the proxy plane.', [[[], dp.proxy.udpSockets.used]]);
     x.family('tsvs_proxy_udp_sockets_limit', 'gauge', 'Most upstream sockets UDP sessions may hold (dataplane.proxy.maxUdpSockets).', [[[], dp.proxy.udpSockets.limit]]);

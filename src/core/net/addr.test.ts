@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import {
-  addrFold, applyMask, formatEndpoint, formatIp, formatIpv6Full, inPrefix, ipEquals, ipv4FromU32, ipv4ToU32, maskPrefixLength,
+  isLoopback, addrFold, applyMask, formatEndpoint, formatIp, formatIpv6Full, inPrefix, ipEquals, ipv4FromU32, ipv4ToU32, maskPrefixLength,
   parseEndpoint, parseIp, parseIpv4, parseIpv6, parsePort, prefixMask, parsePrefix,
 } from './addr.js';
 
@@ -165,4 +165,9 @@ test('parsePrefix accepts ip/len and bare addresses, and refuses bad lengths and
   for (const bad of ['10.0.0.0/33', '::/129', '10.0.0.0/08', '10.0.0.0/', '10.0.0.0/-1', '1..2.3/8', '10.0.0.0/8/8', '/8']) {
     assert.equal(parsePrefix(bad), undefined, bad);
   }
+});
+
+test('loopback: 127.0.0.0/8 and ::1 only', () => {
+  for (const a of ['127.0.0.1', '127.255.0.9', '::1']) assert.equal(isLoopback(parseIp(a)!), true, a);
+  for (const a of ['128.0.0.1', '0.0.0.0', '::', '::2', '::ffff:127.0.0.1', '10.127.0.1']) assert.equal(isLoopback(parseIp(a)!), false, a);
 });

@@ -246,3 +246,9 @@ export function parsePort(text: string): number | undefined {
 export function anyAddress(family: AddressFamily): IpAddress {
   return { family, bytes: new Uint8Array(family === 4 ? 4 : 16) };
 }
+
+/** True for 127.0.0.0/8 and ::1. */
+export function isLoopback(a: IpAddress): boolean {
+  if (a.family === 4) return a.bytes[0] === 127;
+  return a.bytes.every((b, i) => (i === 15 ? b === 1 : b === 0));
+}

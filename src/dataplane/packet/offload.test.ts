@@ -26,6 +26,9 @@ class FakeFastPath implements FlowFastPath {
   /** insert() calls, and the most entries it holds (more is E2BIG, as a full BPF hash map). */
   inserts = 0;
   capacity = Infinity;
+  /** read() calls, and whether they throw (a failed bpf(2) lookup). */
+  reads = 0;
+  readFails = false;
   insert(k: FlowKey, out: number, dmac: Uint8Array): number {
     this.inserts++;
     if (this.entries.size >= this.capacity) return E2BIG;
@@ -36,6 +39,8 @@ class FakeFastPath implements FlowFastPath {
     this.entries.delete(JSON.stringify(k));
   }
   read(k: FlowKey, out: { packets: number; bytes: number }): boolean {
+    this.reads++;
+    if (this.readFails) throw new Error('bpf: EPERM');
     const e = this.entries.get(JSON.stringify(k));
     if (!e) return false;
     out.packets = e.packets;
@@ -149,4 +154,15 @@ test('offload: once the map is full, flows beyond it cost no insert per packet u
   assert.equal(fast.entries.size, 0);
   send(1003);
   assert.deepEqual([fast.entries.size, fast.inserts], [1, 4]);
+});
+
+test('offload: a flow whose counters cannot be read is stopped: its entry removed, one read, one failure', () => {
+  const { fast, off, send } = setup('droute');
+  send();
+  assert.equal(fast.entries.size, 1);
+  fast.readFails = true;
+  off.sync();
+  assert.equal(fast.reads, 1, 'no second read of a flow that just failed');
+  assert.deepEqual([fast.entries.size, off.counters.failed, off.counters.removed, off.counters.active], [0, 1, 1, 0],
+    'the kernel entry goes too: it would forward uncounted forever');
 });

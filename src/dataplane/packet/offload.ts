@@ -34,7 +34,7 @@ export interface OffloadCreditor {
 export interface OffloadCounters {
   installed: number;
   removed: number;
-  /** Inserts refused because the fast path's table is full (E2BIG), or for another reason. */
+  /** Times the fast path's table became full (E2BIG); no insert is tried until an entry goes. */
   full: number;
   failed: number;
   /** Packets the fast path forwarded, as credited so far. */
@@ -122,8 +122,10 @@ export class FlowOffloader {
       }
       const [s, t] = next.value;
       let live = false;
-      try { live = this.credit(s, t); } catch { /* the read failed: stop the flow */ }
-      if (!live) this.stopOrForget(s, t);
+      let readable = true;
+      try { live = this.credit(s, t); } catch { readable = false; this.counters.failed++; }
+      // A failed read stops the flow without a second try at it (the entry is still removed).
+      if (!live) this.stopOrForget(s, t, readable);
     }
   }
 
@@ -158,9 +160,9 @@ export class FlowOffloader {
   }
 
   /** stop(), or when the fast path fails unexpectedly (EBADF, ENOMEM), just forget the flow: the engine has it. */
-  private stopOrForget(s: number, t: Tracked): void {
+  private stopOrForget(s: number, t: Tracked, readable = true): void {
     try {
-      this.stop(s, t);
+      this.stop(s, t, readable);
     } catch {
       this.counters.failed++;
       this.tracked.delete(s);
@@ -168,10 +170,10 @@ export class FlowOffloader {
     }
   }
 
-  private stop(s: number, t: Tracked): void {
+  private stop(s: number, t: Tracked, readable = true): void {
     // What the kernel forwarded since the last sync still counts (a packet that slips in between
     // the read and the removal is forwarded uncounted: at most a few, once per conn).
-    this.credit(s, t);
+    if (readable) this.credit(s, t);
     this.fast.remove(t.key);
     this.full = false;
     this.tracked.delete(s);

@@ -17,9 +17,9 @@ import { NativeLoop } from './native/loop.js';
 import { NativeTcpListener } from './native/native-tcp.js';
 import { openSockSys } from './native/sys.js';
 import { TcpListener } from './tcp-proxy.js';
-import type { CoarseClock, TcpProxyCounters, TcpServiceListener, TcpServiceOptions } from './tcp-service.js';
+import { type CoarseClock, TcpProxyCounters, type TcpServiceListener, type TcpServiceOptions } from './tcp-service.js';
 import { UdpSocketBudget, defaultUdpSocketLimit } from './udp-budget.js';
-import { UdpListener, type UdpProxyCounters, type UdpServiceOptions } from './udp-proxy.js';
+import { UdpListener, UdpProxyCounters, type UdpServiceOptions } from './udp-proxy.js';
 
 /** Where a service listens when it is not its VIP:port (fwmark services need one). */
 export interface BindAddress {
@@ -64,9 +64,16 @@ export interface ProxyPlaneOptions {
   readonly tcpIo?: TcpIo;
   /**
    * Most upstream sockets the UDP sessions may hold at once; at the limit a new session takes one
-   * from the service holding the most (its idlest session); default: half the descriptor limit.
+   * from the service holding the most (its idlest session). Unset or 0: half the descriptor limit.
    */
   readonly maxUdpSockets?: number;
+}
+
+/** What the plane counts besides the engine: its own events, and the UDP socket budget. */
+export interface ProxyPlaneCounters {
+  readonly tcp: Readonly<TcpProxyCounters>;
+  readonly udp: Readonly<UdpProxyCounters>;
+  readonly udpSockets: { readonly used: number; readonly limit: number };
 }
 
 /** The TCP I/O path setting. */
@@ -106,9 +113,10 @@ interface Entry {
 export class ProxyPlane {
   private readonly entries = new Map<string, Entry>();
   private readonly draining = new Set<Listener>();
-  private readonly stopping = new Set<Listener>();
   private readonly failed = new Map<string, ListenerStatus>();
-  private readonly retired = { tcp: {} as Record<string, number>, udp: {} as Record<string, number> };
+  /** Counters of every listener of the plane, past and present (totals never go back). */
+  private readonly tcpCounters = new TcpProxyCounters();
+  private readonly udpCounters = new UdpProxyCounters();
   readonly clock: CoarseClock = { now: performance.now() };
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
@@ -120,7 +128,7 @@ export class ProxyPlane {
 
   constructor(private readonly opts: ProxyPlaneOptions) {
     this.tcpIo = resolveTcpIo(opts.tcpIo).io;
-    this.udpSockets = new UdpSocketBudget(opts.maxUdpSockets ?? defaultUdpSocketLimit());
+    this.udpSockets = new UdpSocketBudget(opts.maxUdpSockets || defaultUdpSocketLimit());
     const sys = this.tcpIo === 'native' ? openSockSys() : undefined;
     if (sys && typeof sys !== 'string' && opts.log) {
       const log = opts.log;
@@ -211,7 +219,7 @@ export class ProxyPlane {
     const vport = svc.key.kind === 'addr' && svc.key.port !== 0 ? svc.key.port : where.port;
     const listener: Listener = where.protocol === 'tcp'
       ? { kind: 'tcp', l: this.tcpListener(svc, vip, vport, where.host, where.port, this.tcpOptions(svc, s)) }
-      : { kind: 'udp', l: new UdpListener(svc, vip, vport, where.host, where.port, this.opts.engine, this.udpOptions(svc), this.clock, this.udpSockets) };
+      : { kind: 'udp', l: new UdpListener(svc, vip, vport, where.host, where.port, this.opts.engine, this.udpOptions(svc), this.clock, this.udpSockets, this.udpCounters) };
     try {
       await listener.l.listen();
       if (this.entries.get(entry.key) !== entry) { void this.closeListener(listener); return; }
@@ -227,9 +235,9 @@ export class ProxyPlane {
   private tcpListener(svc: VirtualService, vip: string, vport: number, host: string, port: number, o: TcpServiceOptions): TcpServiceListener {
     const sys = this.tcpIo === 'native' ? openSockSys() : undefined;
     if (sys && typeof sys !== 'string' && parseIp(host)) {
-      return new NativeTcpListener(sys, svc, vip, vport, host, port, this.opts.engine, o, this.clock);
+      return new NativeTcpListener(sys, svc, vip, vport, host, port, this.opts.engine, o, this.clock, this.tcpCounters);
     }
-    return new TcpListener(svc, vip, vport, host, port, this.opts.engine, o, this.clock);
+    return new TcpListener(svc, vip, vport, host, port, this.opts.engine, o, this.clock, this.tcpCounters);
   }
 
   private update(listener: Listener, svc: VirtualService, s: ServiceProxySettings): void {
@@ -247,10 +255,9 @@ export class ProxyPlane {
     if (listener.kind === 'tcp') {
       this.draining.add(listener);
       void listener.l.stopAccepting().then(() => listener.l.drained()).then(() => {
-        if (this.draining.delete(listener)) this.keepCounts(listener);
+        this.draining.delete(listener);
       });
     } else {
-      this.keepCounts(listener);
       void listener.l.close();
     }
   }
@@ -263,20 +270,20 @@ export class ProxyPlane {
   /** expire_nodest_conn=1: close the connections of destinations that left their service (spec §2.9). */
   expireNodest(): number {
     if (!this.opts.engine.expireNodestConn()) return 0;
-    let n = 0;
     const gone = (d: Destination) => !d.isAvailable;
+    const t = this.tcpCounters;
+    const u = this.udpCounters;
+    const before = t.expiredNodest + u.expiredNodest;
     for (const l of this.allListeners()) {
-      const k = l.kind === 'tcp' ? l.l.abortWhere((s) => s.conn !== undefined && gone(s.conn.dest)) : l.l.abortWhere(gone);
-      if (l.kind === 'tcp') l.l.counters.expiredNodest += k;
-      n += k;
+      if (l.kind === 'tcp') t.expiredNodest += l.l.abortWhere((s) => s.conn !== undefined && gone(s.conn.dest));
+      else u.expiredNodest += l.l.abortWhere(gone);
     }
-    return n;
+    return t.expiredNodest + u.expiredNodest - before;
   }
 
   private *allListeners(): Generator<Listener> {
     for (const e of this.entries.values()) if (e.listener) yield e.listener;
     yield* this.draining;
-    yield* this.stopping;
   }
 
   private sweep(): void {
@@ -309,20 +316,9 @@ export class ProxyPlane {
     return this.entries.get(serviceKeyString(svc.key))?.listener?.l;
   }
 
-  /**
-   * Proxy counters summed over listeners (what the engine does not count), with those of listeners
-   * that are gone (services removed or moved, the plane stopping): the totals never go back.
-   */
-  counters(): { tcp: Partial<TcpProxyCounters>; udp: Partial<UdpProxyCounters> } {
-    const tcp: Record<string, number> = { ...this.retired.tcp };
-    const udp: Record<string, number> = { ...this.retired.udp };
-    for (const l of this.allListeners()) addCounters(l.kind === 'tcp' ? tcp : udp, l.l.counters);
-    return { tcp, udp };
-  }
-
-  /** A listener leaves allListeners(): its counts stay in the totals. */
-  private keepCounts(l: Listener): void {
-    addCounters(l.kind === 'tcp' ? this.retired.tcp : this.retired.udp, l.l.counters);
+  /** Proxy counters of every listener the plane ever had, and the UDP sockets in use. */
+  counters(): ProxyPlaneCounters {
+    return { tcp: this.tcpCounters, udp: this.udpCounters, udpSockets: { used: this.udpSockets.used, limit: this.udpSockets.limit } };
   }
 
   /**
@@ -332,8 +328,6 @@ export class ProxyPlane {
   async stop(graceMs = 0): Promise<void> {
     await this.reconciling.catch(() => undefined);
     const all = [...this.allListeners()];
-    // Counted until closed, so that the totals do not dip while the plane stops.
-    for (const l of all) if (!this.draining.has(l)) this.stopping.add(l);
     this.entries.clear();
     await Promise.all(all.map((l) => this.closeListener(l)));
     const tcp = all.filter((l): l is { kind: 'tcp'; l: TcpServiceListener } => l.kind === 'tcp');
@@ -347,14 +341,8 @@ export class ProxyPlane {
     }
     for (const l of tcp) l.l.abortWhere(() => true);
     await Promise.all(tcp.map((l) => l.l.drained()));
-    for (const l of [...this.stopping, ...this.draining]) this.keepCounts(l);
-    this.stopping.clear();
     this.draining.clear();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
-}
-
-function addCounters(dst: Record<string, number>, src: object): void {
-  for (const [k, v] of Object.entries(src)) dst[k] = (dst[k] ?? 0) + (v as number);
 }

@@ -34,7 +34,7 @@ export class SessionSet<S extends TrackedSession> implements Iterable<S> {
     return this.live.length;
   }
 
-  /** A snapshot: sessions may end while the caller walks it. */
+  /** A copy to walk (tests, listings): sweep and abortWhere walk the array itself, without one. */
   [Symbol.iterator](): Iterator<S> {
     return this.live.slice()[Symbol.iterator]();
   }

@@ -12,7 +12,7 @@ import { parseIp } from '../../core/net/addr.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
 import { inAnyCidr, unmapIp } from './cidr.js';
-import { type CoarseClock, TcpProxyCounters, type TcpServiceListener, type TcpServiceOptions } from './tcp-service.js';
+import type { CoarseClock, TcpProxyCounters, TcpServiceListener, TcpServiceOptions } from './tcp-service.js';
 import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
 import { type RetryingSession, retryConnect } from './retry.js';
 import { SessionSet } from './sessions.js';
@@ -297,7 +297,6 @@ export class TcpSession implements RetryingSession {
 /** The listening socket of one TCP virtual service and its sessions. */
 export class TcpListener implements TcpServiceListener {
   readonly sessions = new SessionSet<TcpSession>();
-  readonly counters = new TcpProxyCounters();
   private server: net.Server | undefined;
   private closing: Promise<void> | undefined;
 
@@ -310,6 +309,8 @@ export class TcpListener implements TcpServiceListener {
     readonly engine: ProxyEngine,
     public opts: TcpServiceOptions,
     readonly clock: CoarseClock,
+    /** The plane's (or worker's) counters, shared by its listeners: totals survive a listener. */
+    readonly counters: TcpProxyCounters,
     /** An already-open listening handle to use instead of binding (worker processes). */
     private readonly handle?: net.Server,
   ) {}

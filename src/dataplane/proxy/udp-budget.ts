@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 
 /** A listener whose sessions hold sockets of the budget. */
 export interface SocketHolder {
-  /** Sockets its sessions hold now. */
-  readonly socketsHeld: number;
+  /** Sockets its sessions hold now (kept by the budget's take and give). */
+  socketsHeld: number;
   /** Closes its idlest session with a socket (never `keep`'s); false when it has none. */
   evictIdlest(keep: unknown): boolean;
 }
@@ -22,15 +22,18 @@ export class UdpSocketBudget {
 
   constructor(readonly limit: number) {}
 
-  /** Takes one socket; false when none is left. */
-  take(): boolean {
+  /** Takes one socket for `h`; false when none is left. */
+  take(h: SocketHolder): boolean {
     if (this.used >= this.limit) return false;
     this.used++;
+    h.socketsHeld++;
     return true;
   }
 
-  give(): void {
-    if (this.used > 0) this.used--;
+  /** `h` closed a socket it took. */
+  give(h: SocketHolder): void {
+    this.used--;
+    h.socketsHeld--;
   }
 
   join(h: SocketHolder): void { this.holders.add(h); }
@@ -42,9 +45,9 @@ export class UdpSocketBudget {
    * shut a quieter service out. True when a socket was freed.
    */
   reclaim(keep: unknown): boolean {
-    let most: SocketHolder | undefined;
-    for (const h of this.holders) if (h.socketsHeld > 0 && (!most || h.socketsHeld > most.socketsHeld)) most = h;
-    return most !== undefined && most.evictIdlest(keep);
+    // Most first; the next one if a listener cannot give one up (only `keep` holds its sockets).
+    const byMost = [...this.holders].filter((h) => h.socketsHeld > 0).sort((a, b) => b.socketsHeld - a.socketsHeld);
+    return byMost.some((h) => h.evictIdlest(keep));
   }
 }
 

@@ -42,6 +42,8 @@ export class UdpProxyCounters {
   upstreamErrors = 0;
   /** Sessions closed before their timeout to free a socket for a new one (the socket budget was spent). */
   sessionsEvicted = 0;
+  /** Sessions closed because their real server left the service (expire_nodest_conn=1, spec §2.9). */
+  expiredNodest = 0;
   /** Datagrams dropped because no socket was left and no session of this service could give one up. */
   noSocketDrops = 0;
 }
@@ -67,7 +69,6 @@ class Upstream {
     this.header = pp !== 0 && src && dst && src.family === dst.family
       ? encodeProxyV2({ transport: 'udp', src, srcPort: client.flow.clientPort, dst, dstPort: listener.vport })
       : undefined;
-    listener.socketsHeld++;
     this.sock = dgram.createSocket(family);
     this.sock.on('message', this.onReply);
     // With a connect callback, Node reports connect errors there and bind errors (EMFILE, no
@@ -121,8 +122,7 @@ class Upstream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.listener.socketsHeld--;
-    this.listener.budget.give();
+    this.listener.budget.give(this.listener);
     try { this.sock.close(); } catch { /* already closed */ }
   }
 }
@@ -156,7 +156,6 @@ export class UdpListener implements SocketHolder {
   readonly clients = new Map<string, UdpClient>();
   /** Upstream sockets of this listener's sessions. */
   socketsHeld = 0;
-  readonly counters = new UdpProxyCounters();
   private sock: dgram.Socket | undefined;
   private closed = false;
 
@@ -170,6 +169,8 @@ export class UdpListener implements SocketHolder {
     public opts: UdpServiceOptions,
     readonly clock: CoarseClock,
     readonly budget: UdpSocketBudget,
+    /** The plane's counters, shared by its UDP listeners. */
+    readonly counters: UdpProxyCounters,
   ) {}
 
   /** Binds the service socket; rejects with the socket error. */
@@ -229,7 +230,7 @@ export class UdpListener implements SocketHolder {
 
   /** A new upstream socket for `c`, within the plane's socket budget; undefined when none is left. */
   private upstream(c: UdpClient, conn: EngineConn): Upstream | undefined {
-    if (!this.budget.take() && !(this.budget.reclaim(c) && this.budget.take())) {
+    if (!this.budget.take(this) && !(this.budget.reclaim(c) && this.budget.take(this))) {
       this.counters.noSocketDrops++;
       conn.closed();
       return undefined;

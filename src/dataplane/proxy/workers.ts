@@ -11,10 +11,13 @@ import type { Destination } from '../../core/service/destination.js';
 import type { ServiceTable } from '../../core/service/service-table.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
 import type { EngineConn, ProxyEngine } from './engine.js';
-import { ProxyPlane, type ListenerStatus, type ProxyPlaneOptions } from './plane.js';
+import { chooseGcMode } from '../gc-mode.js';
+import { ProxyPlane, type ListenerStatus, type ProxyPlaneCounters, type ProxyPlaneOptions } from './plane.js';
 import { TableEngine } from './table-engine.js';
 import { TcpListener } from './tcp-proxy.js';
-import type { CoarseClock, TcpServiceOptions } from './tcp-service.js';
+import { type CoarseClock, TcpProxyCounters, type TcpServiceOptions } from './tcp-service.js';
+
+const TCP_COUNTER_NAMES = Object.keys(new TcpProxyCounters()) as (keyof TcpProxyCounters)[];
 
 const WORKER_ENV = 'TSVS_PROXY_WORKER';
 const FLUSH_MS = 100;
@@ -36,7 +39,7 @@ export interface ProxyPool {
   /** TCP connections being piped by worker processes. */
   remoteConns(): number;
   /** The plane's proxy counters, with the TCP ones of every worker (alive or not) added. */
-  counters(): ReturnType<ProxyPlane['counters']>;
+  counters(): ProxyPlaneCounters;
   /** Stops accepting, waits up to graceMs for connections to finish, then resets the rest. */
   stop(graceMs: number): Promise<void>;
 }
@@ -119,9 +122,6 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
   // The latest cumulative counters of every worker ever started, kept after it exits (so totals
   // never go back, and a report that arrives after the exit event just replaces the last one).
   const workerCounters = new Map<WorkerHandle, Record<string, number>>();
-  const addInto = (dst: Record<string, number>, src: Readonly<Record<string, number>>) => {
-    for (const [k, v] of Object.entries(src)) dst[k] = (dst[k] ?? 0) + v;
-  };
   const onWorkerMessage = (w: WorkerHandle, m: FromWorker) => {
     if (m.t === 'counters') { workerCounters.set(w, m.c); return; }
     const q = m.q;
@@ -199,9 +199,9 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
     remoteConns: () => remotes.size,
     counters: () => {
       const c = plane.counters();
-      const tcp: Record<string, number> = { ...c.tcp };
-      for (const wc of workerCounters.values()) addInto(tcp, wc);
-      return { tcp, udp: c.udp };
+      const tcp = { ...c.tcp };
+      for (const wc of workerCounters.values()) for (const k of TCP_COUNTER_NAMES) tcp[k] += wc[k] ?? 0;
+      return { ...c, tcp };
     },
     stop: async (graceMs) => {
       stopping = true;
@@ -258,6 +258,8 @@ class RemoteConn implements EngineConn {
 }
 
 class WorkerSide {
+  /** Counters of every listener of this worker. */
+  readonly counters = new TcpProxyCounters();
   readonly conns = new Map<number, { conn: RemoteConn; listener: TcpListener }>();
   dirty: RemoteConn[] = [];
   private queue: number[] = [];
@@ -286,12 +288,9 @@ class WorkerSide {
   }
 
   private lastCounters = '';
-  /** Reports the listeners' counters, summed, when they changed. The primary counted the accept. */
+  /** Reports the worker's counters when they changed; the primary counted the accepts. */
   private sendCounters(): void {
-    const c: Record<string, number> = {};
-    for (const l of this.listeners.values()) {
-      for (const [k, v] of Object.entries(l.counters)) if (k !== 'accepted') c[k] = (c[k] ?? 0) + (v as number);
-    }
+    const c: Record<string, number> = { ...this.counters, accepted: 0 };
     const text = JSON.stringify(c);
     if (text === this.lastCounters) return;
     this.lastCounters = text;
@@ -305,7 +304,7 @@ class WorkerSide {
       const opts: TcpServiceOptions = {
         connectTimeoutMs: timeoutMs, retries, acceptProxyFrom: [], proxyHeaderTimeoutMs: 0, proxyProtocolFor: () => 0,
       };
-      l = new TcpListener(undefined as unknown as VirtualService, '', 0, '', 0, this.engine, opts, this.clock);
+      l = new TcpListener(undefined as unknown as VirtualService, '', 0, '', 0, this.engine, opts, this.clock, this.counters);
       this.listeners.set(k, l);
     }
     return l;
@@ -338,7 +337,8 @@ class WorkerSide {
       case 'abort': {
         const e = this.conns.get(m.id);
         if (!e) return;
-        for (const s of e.listener.sessions) if (s.conn === e.conn) s.abort();
+        // The primary asks only for conns whose real server left (expire_nodest_conn).
+        this.counters.expiredNodest += e.listener.abortWhere((s) => s.conn === e.conn);
         break;
       }
       case 'cfg': this.tcpMs = m.tcpMs; this.tcpfinMs = m.tcpfinMs; break;
@@ -391,4 +391,9 @@ class WorkerSide {
   }
 }
 
-if (process.env[WORKER_ENV] === '1' && process.send) new WorkerSide().run();
+if (process.env[WORKER_ENV] === '1' && process.send) {
+  // A forked worker carries the TCP load: its scavenges too must run on its loop's thread
+  // (V8 flags set at run time are not inherited by fork()).
+  chooseGcMode();
+  new WorkerSide().run();
+}

@@ -2,11 +2,12 @@
 // rules keepalived applies when it programs IPVS (spec §7.1, §7.2): NAT by default, persistence
 // 360 s when the timeout has no value or the port is 0, DR/TUN real servers on the service port,
 // OPS only for UDP, sh-/mh- flags only with their scheduler, hysteresis forced below quorum.
-import { formatEndpoint, formatIp, maskPrefixLength, parseIpv4 } from '../../../core/net/addr.js';
+import { formatEndpoint, formatIp } from '../../../core/net/addr.js';
 import type { AddressFamily } from '../../../core/net/addr.js';
 import type { CheckOut } from './checks.js';
 import type { KaNode } from './parser.js';
 import type { ReadCtx } from './values.js';
+import { famName, netmaskFits } from '../validate.js';
 import type { Method, RsState, ServiceOut, VsKey, VsState } from './virtual-server.js';
 
 /** True for the ipvsadm default tunnel (ipip, no options), which needs no YAML. */
@@ -14,7 +15,6 @@ function plainTunnel(t: Method['tunnel']): boolean {
   return t === undefined || (t.type === 'ipip' && t.port === undefined && t.csum === undefined);
 }
 
-const famName = (f: AddressFamily) => (f === 4 ? 'IPv4' : 'IPv6');
 
 /** Builds the tsvs service for one key of a virtual_server, applying keepalived's rules. */
 export function buildService(ctx: ReadCtx, node: KaNode, vs: VsState, key: VsKey, name: string | undefined): ServiceOut {
@@ -180,10 +180,3 @@ function familyFromServers(vs: VsState): AddressFamily | undefined {
   return all.size === 1 ? [...all][0] : undefined;
 }
 
-function netmaskFits(mask: string | number, family: AddressFamily): boolean {
-  if (family === 4) {
-    const m = typeof mask === 'string' ? parseIpv4(mask) : undefined;
-    return m !== undefined && maskPrefixLength(m) !== undefined;
-  }
-  return typeof mask === 'number' && mask >= 1 && mask <= 128;
-}

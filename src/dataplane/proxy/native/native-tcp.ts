@@ -7,7 +7,7 @@ import { type IpAddress, formatIp, parseIp } from '../../../core/net/addr.js';
 import type { Destination } from '../../../core/service/destination.js';
 import type { VirtualService } from '../../../core/service/virtual-service.js';
 import type { FlowAddrs, ProxyEngine } from '../engine.js';
-import { type CoarseClock, TcpProxyCounters, type TcpServiceOptions } from '../tcp-service.js';
+import type { CoarseClock, TcpProxyCounters, TcpServiceOptions } from '../tcp-service.js';
 import { SessionSet } from '../sessions.js';
 import { type FdHandler, NativeLoop } from './loop.js';
 import { NativeTcpSession } from './native-session.js';
@@ -33,7 +33,6 @@ class AcceptedFlow implements FlowAddrs {
 
 export class NativeTcpListener implements FdHandler {
   readonly sessions = new SessionSet<NativeTcpSession>(true);
-  readonly counters = new TcpProxyCounters();
   readonly loop: NativeLoop;
   private fd = -1;
   private closing: Promise<void> | undefined;
@@ -50,6 +49,7 @@ export class NativeTcpListener implements FdHandler {
     readonly engine: ProxyEngine,
     public opts: TcpServiceOptions,
     readonly clock: CoarseClock,
+    readonly counters: TcpProxyCounters,
   ) {
     this.loop = NativeLoop.shared(sys);
   }
