@@ -17,6 +17,8 @@
 #   NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the daemon and its workers;
 #   THREADED=1: every row's first receiving veth (r9, or the director's l0) runs threaded NAPI pinned to
 #   CPU1, so that receive work leaves the generator's CPU (packet-topo.sh napi_on))
+# Each window's line also gives fwd_ns/pkt (the daemon's CPU time per forwarded frame) and cpu1_busy
+# (CPU1's busy share: with THREADED=1, near 1.0 means CPU1, not the generator, set the rate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${1:-8}; PAYLOADS=${2:-64 1358}; DIST=${DIST:-dist}; REPEAT=${REPEAT:-1}; MODES=${MODES:-dr nat tun fullnat}; THREADED=${THREADED:-0}
@@ -64,17 +66,21 @@ MACHINE="$(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xar
 echo "# $MACHINE"
 echo "# $S s windows, $REPEAT round(s), generator on CPU0, forwarder on CPU1, threaded NAPI $THREADED, load $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A BEST
-window() { # SINK GENIF DMAC SMAC SRC DST PAYLOAD -> "pps offered_pps ns_per_pkt other_cpu%"
-  local a b out sent secs pps n0=0 n1=0 nsp o0 o1
-  o0=$(others "$DPID $NAPI_PID"); a=$(rx $1)
+# CPU1's busy and total ticks (/proc/stat: user nice system idle iowait irq softirq steal): busy
+# leaves out idle, iowait and steal (time the hypervisor gave to others is not this row's work).
+cpu1() { awk '$1 == "cpu1" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+window() { # SINK GENIF DMAC SMAC SRC DST PAYLOAD -> "pps offered_pps ns_per_pkt cpu1_busy other_cpu%"
+  local a b out sent secs pps n0=0 n1=0 nsp o0 o1 c0 c1 busy
+  o0=$(others "$DPID $NAPI_PID"); a=$(rx $1); c0=$(cpu1)
   [ -n "$DPID" ] && n0=$(awk '{print $14+$15}' /proc/$DPID/stat)
   out=$(ip netns exec $C taskset -c 0 "$GEN" $2 $3 $4 $5 $6 80 $7 $S ${PPS:-0})
-  b=$(rx $1); o1=$(others "$DPID $NAPI_PID")
+  b=$(rx $1); c1=$(cpu1); o1=$(others "$DPID $NAPI_PID")
+  busy=$(awk -v a="$c0" -v b="$c1" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.3f", (t > 0 ? (y[1] - x[1]) / t : 0) }')
   sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$out"); secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' <<<"$out")
   pps=$(awk -v r=$((b - a)) -v s=$secs 'BEGIN{printf "%.0f", r/s}')
   nsp="-"
   if [ -n "$DPID" ]; then n1=$(awk '{print $14+$15}' /proc/$DPID/stat); nsp=$(awk -v t=$((n1 - n0)) -v r=$((b - a)) 'BEGIN{ if (r>0) printf "%.0f", t*1e7/r; else print "-"}'); fi
-  echo "$pps $(awk -v x=$sent -v s=$secs 'BEGIN{printf "%.0f", x/s}') $nsp $(awk -v t=$((o1 - o0)) -v s=$secs 'BEGIN{printf "%.0f", t/s}')"
+  echo "$pps $(awk -v x=$sent -v s=$secs 'BEGIN{printf "%.0f", x/s}') $nsp $busy $(awk -v t=$((o1 - o0)) -v s=$secs 'BEGIN{printf "%.0f", t/s}')"
 }
 declare -A RATIO  # tsvs-M/P/over-row -> the ratio in every round, space separated
 measure() { # NAME PAYLOAD SINK GENIF DMAC SMAC SRC DST -> one quiet window; sets BEST and W[name/p]
@@ -93,8 +99,8 @@ measure() { # NAME PAYLOAD SINK GENIF DMAC SMAC SRC DST -> one quiet window; set
   set -- $w
   W[$name/$p]=$1
   if [ -z "${BEST[$name/$p]:-}" ] || [ "$1" -gt "${BEST[$name/$p]}" ]; then BEST[$name/$p]=$1; fi
-  line=$(printf "r%-2s %-13s frame=%4dB  offered_pps=%8s  fwd_pps=%8s  Gbit/s=%5.2f  fwd_ns/pkt=%5s  other_procs_cpu=%s%%%s" \
-    "$ROUND" "$name" $fr $2 $1 "$(awk -v p=$1 -v f=$fr 'BEGIN{print p*f*8/1e9}')" $3 $4 "$noisy")
+  line=$(printf "r%-2s %-13s frame=%4dB  offered_pps=%8s  fwd_pps=%8s  Gbit/s=%5.2f  fwd_ns/pkt=%5s  cpu1_busy=%s  other_procs_cpu=%s%%%s" \
+    "$ROUND" "$name" $fr $2 $1 "$(awk -v p=$1 -v f=$fr 'BEGIN{print p*f*8/1e9}')" $3 $4 $5 "$noisy")
   echo "$line"; [ -n "${TSV:-}" ] && echo -e "$(date +%FT%T)\t$line\t$MACHINE" >> "$TSV"; true
 }
 tsvsadm() { ip netns exec $D env TSVS_SOCKET=$SOCK node "$DIST/src/bin/tsvsadm.js" "$@"; }
