@@ -5,16 +5,13 @@
 // does not take at once is copied into a per-direction pending buffer, and that direction stops
 // reading until the buffer is flushed (backpressure). A FIN is passed on with shutdown(SHUT_WR)
 // once everything before it is written; a reset is passed on as a reset (SO_LINGER 0 + close).
-import { parseIp } from '../../../core/net/addr.js';
 import type { Destination } from '../../../core/service/destination.js';
 import { inAnyCidr } from '../cidr.js';
 import type { EngineConn, FlowAddrs } from '../engine.js';
 import { type RetryingSession, retryConnect } from '../retry.js';
-import { takeInboundHeader } from '../inbound-header.js';
-import { encodeTcpProxyHeader } from '../proxy-protocol.js';
 import { EDGE_ALL, type FdHandler, IO_BUFFER } from './loop.js';
 import type { NativeTcpListener } from './native-tcp.js';
-import { SOCKADDR_MAX, decodeSockaddr } from './sockaddr.js';
+import { outboundProxyHeader, readInboundHeader } from './proxy-headers.js';
 import {
   AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
   SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_LINGER, TCP_NODELAY,
@@ -115,39 +112,20 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
 
   private readHeader(): void {
     const l = this.listener;
-    const { sys } = l;
-    const loop = l.loop;
-    for (;;) {
-      const n = sys.readAt(this.cfd, loop.mem + loop.ioOff, IO_BUFFER);
-      if (n > 0) {
-        const chunk = copyOut(loop.u8, loop.ioOff, n);
-        this.header = this.header ? Buffer.concat([this.header, chunk]) : chunk;
-        const r = takeInboundHeader(this.header, this.flow);
-        if (r.status === 'incomplete') {
-          if (n < IO_BUFFER && !(this.flags & F_CLIENT_RDHUP)) return;
-          continue;
-        }
-        this.flags &= ~F_HEADER;
-        this.deadline = -1;
-        this.header = undefined;
-        if (r.status === 'invalid') {
-          l.counters.proxyHeaderInvalid++;
-          this.closeClient(true);
-          this.finish();
-          return;
-        }
-        this.flow = r.flow;
-        // Client bytes that came with the header (a copy out of the shared I/O buffer already).
-        if (r.rest.length > 0) this.toServer = r.rest;
-        this.schedule();
-        return;
-      }
-      if (n < 0 && (sys.errno() === EAGAIN || sys.errno() === EINTR)) return;
-      // EOF or an error before the header was complete.
-      this.closeClient(n < 0);
-      this.finish();
+    const r = readInboundHeader(l.sys, l.loop, this.cfd, this.header, this.flow, (this.flags & F_CLIENT_RDHUP) !== 0);
+    if (r.kind === 'wait') { this.header = r.partial; return; }
+    this.flags &= ~F_HEADER;
+    this.deadline = -1;
+    this.header = undefined;
+    if (r.kind === 'done') {
+      this.flow = r.flow;
+      if (r.rest.length > 0) this.toServer = r.rest; // client bytes that came with the header
+      this.schedule();
       return;
     }
+    if (r.kind === 'invalid') l.counters.proxyHeaderInvalid++;
+    this.closeClient(r.kind === 'invalid' || r.error);
+    this.finish();
   }
 
   // ------------------------------------------------------------------ scheduling and connecting
@@ -199,21 +177,12 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
     conn.established();
     const pp = conn.proxyProtocol ?? l.opts.proxyProtocolFor(conn.dest);
     if (pp !== 0) {
-      const hdr = this.proxyHeaderFor(pp);
+      const hdr = outboundProxyHeader(l.sys, l.loop, this.cfd, this.flow, pp);
       this.toServer = this.toServer ? Buffer.concat([hdr, this.toServer]) : hdr;
     }
     if (!this.toServer || this.flush(true)) this.pump(true);
     // A server that speaks first (SMTP, FTP) may have data in this very edge.
     if ((ev & (EPOLLIN | EPOLLRDHUP)) && !(this.flags & F_DONE)) this.pump(false);
-  }
-
-  private proxyHeaderFor(pp: 1 | 2): Buffer {
-    const { sys, loop } = this.listener;
-    const o = loop.scratchOff;
-    loop.dv.setUint32(o + SOCKADDR_MAX, SOCKADDR_MAX, true);
-    const local = sys.getsockname(this.cfd, loop.mem + o, loop.mem + o + SOCKADDR_MAX) === 0 ? decodeSockaddr(loop.u8, o) : undefined;
-    const src = this.flow.clientAddr ?? parseIp(this.flow.clientIp);
-    return encodeTcpProxyHeader(pp, src, this.flow.clientPort, local?.addr, local?.port ?? 0);
   }
 
   /** A connect attempt failed (error, or the deadline passed): try the next choice. */
