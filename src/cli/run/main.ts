@@ -2,11 +2,11 @@
 // empty table, like a fresh kernel), runs until SIGTERM/SIGINT (drain, then exit), reloads on SIGHUP.
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../control/config/load.js';
-import { OFFLOAD_MODES, isOffloadMode } from '../../control/config/schema.js';
+import { OFFLOAD_MODES, RUN_DATAPLANES, isOffloadMode, isRunDataplane } from '../../control/config/schema.js';
 import { Daemon, defaultConfigSource, type ConfigSource } from '../../control/daemon/daemon.js';
 import { PARALLEL_GC_ENV, chooseGcMode } from '../../dataplane/gc-mode.js';
 
-const USAGE = `Usage: tsvs run [-c FILE] [--dataplane proxy|packet|none] [--iface IF[,IF...]] [--offload ${OFFLOAD_MODES.join('|')}]
+const USAGE = `Usage: tsvs run [-c FILE] [--dataplane ${RUN_DATAPLANES.join('|')}] [--iface IF[,IF...]] [--offload ${OFFLOAD_MODES.join('|')}]
                 [--control-socket PATH] [--api ip:port] [--no-api] [--grace SECONDS]
 
   -c, --config FILE     YAML configuration (default /etc/tsvs/tsvs.yaml if present, else an empty table)
@@ -39,8 +39,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (v.help) { process.stdout.write(USAGE); return 0; }
-  if (v.dataplane !== undefined && !['proxy', 'packet', 'none'].includes(v.dataplane)) {
-    process.stderr.write(`tsvs run: --dataplane must be proxy, packet or none: got '${v.dataplane}'\n`);
+  if (v.dataplane !== undefined && !isRunDataplane(v.dataplane)) {
+    process.stderr.write(`tsvs run: --dataplane must be one of ${RUN_DATAPLANES.join(', ')}: got '${v.dataplane}'\n`);
     return 2;
   }
   if (v.offload !== undefined && !isOffloadMode(v.offload)) {
@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     daemon = await Daemon.start({
       config,
       overrides: {
-        dataplane: v.dataplane as 'proxy' | 'packet' | 'none' | undefined,
+        dataplane: v.dataplane,
         interfaces: v.iface ? v.iface.split(',').filter(Boolean) : undefined,
         offload: v.offload,
         controlSocket: v['control-socket'],

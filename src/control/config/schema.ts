@@ -16,6 +16,15 @@ export const SCHED_FLAGS = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port', 
 /** Forwarding methods (spec §3; fullnat is tsvs's own). */
 export const FORWARDING = ['masq', 'droute', 'tunnel', 'fullnat', 'local'] as const;
 
+/** Data planes a config can name (dataplane.kind). */
+export const DATAPLANE_KINDS = ['proxy', 'packet'] as const;
+/** What a daemon runs: a data plane, or none (control only: tsvs run --dataplane none). */
+export const RUN_DATAPLANES = [...DATAPLANE_KINDS, 'none'] as const;
+export type RunDataplane = (typeof RUN_DATAPLANES)[number];
+export function isRunDataplane(s: string): s is RunDataplane {
+  return (RUN_DATAPLANES as readonly string[]).includes(s);
+}
+
 /** The packet plane's fast path settings (dataplane.packet.offload, tsvs run/lab --offload). */
 export const OFFLOAD_MODES = ['none', 'xdp', 'xdp-native'] as const;
 export type OffloadMode = (typeof OFFLOAD_MODES)[number];
@@ -103,7 +112,7 @@ export const serviceSchema = z.object({
 // ----- daemon sections -----
 
 export const dataplaneSchema = z.object({
-  kind: oneOf(['proxy', 'packet'] as const).default('proxy'),
+  kind: oneOf(DATAPLANE_KINDS).default('proxy'),
   /** Interfaces the packet dataplane attaches to (packet only, required there). */
   interfaces: z.array(text(), { invalid_type_error: 'must be a list of interface names' }).default([]),
   proxy: z.object({

@@ -30,7 +30,7 @@ import { HealthManager } from './health-manager.js';
 import { type Logger, jsonLogger } from './logger.js';
 import { type DataPlane, startDataPlane } from './dataplanes.js';
 import { PROCESS_CLOCK } from '../../dataplane/turn-clock.js';
-import type { OffloadMode } from '../config/schema.js';
+import type { OffloadMode, RunDataplane } from '../config/schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/tsvs/tsvs.yaml';
 const TICK_MS = 100;
@@ -42,7 +42,7 @@ export interface DaemonOptions {
   readonly config: ConfigSource;
   /** Command-line overrides of the config. */
   readonly overrides?: {
-    readonly dataplane?: 'proxy' | 'packet' | 'none';
+    readonly dataplane?: RunDataplane;
     readonly interfaces?: readonly string[];
     /** The packet plane's fast path (dataplane.packet.offload). */
     readonly offload?: OffloadMode;

@@ -1,5 +1,5 @@
 // The data planes the daemon can run, behind one small interface.
-import type { OffloadMode } from '../config/schema.js';
+import type { OffloadMode, RunDataplane } from '../config/schema.js';
 import type { Ipvs } from '../../core/conn/ipvs.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
@@ -14,7 +14,7 @@ import { serviceKeyString } from '../../core/service/keys.js';
 import { ipvsConnSource } from '../ipvs-conn-source.js';
 
 export interface DataPlane {
-  readonly kind: 'proxy' | 'packet' | 'none';
+  readonly kind: RunDataplane;
   /** Follow the service table after a change. */
   reconcile(): Promise<void>;
   /** Connection entries when the engine runs outside this thread (packet plane workers). */
@@ -39,7 +39,7 @@ export interface DataPlaneContext {
   readonly proxyProtocolOf: (svcKey: string, addr: IpAddress, port: number) => 0 | 1 | 2;
 }
 
-export async function startDataPlane(kind: 'proxy' | 'packet' | 'none', ctx: DataPlaneContext): Promise<DataPlane> {
+export async function startDataPlane(kind: RunDataplane, ctx: DataPlaneContext): Promise<DataPlane> {
   if (kind === 'none') return { kind, reconcile: async () => {}, stop: async () => {} };
   if (kind === 'packet') {
     const { startPacketDataPlane } = await import('./packet-dataplane.js');
