@@ -54,6 +54,13 @@ class Daemon {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => this.out.push(...d.split('\n').filter(Boolean)));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => this.out.push(...d.split('\n').filter(Boolean)));
   }
+  /** SIGTERM, then `cleanup`; the daemon must have exited 0. */
+  async stopCleanly(cleanup: () => Promise<void>): Promise<void> {
+    this.child.kill('SIGTERM');
+    const code = await this.exited;
+    await cleanup();
+    assert.equal(code, 0, `daemon exit code; output:\n${this.out.join('\n')}`);
+  }
   async waitFor(re: RegExp, ms = 15_000): Promise<string> {
     const t0 = Date.now();
     for (;;) {
@@ -225,10 +232,36 @@ services:
       assert.equal((await curl(url, ['-o', '/dev/null', '-w', '%{http_code}'])), '404', url);
     }
   } finally {
-    d.child.kill('SIGTERM');
-    const code = await d.exited;
-    await a.close();
-    rmSync(dir, { recursive: true, force: true });
-    assert.equal(code, 0, `daemon exit code; output:\n${d.out.join('\n')}`);
+    await d.stopCleanly(async () => { await a.close(); rmSync(dir, { recursive: true, force: true }); });
+  }
+});
+
+test('tsvs run: dataplane.maxConnections bounds the connection table, and a full table refuses visibly', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvs-maxconns-'));
+  const a = await backend('127.0.0.33', 'a');
+  const vport = await freePort('127.0.0.1');
+  const mport = await freePort('127.0.0.1');
+  const cfgPath = join(dir, 'tsvs.yaml');
+  // Entries outlive their connections (TIME_WAIT: 120 s, as in IPVS), so 1024 closed connections
+  // fill a table of 1024 and the next client is refused (reset) instead of scheduled.
+  writeFileSync(cfgPath, `dataplane: { kind: proxy, maxConnections: 1024 }
+api: { enabled: false }
+metrics: { enabled: true, listen: "127.0.0.1:${mport}" }
+services:
+  - { protocol: tcp, address: 127.0.0.1, port: ${vport}, scheduler: rr, forwarding: masq, realServers: [{ address: 127.0.0.33, port: ${a.port} }] }
+`);
+  const d = new Daemon(spawn(process.execPath, [TSVS, 'run', '-c', cfgPath, '--control-socket', join(dir, 'tsvs.sock')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  try {
+    await d.waitFor(/"event":"started"/);
+    const metrics = async () => curl(`http://127.0.0.1:${mport}/metrics`);
+    assert.match(await metrics(), /^tsvs_connection_table_capacity 1024$/m);
+    for (let i = 0; i < 1024; i++) assert.equal(await get(vport), 'a', `connection ${i}`);
+    assert.match(await metrics(), /^tsvs_connection_table_entries 1024$/m);
+    await assert.rejects(get(vport), /ECONNRESET|socket hang up/, 'a full table resets the new client');
+    const m = await metrics();
+    assert.match(m, /^tsvs_drops_total\{reason="table-full"\} 1$/m);
+    assert.match(m, /^tsvs_proxy_events_total\{protocol="tcp",event="refused"\} 1$/m);
+  } finally {
+    await d.stopCleanly(async () => { await a.close(); rmSync(dir, { recursive: true, force: true }); });
   }
 });

@@ -94,6 +94,8 @@ describe('config loader: every error names file:line:col, the field path and the
       ['tsvs.yaml:2:3: metrics.listen: 0.0.0.0:9100 is not a loopback address: set api.token, api.tokenFile or api.tls.clientCa (mTLS) to expose the metrics']],
     ['UDP socket bound', lines('dataplane:', '  proxy:', '    maxUdpSockets: -5'),
       ['tsvs.yaml:3:5: dataplane.proxy.maxUdpSockets: must be an integer 0..16777216: current value is -5']],
+    ['connection table bound', lines('dataplane:', '  maxConnections: 100'),
+      ['tsvs.yaml:2:3: dataplane.maxConnections: must be an integer 1024..16777216: current value is 100']],
     ['packet fast path mode', lines('dataplane:', '  packet:', '    offload: ebpf'),
       ['tsvs.yaml:3:5: dataplane.packet.offload: must be one of none, xdp, xdp-native: current value is "ebpf"']],
     ['strict address', svc('    realServers:', '      - address: 10.0.0.01'),

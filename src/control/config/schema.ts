@@ -111,10 +111,19 @@ export const serviceSchema = z.object({
 
 // ----- daemon sections -----
 
+/** The largest connection table a config may ask for (a 1 GiB record slab at full). */
+const MAX_CONNECTIONS = 16_777_216;
+
 export const dataplaneSchema = z.object({
   kind: oneOf(DATAPLANE_KINDS).default('proxy'),
   /** Interfaces the packet dataplane attaches to (packet only, required there). */
   interfaces: z.array(text(), { invalid_type_error: 'must be a list of interface names' }).default([]),
+  /**
+   * Entries the connection table holds at most (connections and persistence templates; memory
+   * grows with use, about 90 bytes each). Entries stay for their state's timeout (TIME_WAIT: 2
+   * minutes), so with many clients the table holds about new connections per second × 120.
+   */
+  maxConnections: intIn(1024, MAX_CONNECTIONS).default(4_194_304),
   proxy: z.object({
     /** 0 or 1: the daemon proxies alone; N >= 2: N worker processes (docs/adr/0002-proxy-workers.md). */
     workers: intIn(0, 1024).default(0),

@@ -105,7 +105,9 @@ export class Daemon {
     const fullnat = config.dataplane.fullnat.localAddresses.length > 0
       ? { addresses: config.dataplane.fullnat.localAddresses.map((a) => parseIp(a)!), portMin: config.dataplane.fullnat.portRange.min, portMax: config.dataplane.fullnat.portRange.max }
       : undefined;
-    this.ipvs = new Ipvs(this.director.table, { clock: PROCESS_CLOCK, random, sysctls: engineSysctls(config), fullnatPool: fullnat });
+    this.ipvs = new Ipvs(this.director.table, {
+      clock: PROCESS_CLOCK, random, sysctls: engineSysctls(config), fullnatPool: fullnat, maxConns: config.dataplane.maxConnections,
+    });
     this.ipvs.setTimeouts(config.timeouts);
     this.director.setConnSource(ipvsConnSource(this.ipvs, this.director.table));
     const table = this.director.table;
@@ -255,6 +257,7 @@ export class Daemon {
     const fixed: Array<[string, unknown, unknown]> = [
       ['dataplane.kind', cur.dataplane.kind, next.dataplane.kind],
       ['dataplane.interfaces', cur.dataplane.interfaces, next.dataplane.interfaces],
+      ['dataplane.maxConnections', cur.dataplane.maxConnections, next.dataplane.maxConnections],
       ['dataplane.fullnat', cur.dataplane.fullnat, next.dataplane.fullnat],
       ['dataplane.packet', cur.dataplane.packet, next.dataplane.packet],
       // The proxy plane reads its per-service settings on every reconcile; the rest is read at start.

@@ -75,6 +75,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
   const engineOptions: PacketEngineOptions = {
     fullnat: fullnatAddrs.length > 0 ? { addresses: fullnatAddrs, portMin: fullnatPorts.min, portMax: fullnatPorts.max } : undefined,
     lblcExpirationS: cfg.sysctl.lblc_expiration, lblcrExpirationS: cfg.sysctl.lblcr_expiration,
+    maxConns: cfg.dataplane.maxConnections,
   };
 
   // Subscribe before reading the table: every later change is replayed, in order, after start.
@@ -138,7 +139,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
       const e = latest?.engine;
       const io = latest?.io;
       const offload = ctx.offload !== 'none' && io ? { flows: io.offloadActive, packets: io.offloadPackets } : undefined;
-      return { drops: { ...(e?.drops ?? {}) }, conns: e?.conns ?? 0, connsMax: MAX_LISTED_CONNS, offload };
+      return { drops: { ...(e?.drops ?? {}) }, conns: e?.conns ?? 0, connsMax: cfg.dataplane.maxConnections, offload };
     },
   });
 

@@ -32,10 +32,10 @@ export interface ConnTableOptions {
   readonly wheel?: TimerWheelOptions;
 }
 
-// The lookups' hash and empty-cell test stay in this module: with hash4 imported from
-// hash-index.ts, random-order hits measured 30 % slower, and with EMPTY imported, lookups about
-// 10 % slower (bench/conn.ts); module-local functions and constants inline fully.
-const EMPTY = 0; // an empty index cell (the indexes hold slot + 1)
+// The lookups' hash and empty-cell test stay in this module. Tried with both imported from
+// hash-index.ts: random-order hits measured 30 % slower with hash4 imported, and lookups about
+// 10 % slower with EMPTY imported (bench/conn.ts); module-local functions and constants inline fully.
+const EMPTY = 0; // an empty index cell (the indexes hold slot + 1; hash-index.ts's EMPTY)
 
 function mix(h: number, k: number): number {
   k = Math.imul(k, 0xcc9e2d51);

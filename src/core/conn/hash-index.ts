@@ -3,7 +3,7 @@
 // short under churn. The key lives in the table's records, not here: the table hashes a slot's key
 // and probes for lookups itself (conn-table.ts says why those stay there).
 
-const EMPTY = 0;
+const EMPTY = 0; // conn-table.ts's lookups test the same value
 
 /** The smallest power of two ≥ n (index sizes). */
 export function nextPow2(n: number): number {

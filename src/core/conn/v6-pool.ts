@@ -6,7 +6,7 @@
 export const V6_ENTRY = 48;
 
 export class V6AddrPool {
-  /** The addresses of entry i start at i * V6_ENTRY (grows by doubling; read it after alloc). */
+  /** The addresses of entry i start at i * V6_ENTRY. Only alloc() writes it (and replaces it when it grows): read it afresh after an alloc. */
   bytes = new Uint8Array(0);
   private readonly free: number[] = [];
   private high = 0;
@@ -30,6 +30,7 @@ export class V6AddrPool {
     return i;
   }
 
+  /** Entry i is free for the next alloc (its bytes are overwritten then). */
   release(i: number): void {
     this.free.push(i);
   }

@@ -156,5 +156,10 @@ export class NativeLoop {
   }
 }
 
+/** The bytes of `u8[off, off+len)` (the shared I/O buffer) as a Buffer of their own, to outlive the event. */
+export function copyOut(u8: Uint8Array, off: number, len: number): Buffer {
+  return Buffer.from(u8.subarray(off, off + len));
+}
+
 /** Edge-triggered registration for connected sockets: readable, writable, peer half-close. */
 export const EDGE_ALL = (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) >>> 0;

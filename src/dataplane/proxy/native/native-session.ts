@@ -9,7 +9,7 @@ import type { Destination } from '../../../core/service/destination.js';
 import { inAnyCidr } from '../cidr.js';
 import type { EngineConn, FlowAddrs } from '../engine.js';
 import { type RetryingSession, retryConnect } from '../retry.js';
-import { EDGE_ALL, type FdHandler, IO_BUFFER } from './loop.js';
+import { EDGE_ALL, type FdHandler, IO_BUFFER, copyOut } from './loop.js';
 import type { NativeTcpListener } from './native-tcp.js';
 import { outboundProxyHeader, readInboundHeader } from './proxy-headers.js';
 import {
@@ -41,11 +41,6 @@ const F_SERVER_FIN = 4096;
 function hangupFlags(ev: number, rdhup: number, fin: number): number {
   if (!(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return 0;
   return (ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? rdhup | fin : rdhup;
-}
-
-/** The bytes of `u8[off, off+len)` as a Buffer of their own. */
-function copyOut(u8: Uint8Array, off: number, len: number): Buffer {
-  return Buffer.from(u8.subarray(off, off + len));
 }
 
 export class NativeTcpSession implements FdHandler, RetryingSession {

@@ -5,7 +5,7 @@ import { parseIp } from '../../../core/net/addr.js';
 import type { FlowAddrs } from '../engine.js';
 import { takeInboundHeader } from '../inbound-header.js';
 import { encodeTcpProxyHeader } from '../proxy-protocol.js';
-import { IO_BUFFER, type NativeLoop } from './loop.js';
+import { IO_BUFFER, type NativeLoop, copyOut } from './loop.js';
 import { SOCKADDR_MAX, decodeSockaddr } from './sockaddr.js';
 import { EAGAIN, EINTR, type SockSys } from './sys.js';
 
@@ -15,6 +15,7 @@ export type HeaderRead =
   | { readonly kind: 'wait'; readonly partial: Buffer | undefined }
   /** A whole header: the client as it names it, and the client bytes that came after it. */
   | { readonly kind: 'done'; readonly flow: FlowAddrs; readonly rest: Buffer }
+  /** Not a PROXY header (the client is reset). */
   | { readonly kind: 'invalid' }
   /** End of file or an error before the header was complete. */
   | { readonly kind: 'ended'; readonly error: boolean };
@@ -29,7 +30,7 @@ export function readInboundHeader(sys: SockSys, loop: NativeLoop, fd: number, pa
     const n = sys.readAt(fd, loop.mem + loop.ioOff, IO_BUFFER);
     if (n > 0) {
       // A copy out of the shared I/O buffer: the header and any bytes after it outlive this edge.
-      const chunk = Buffer.from(loop.u8.subarray(loop.ioOff, loop.ioOff + n));
+      const chunk = copyOut(loop.u8, loop.ioOff, n);
       header = header ? Buffer.concat([header, chunk]) : chunk;
       const r = takeInboundHeader(header, flow);
       if (r.status === 'incomplete') {
