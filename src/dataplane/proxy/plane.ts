@@ -19,7 +19,8 @@ import { openSockSys } from './native/sys.js';
 import { TcpListener } from './tcp-proxy.js';
 import { type CoarseClock, TcpProxyCounters, type TcpServiceListener, type TcpServiceOptions } from './tcp-service.js';
 import { UdpSocketBudget, defaultUdpSocketLimit } from './udp-budget.js';
-import { UdpListener, UdpProxyCounters, type UdpServiceOptions } from './udp-proxy.js';
+import { UdpListener } from './udp-proxy.js';
+import { UdpProxyCounters, type UdpServiceOptions } from './udp-service.js';
 
 /** Where a service listens when it is not its VIP:port (fwmark services need one). */
 export interface BindAddress {

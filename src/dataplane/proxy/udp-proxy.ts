@@ -15,38 +15,7 @@ import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
 import type { CoarseClock } from './tcp-service.js';
 import type { SocketHolder, UdpSocketBudget } from './udp-budget.js';
-
-/** Per-service settings of the UDP proxy. */
-export interface UdpServiceOptions {
-  /** Sends a PROXY v2 DGRAM header in front of every datagram to this real server when true. */
-  proxyProtocolFor(dest: Destination): 0 | 1 | 2;
-  /** Most datagrams queued per session while its upstream socket connects. */
-  readonly maxPending: number;
-}
-
-/** What the UDP proxy did that the engine does not count. */
-export class UdpProxyCounters {
-  datagramsIn = 0;
-  datagramsOut = 0;
-  sessionsOpened = 0;
-  sessionsExpired = 0;
-  refused = 0;
-  queueDrops = 0;
-  /**
-   * Socket errors after the upstream connected, or on the VIP socket: a failed send (Node reports
-   * it as an 'error' event when send has no callback), or an ICMP error for the real server
-   * (ECONNREFUSED when its port is closed). The session stays: a later datagram may get through.
-   */
-  sendErrors = 0;
-  /** Upstream sockets that could not be opened or connected (the session ends; the next datagram retries). */
-  upstreamErrors = 0;
-  /** Sessions closed before their timeout to free a socket for a new one (the socket budget was spent). */
-  sessionsEvicted = 0;
-  /** Sessions closed because their real server left the service (expire_nodest_conn=1, spec §2.9). */
-  expiredNodest = 0;
-  /** Datagrams dropped because no socket was left and no session of this service could give one up. */
-  noSocketDrops = 0;
-}
+import type { UdpProxyCounters, UdpServiceOptions } from './udp-service.js';
 
 /** How many sessions from the oldest an eviction compares for the idlest one (and visits at most 4 x). */
 const EVICT_SCAN = 64;
@@ -153,13 +122,16 @@ class Upstream {
 /** One client address: its session (or, with one-packet scheduling, one upstream per real server). */
 class UdpClient {
   lastActive: number;
+  /** Neighbours in the listener's list of clients, oldest first. */
+  older: UdpClient | undefined;
+  newer: UdpClient | undefined;
   /** Datagrams the client sent (the eviction's tie-break). */
   datagrams = 0;
   session: Upstream | undefined;
   /** -o only: one upstream per real server (created on the first one-packet datagram). */
   byDest: Map<Destination, Upstream> | undefined;
 
-  constructor(readonly listener: UdpListener, readonly flow: FlowAddrs) {
+  constructor(readonly listener: UdpListener, readonly key: string, readonly flow: FlowAddrs) {
     this.lastActive = listener.clock.now;
   }
 
@@ -177,9 +149,17 @@ class UdpClient {
   }
 }
 
-/** The datagram socket of one UDP virtual service and its sessions. */
+/**
+ * The datagram socket of one UDP virtual service and its sessions. Clients are found by address in
+ * a Map and walked in creation order through a list of their own: a Map that loses its oldest
+ * entries and gains new ones (every DNS query) keeps the deleted slots at its front until V8
+ * rehashes it, and starting an iteration there skipped thousands of them, 7 µs per eviction
+ * (7.6 % of the process under bench/udp-dns.sh).
+ */
 export class UdpListener implements SocketHolder {
   readonly clients = new Map<string, UdpClient>();
+  private oldest: UdpClient | undefined;
+  private newest: UdpClient | undefined;
   /** Upstream sockets of this listener's sessions. */
   socketsHeld = 0;
   private sock: dgram.Socket | undefined;
@@ -233,8 +213,12 @@ export class UdpListener implements SocketHolder {
     const key = `${rinfo.address}|${rinfo.port}`;
     let c = this.clients.get(key);
     if (!c) {
-      c = new UdpClient(this, { clientIp: unmapIp(rinfo.address), clientPort: rinfo.port, vip: this.vip, vport: this.vport });
+      c = new UdpClient(this, key, { clientIp: unmapIp(rinfo.address), clientPort: rinfo.port, vip: this.vip, vport: this.vport });
       this.clients.set(key, c);
+      c.older = this.newest;
+      if (this.newest) this.newest.newer = c;
+      else this.oldest = c;
+      this.newest = c;
     }
     c.lastActive = this.clock.now;
     c.datagrams++;
@@ -271,25 +255,40 @@ export class UdpListener implements SocketHolder {
    * query) gather; a long-lived flow there is skipped if a quieter one follows.
    */
   evictIdlest(keep: unknown): boolean {
-    let victim: [string, UdpClient] | undefined;
+    let victim: UdpClient | undefined;
     let seen = 0;
     let visited = 0;
-    for (const e of this.clients) {
-      if (++visited > 4 * EVICT_SCAN) break;
-      if (e[1] === keep) continue;
-      // A client without a socket (its upstream failed, or it was refused) holds nothing: forget it.
-      if (!e[1].holdsSocket) { this.clients.delete(e[0]); continue; }
-      // lastActive has the sweep clock's granularity: among equals, the session that carried
-      // fewer datagrams is the likelier finished exchange.
-      if (!victim || e[1].lastActive < victim[1].lastActive ||
-          (e[1].lastActive === victim[1].lastActive && e[1].datagrams < victim[1].datagrams)) victim = e;
-      if (++seen >= EVICT_SCAN) break;
+    for (let c = this.oldest; c !== undefined && ++visited <= 4 * EVICT_SCAN;) {
+      const next = c.newer;
+      if (c !== keep) {
+        // A client without a socket (its upstream failed, or it was refused) holds nothing: forget it.
+        if (!c.holdsSocket) {
+          this.forget(c);
+        } else {
+          // lastActive has the sweep clock's granularity: among equals, the session that carried
+          // fewer datagrams is the likelier finished exchange.
+          if (!victim || c.lastActive < victim.lastActive ||
+              (c.lastActive === victim.lastActive && c.datagrams < victim.datagrams)) victim = c;
+          if (++seen >= EVICT_SCAN) break;
+        }
+      }
+      c = next;
     }
     if (!victim) return false;
-    victim[1].close();
-    this.clients.delete(victim[0]);
+    victim.close();
+    this.forget(victim);
     this.counters.sessionsEvicted++;
     return true;
+  }
+
+  /** Drops a client from the Map and the age list (its sockets are closed already, or it had none). */
+  private forget(c: UdpClient): void {
+    this.clients.delete(c.key);
+    if (c.older) c.older.newer = c.newer;
+    else this.oldest = c.newer;
+    if (c.newer) c.newer.older = c.older;
+    else this.newest = c.older;
+    c.older = c.newer = undefined;
   }
 
   /** An upstream socket failed before it was connected: its session ends. */
@@ -323,21 +322,25 @@ export class UdpListener implements SocketHolder {
   /** Ages out idle sessions (udp timeout, spec §2.6). */
   sweep(now: number): void {
     const idle = this.engine.udpIdleMs();
-    for (const [k, c] of this.clients) {
+    for (let c = this.oldest; c !== undefined;) {
+      const next = c.newer;
       if (now - c.lastActive >= idle) {
         this.counters.sessionsExpired++;
         c.close();
-        this.clients.delete(k);
+        this.forget(c);
       }
+      c = next;
     }
   }
 
   /** Closes the sessions whose real server matches (expire_nodest_conn). */
   abortWhere(pred: (dest: Destination) => boolean): number {
     let n = 0;
-    for (const [k, c] of this.clients) {
+    for (let c = this.oldest; c !== undefined;) {
+      const next = c.newer;
       const d = c.session?.conn.dest;
-      if (d && pred(d)) { c.close(); this.clients.delete(k); n++; }
+      if (d && pred(d)) { c.close(); this.forget(c); n++; }
+      c = next;
     }
     return n;
   }
@@ -354,6 +357,7 @@ export class UdpListener implements SocketHolder {
     this.budget.leave(this);
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    this.oldest = this.newest = undefined;
     const sock = this.sock;
     return new Promise((resolve) => {
       if (!sock) { resolve(); return; }

@@ -1,0 +1,36 @@
+// The UDP proxy's contract with the plane: per-service settings, and the counters of what the
+// proxy did that the engine does not count (shared by every UDP listener of a plane, exported as
+// tsvs_proxy_events_total{protocol="udp"}).
+import type { Destination } from '../../core/service/destination.js';
+
+/** Per-service settings of the UDP proxy. */
+export interface UdpServiceOptions {
+  /** Sends a PROXY v2 DGRAM header in front of every datagram to this real server when true. */
+  proxyProtocolFor(dest: Destination): 0 | 1 | 2;
+  /** Most datagrams queued per session while its upstream socket connects. */
+  readonly maxPending: number;
+}
+
+/** What the UDP proxy did that the engine does not count. */
+export class UdpProxyCounters {
+  datagramsIn = 0;
+  datagramsOut = 0;
+  sessionsOpened = 0;
+  sessionsExpired = 0;
+  refused = 0;
+  queueDrops = 0;
+  /**
+   * Socket errors after the upstream connected, or on the VIP socket: a failed send (Node reports
+   * it as an 'error' event when send has no callback), or an ICMP error for the real server
+   * (ECONNREFUSED when its port is closed). The session stays: a later datagram may get through.
+   */
+  sendErrors = 0;
+  /** Upstream sockets that could not be opened or connected (the session ends; the next datagram retries). */
+  upstreamErrors = 0;
+  /** Sessions closed before their timeout to free a socket for a new one (the socket budget was spent). */
+  sessionsEvicted = 0;
+  /** Sessions closed because their real server left the service (expire_nodest_conn=1, spec §2.9). */
+  expiredNodest = 0;
+  /** Datagrams dropped because no socket was left and no session of this service could give one up. */
+  noSocketDrops = 0;
+}
