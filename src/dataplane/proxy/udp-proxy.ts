@@ -69,6 +69,8 @@ class Upstream {
   }
 
   onConnect(): void {
+    // Node emits 'connect' on the next tick even for a socket closed (evicted) in between.
+    if (this.closed) { this.pending = undefined; return; }
     const q = this.pending;
     this.pending = undefined;
     if (q) for (const m of q) this.sendNow(m);
@@ -283,6 +285,7 @@ export class UdpListener implements SocketHolder {
 
   /** Drops a client from the Map and the age list (its sockets are closed already, or it had none). */
   private forget(c: UdpClient): void {
+    if (this.clients.get(c.key) !== c) return; // forgotten already (the key may name a newer client)
     this.clients.delete(c.key);
     if (c.older) c.older.newer = c.newer;
     else this.oldest = c.newer;
@@ -355,7 +358,12 @@ export class UdpListener implements SocketHolder {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.budget.leave(this);
-    for (const c of this.clients.values()) c.close();
+    for (let c = this.oldest; c !== undefined;) {
+      const next = c.newer;
+      c.close();
+      c.older = c.newer = undefined;
+      c = next;
+    }
     this.clients.clear();
     this.oldest = this.newest = undefined;
     const sock = this.sock;

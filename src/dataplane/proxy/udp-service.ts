@@ -5,7 +5,7 @@ import type { Destination } from '../../core/service/destination.js';
 
 /** Per-service settings of the UDP proxy. */
 export interface UdpServiceOptions {
-  /** Sends a PROXY v2 DGRAM header in front of every datagram to this real server when true. */
+  /** Sends a PROXY v2 DGRAM header in front of every datagram to this real server when not 0. */
   proxyProtocolFor(dest: Destination): 0 | 1 | 2;
   /** Most datagrams queued per session while its upstream socket connects. */
   readonly maxPending: number;
@@ -20,9 +20,10 @@ export class UdpProxyCounters {
   refused = 0;
   queueDrops = 0;
   /**
-   * Socket errors after the upstream connected, or on the VIP socket: a failed send (Node reports
-   * it as an 'error' event when send has no callback), or an ICMP error for the real server
-   * (ECONNREFUSED when its port is closed). The session stays: a later datagram may get through.
+   * Socket errors after the upstream connected, or on the VIP socket: a send that throws (a closed
+   * socket, a bad address; Node 20 drops errors of the send itself when there is no callback), or
+   * an ICMP error for the real server (ECONNREFUSED when its port is closed), reported as 'error'.
+   * The session stays: a later datagram may get through.
    */
   sendErrors = 0;
   /** Upstream sockets that could not be opened or connected (the session ends; the next datagram retries). */
