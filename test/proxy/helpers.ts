@@ -61,10 +61,10 @@ export function curl(args: string[], timeoutMs = 10_000): Promise<string> {
   });
 }
 
-/** One HTTP/1.0 GET over a raw socket (Connection: close); resolves with the response text. */
-export function rawGet(host: string, port: number, path = '/', timeoutMs = 5000): Promise<string> {
+/** One HTTP/1.0 GET over a raw socket (Connection: close), optionally from `local`; resolves with the response text. */
+export function rawGet(host: string, port: number, path = '/', timeoutMs = 5000, local?: { address: string; port: number }): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port });
+    const s = net.connect({ host, port, localAddress: local?.address, localPort: local?.port });
     const bufs: Buffer[] = [];
     const t = setTimeout(() => { s.destroy(); reject(new Error(`GET ${host}:${port} timed out`)); }, timeoutMs);
     s.on('connect', () => s.write(`GET ${path} HTTP/1.0\r\nHost: x\r\n\r\n`));

@@ -272,14 +272,14 @@ export class ProxyPlane {
   expireNodest(): number {
     if (!this.opts.engine.expireNodestConn()) return 0;
     const gone = (d: Destination) => !d.isAvailable;
-    const t = this.tcpCounters;
-    const u = this.udpCounters;
-    const before = t.expiredNodest + u.expiredNodest;
+    let tcp = 0, udp = 0;
     for (const l of this.allListeners()) {
-      if (l.kind === 'tcp') t.expiredNodest += l.l.abortWhere((s) => s.conn !== undefined && gone(s.conn.dest));
-      else u.expiredNodest += l.l.abortWhere(gone);
+      if (l.kind === 'tcp') tcp += l.l.abortWhere((s) => s.conn !== undefined && gone(s.conn.dest));
+      else udp += l.l.abortWhere(gone);
     }
-    return t.expiredNodest + u.expiredNodest - before;
+    this.tcpCounters.expiredNodest += tcp;
+    this.udpCounters.expiredNodest += udp;
+    return tcp + udp;
   }
 
   private *allListeners(): Generator<Listener> {
@@ -317,9 +317,9 @@ export class ProxyPlane {
     return this.entries.get(serviceKeyString(svc.key))?.listener?.l;
   }
 
-  /** Proxy counters of every listener the plane ever had, and the UDP sockets in use. */
+  /** A snapshot of the proxy counters of every listener the plane ever had, and the UDP sockets in use. */
   counters(): ProxyPlaneCounters {
-    return { tcp: this.tcpCounters, udp: this.udpCounters, udpSockets: { used: this.udpSockets.used, limit: this.udpSockets.limit } };
+    return { tcp: { ...this.tcpCounters }, udp: { ...this.udpCounters }, udpSockets: { used: this.udpSockets.used, limit: this.udpSockets.limit } };
   }
 
   /**

@@ -351,8 +351,8 @@ export class TcpListener implements TcpServiceListener {
   }
 
   /** Serves a socket handed over with its engine conn (worker processes). */
+  /** A connection the primary accepted (and counted) and scheduled, handed to this worker. */
   adopt(c: net.Socket, conn: EngineConn): TcpSession {
-    this.counters.accepted++;
     c.setNoDelay(true);
     const s = new TcpSession(this, c);
     this.sessions.add(s);

@@ -45,9 +45,14 @@ export class UdpSocketBudget {
    * shut a quieter service out. True when a socket was freed.
    */
   reclaim(keep: unknown): boolean {
-    // Most first; the next one if a listener cannot give one up (only `keep` holds its sockets).
-    const byMost = [...this.holders].filter((h) => h.socketsHeld > 0).sort((a, b) => b.socketsHeld - a.socketsHeld);
-    return byMost.some((h) => h.evictIdlest(keep));
+    // Under DNS load this runs for every new session: find the top holder without allocating.
+    let most: SocketHolder | undefined;
+    for (const h of this.holders) if (h.socketsHeld > 0 && (!most || h.socketsHeld > most.socketsHeld)) most = h;
+    if (!most) return false;
+    if (most.evictIdlest(keep)) return true;
+    // Only `keep` holds its sockets: the others, most first.
+    const rest = [...this.holders].filter((h) => h !== most && h.socketsHeld > 0).sort((a, b) => b.socketsHeld - a.socketsHeld);
+    return rest.some((h) => h.evictIdlest(keep));
   }
 }
 

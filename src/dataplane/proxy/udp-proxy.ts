@@ -7,7 +7,7 @@
 // still find their way back. With PROXY v2 toward a real server, every datagram carries a DGRAM
 // header (a datagram stands alone, so each must name its client).
 import dgram from 'node:dgram';
-import { parseIp } from '../../core/net/addr.js';
+import { type IpAddress, parseIp } from '../../core/net/addr.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
 import { unmapIp } from './cidr.js';
@@ -17,7 +17,7 @@ import type { CoarseClock } from './tcp-service.js';
 import type { SocketHolder, UdpSocketBudget } from './udp-budget.js';
 import type { UdpProxyCounters, UdpServiceOptions } from './udp-service.js';
 
-/** How many sessions from the oldest an eviction compares for the idlest one (and visits at most 4 x). */
+/** How many sessions from the oldest an eviction compares for the idlest one. */
 const EVICT_SCAN = 64;
 
 /**
@@ -142,8 +142,16 @@ class UdpClient {
     return this.session !== undefined || (this.byDest !== undefined && this.byDest.size > 0);
   }
 
+  /** Closes the client's session (socket and engine connection), if it has one. */
+  endSession(): void {
+    if (!this.session) return;
+    this.session.close();
+    this.session.conn.closed();
+    this.session = undefined;
+  }
+
   close(): void {
-    if (this.session) { this.session.close(); this.session.conn.closed(); this.session = undefined; }
+    this.endSession();
     if (this.byDest) {
       for (const u of this.byDest.values()) u.close();
       this.byDest.clear();
@@ -166,6 +174,8 @@ export class UdpListener implements SocketHolder {
   socketsHeld = 0;
   private sock: dgram.Socket | undefined;
   private closed = false;
+  /** The VIP parsed once (PROXY v2 headers name it). */
+  readonly vipAddr: IpAddress | undefined;
 
   constructor(
     public svc: VirtualService,
@@ -179,7 +189,9 @@ export class UdpListener implements SocketHolder {
     readonly budget: UdpSocketBudget,
     /** The plane's counters, shared by its UDP listeners. */
     readonly counters: UdpProxyCounters,
-  ) {}
+  ) {
+    this.vipAddr = parseIp(vip);
+  }
 
   /** Binds the service socket; rejects with the socket error. */
   listen(): Promise<void> {
@@ -231,11 +243,11 @@ export class UdpListener implements SocketHolder {
       s.send(msg);
       return;
     }
-    if (s) { s.close(); s.conn.closed(); c.session = undefined; }
+    c.endSession();
     const conn = this.engine.open(this.svc, 'udp', c.flow, msg.length);
-    if (typeof conn === 'string') { this.counters.refused++; return; }
+    if (typeof conn === 'string') { this.counters.refused++; this.forgetIfIdle(c); return; }
     const u = this.upstream(c, conn);
-    if (!u) return;
+    if (!u) { this.forgetIfIdle(c); return; }
     c.session = u;
     u.send(msg);
   };
@@ -257,30 +269,27 @@ export class UdpListener implements SocketHolder {
    * query) gather; a long-lived flow there is skipped if a quieter one follows.
    */
   evictIdlest(keep: unknown): boolean {
+    // Every listed client holds a socket (forgetIfIdle), except `keep` while it asks for one.
     let victim: UdpClient | undefined;
     let seen = 0;
-    let visited = 0;
-    for (let c = this.oldest; c !== undefined && ++visited <= 4 * EVICT_SCAN;) {
-      const next = c.newer;
-      if (c !== keep) {
-        // A client without a socket (its upstream failed, or it was refused) holds nothing: forget it.
-        if (!c.holdsSocket) {
-          this.forget(c);
-        } else {
-          // lastActive has the sweep clock's granularity: among equals, the session that carried
-          // fewer datagrams is the likelier finished exchange.
-          if (!victim || c.lastActive < victim.lastActive ||
-              (c.lastActive === victim.lastActive && c.datagrams < victim.datagrams)) victim = c;
-          if (++seen >= EVICT_SCAN) break;
-        }
-      }
-      c = next;
+    for (let c = this.oldest; c !== undefined && seen < EVICT_SCAN; c = c.newer) {
+      if (c === keep) continue;
+      seen++;
+      // lastActive has the sweep clock's granularity: among equals, the session that carried
+      // fewer datagrams is the likelier finished exchange.
+      if (!victim || c.lastActive < victim.lastActive ||
+          (c.lastActive === victim.lastActive && c.datagrams < victim.datagrams)) victim = c;
     }
     if (!victim) return false;
     victim.close();
     this.forget(victim);
     this.counters.sessionsEvicted++;
     return true;
+  }
+
+  /** A client left without a socket (refused, no socket to spare, its upstream failed) holds nothing: forget it. */
+  private forgetIfIdle(c: UdpClient): void {
+    if (!c.holdsSocket) this.forget(c);
   }
 
   /** Drops a client from the Map and the age list (its sockets are closed already, or it had none). */
@@ -302,18 +311,19 @@ export class UdpListener implements SocketHolder {
     u.close();
     u.conn.closed();
     if (c.session === u) c.session = undefined;
-    if (c.byDest) for (const [d, v] of c.byDest) if (v === u) c.byDest.delete(d);
+    if (c.byDest?.get(u.conn.dest) === u) c.byDest.delete(u.conn.dest);
+    this.forgetIfIdle(c);
   }
 
   /** -o: each datagram scheduled on its own (spec §2.8). */
   private onePacket(c: UdpClient, msg: Buffer): void {
     const conn = this.engine.open(this.svc, 'udp', c.flow, msg.length);
-    if (typeof conn === 'string') { this.counters.refused++; return; }
+    if (typeof conn === 'string') { this.counters.refused++; this.forgetIfIdle(c); return; }
     const byDest = (c.byDest ??= new Map());
     let u = byDest.get(conn.dest);
     if (!u) {
       u = this.upstream(c, conn);
-      if (!u) return;
+      if (!u) { this.forgetIfIdle(c); return; }
       byDest.set(conn.dest, u);
     } else {
       u.conn = conn;
@@ -377,7 +387,7 @@ export class UdpListener implements SocketHolder {
 /** The PROXY v2 DGRAM header for a client's datagrams (none when its family differs from the VIP's). */
 function dgramHeader(flow: FlowAddrs, l: UdpListener): Buffer | undefined {
   const src = parseIp(flow.clientIp);
-  const dst = parseIp(l.vip);
+  const dst = l.vipAddr;
   return src && dst && src.family === dst.family
     ? encodeProxyV2({ transport: 'udp', src, srcPort: flow.clientPort, dst, dstPort: l.vport })
     : undefined;

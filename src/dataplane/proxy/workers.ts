@@ -199,9 +199,9 @@ export async function startProxyPool(opts: ProxyPoolOptions): Promise<ProxyPool>
     remoteConns: () => remotes.size,
     counters: () => {
       const c = plane.counters();
-      const tcp = { ...c.tcp };
+      const tcp = c.tcp as TcpProxyCounters; // a snapshot: the workers' counts add onto it
       for (const wc of workerCounters.values()) for (const k of TCP_COUNTER_NAMES) tcp[k] += wc[k] ?? 0;
-      return { ...c, tcp };
+      return c;
     },
     stop: async (graceMs) => {
       stopping = true;
@@ -288,9 +288,9 @@ class WorkerSide {
   }
 
   private lastCounters = '';
-  /** Reports the worker's counters when they changed; the primary counted the accepts. */
+  /** Reports the worker's counters when they changed (the primary counted the accepts). */
   private sendCounters(): void {
-    const c: Record<string, number> = { ...this.counters, accepted: 0 };
+    const c: Record<string, number> = { ...this.counters };
     const text = JSON.stringify(c);
     if (text === this.lastCounters) return;
     this.lastCounters = text;
