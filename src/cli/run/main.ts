@@ -15,7 +15,7 @@ const USAGE = `Usage: tsvs run [-c FILE] [--dataplane ${RUN_DATAPLANES.join('|')
   --offload MODE        packet plane: forward established direct-routing flows in the kernel with
                         XDP (xdp: generic, any driver; xdp-native: the driver's), none (default)
   --control-socket PATH where tsvsadm reaches the daemon (default /run/tsvs/tsvs.sock, per-user when not root)
-  --api ip:port         REST API and metrics listener (default 127.0.0.1:9180)
+  --api ip:port         REST API listener, metrics too unless metrics.listen is set (default 127.0.0.1:9180)
   --no-api              do not start the REST API
   --grace SECONDS       how long SIGTERM lets connections drain (default 5)
 Environment: ${PARALLEL_GC_ENV}=1 keeps V8's parallel scavenger (default: scavenges on the loop's thread,

@@ -16,7 +16,6 @@ import { METRICS_ROUTE, ROUTES, type Route, type RouteContext, matchRoute } from
 import { EventHub } from './sse.js';
 import { DASHBOARD_CSP, loadWebAssets } from './web-assets.js';
 
-export { MIN_TOKEN_LENGTH };
 
 export interface ApiTlsOptions {
   /** PEM certificate chain and key of the server. */

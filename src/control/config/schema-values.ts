@@ -28,3 +28,8 @@ export const absPath = () => text().refine((s) => s.startsWith('/'), 'must be an
 
 /** Shortest API bearer token accepted: guessing must not be an option. */
 export const MIN_TOKEN_LENGTH = 16;
+
+/** Whether `s` is one of `choices` (narrows it to their union). */
+export function isOneOf<T extends string>(choices: readonly T[], s: string): s is T {
+  return (choices as readonly string[]).includes(s);
+}

@@ -5,9 +5,7 @@
 // Option semantics and defaults mirror ipvsadm and keepalived (spec §4, §5.2, §7).
 import { z } from 'zod';
 import { CHECK_TYPES, checkSchema, rsHealthSchema, scriptSchema, serviceHealthSchema, type urlSchema } from './schema-checks.js';
-import { INT_MAX, MAX_TIMEOUT_S, U32_MAX, absPath, bool, intIn, ipText, nonZeroPort, oneOf, port, secondsIn, text } from './schema-values.js';
-
-export { CHECK_TYPES, DNS_TYPES } from './schema-checks.js';
+import { INT_MAX, MAX_TIMEOUT_S, U32_MAX, absPath, bool, intIn, ipText, isOneOf, nonZeroPort, oneOf, port, secondsIn, text } from './schema-values.js';
 
 /** Schedulers tsvs implements (spec §1); ipvsadm's default is wlc. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
@@ -21,16 +19,12 @@ export const DATAPLANE_KINDS = ['proxy', 'packet'] as const;
 /** What a daemon runs: a data plane, or none (control only: tsvs run --dataplane none). */
 export const RUN_DATAPLANES = [...DATAPLANE_KINDS, 'none'] as const;
 export type RunDataplane = (typeof RUN_DATAPLANES)[number];
-export function isRunDataplane(s: string): s is RunDataplane {
-  return (RUN_DATAPLANES as readonly string[]).includes(s);
-}
+export const isRunDataplane = (s: string): s is RunDataplane => isOneOf(RUN_DATAPLANES, s);
 
 /** The packet plane's fast path settings (dataplane.packet.offload, tsvs run/lab --offload). */
 export const OFFLOAD_MODES = ['none', 'xdp', 'xdp-native'] as const;
 export type OffloadMode = (typeof OFFLOAD_MODES)[number];
-export function isOffloadMode(s: string): s is OffloadMode {
-  return (OFFLOAD_MODES as readonly string[]).includes(s);
-}
+export const isOffloadMode = (s: string): s is OffloadMode => isOneOf(OFFLOAD_MODES, s);
 
 /** Tunnel options of a tunnel real server (`--tun-type/--tun-port/--tun-*csum`, spec §5.2). */
 export const tunnelSchema = z.object({

@@ -2,26 +2,15 @@
 // (spec §5.2), what keepalived forces (spec §7.1), and tsvs's own safety rules (API exposure,
 // fullnat address pools). Runs on whatever passed the schema, so errors of every section are
 // reported together.
-import { formatEndpoint, ipKey, isLoopback, maskPrefixLength, parseEndpoint, parseIp, parseIpv4, parsePrefix } from '../../core/net/addr.js';
+import { formatEndpoint, ipKey, isLoopback, parseEndpoint, parseIp, parsePrefix } from '../../core/net/addr.js';
 import type { AddressFamily, IpAddress } from '../../core/net/addr.js';
 import type { CheckSpec, Config, RealServerSpec, ServiceSpec, TunnelSpec } from './schema.js';
 import { MIN_TOKEN_LENGTH } from './schema-values.js';
+import { famName, netmaskExpected, netmaskFits } from './netmask.js';
 
 /** One step of a field path: a mapping key or a list index. */
 export type PathSeg = string | number;
 type Report = (path: readonly PathSeg[], message: string) => void;
-
-/** IPv4 / IPv6, for messages. */
-export const famName = (f: AddressFamily) => (f === 4 ? 'IPv4' : 'IPv6');
-
-/** A persistence netmask a service of `family` can use: a contiguous dotted IPv4 mask, or an IPv6 prefix length. */
-export function netmaskFits(mask: string | number, family: AddressFamily): boolean {
-  if (family === 4) {
-    const m = typeof mask === 'string' ? parseIpv4(mask) : undefined;
-    return m !== undefined && maskPrefixLength(m) !== undefined;
-  }
-  return typeof mask === 'number' && mask >= 1 && mask <= 128;
-}
 
 /** Checks every cross-field rule; reports each violation at the field it concerns. */
 export function validateConfig(cfg: Partial<Config>, services: readonly { index: number; spec: ServiceSpec }[], report: Report): void {
@@ -221,7 +210,7 @@ function validateTunnel(t: TunnelSpec, path: PathSeg[], report: Report): void {
 
 function validateNetmask(mask: string | number, family: AddressFamily, path: PathSeg[], report: Report): void {
   if (netmaskFits(mask, family)) return;
-  const want = family === 4 ? 'a contiguous dotted IPv4 netmask like 255.255.255.0 for an IPv4 service' : 'a prefix length 1..128 for an IPv6 service';
+  const want = `${netmaskExpected(family)}${family === 4 ? ' like 255.255.255.0' : ''} for an ${famName(family)} service`;
   report(path, `must be ${want}: current value is ${JSON.stringify(mask)}`);
 }
 

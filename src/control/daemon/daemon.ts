@@ -29,6 +29,7 @@ import { ipvsConnSource } from '../ipvs-conn-source.js';
 import { HealthManager } from './health-manager.js';
 import { type Logger, jsonLogger } from './logger.js';
 import { type DataPlane, startDataPlane } from './dataplanes.js';
+import { restartNeeded } from './restart-needed.js';
 import { PROCESS_CLOCK } from '../../dataplane/turn-clock.js';
 import type { OffloadMode, RunDataplane } from '../config/schema.js';
 
@@ -66,9 +67,6 @@ export class CryptoRandom implements RandomSource {
     return this.buf[this.i++];
   }
 }
-
-/** dataplane.proxy settings a reload applies (startProxyDataPlane reads them per reconcile). */
-const PROXY_RELOADED: ReadonlySet<string> = new Set(['connectTimeout', 'retries', 'proxyProtocolTrusted']);
 
 export class Daemon {
   readonly director: Director;
@@ -252,25 +250,7 @@ export class Daemon {
 
   /** Settings a reload cannot change in a running daemon: said once per reload, not silently ignored. */
   private warnRestartNeeded(next: Config): void {
-    const cur = this.config;
-    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    const fixed: Array<[string, unknown, unknown]> = [
-      ['dataplane.kind', cur.dataplane.kind, next.dataplane.kind],
-      ['dataplane.interfaces', cur.dataplane.interfaces, next.dataplane.interfaces],
-      ['dataplane.maxConnections', cur.dataplane.maxConnections, next.dataplane.maxConnections],
-      ['dataplane.fullnat', cur.dataplane.fullnat, next.dataplane.fullnat],
-      ['dataplane.packet', cur.dataplane.packet, next.dataplane.packet],
-      // The proxy plane reads its per-service settings on every reconcile; the rest is read at start.
-      ...(Object.keys(next.dataplane.proxy) as (keyof Config['dataplane']['proxy'])[])
-        .filter((k) => !PROXY_RELOADED.has(k))
-        .map((k): [string, unknown, unknown] => [`dataplane.proxy.${k}`, cur.dataplane.proxy[k], next.dataplane.proxy[k]]),
-      ['control', cur.control, next.control],
-      ['api', cur.api, next.api],
-      ['metrics', cur.metrics, next.metrics],
-      ['sysctl.lblc_expiration', cur.sysctl.lblc_expiration, next.sysctl.lblc_expiration],
-      ['sysctl.lblcr_expiration', cur.sysctl.lblcr_expiration, next.sysctl.lblcr_expiration],
-    ];
-    const changed = fixed.filter(([, a, b]) => !same(a, b)).map(([name]) => name);
+    const changed = restartNeeded(this.config, next);
     if (changed.length > 0) this.log.log('warn', 'reload-restart-needed', { message: `changed settings take effect at the next restart: ${changed.join(', ')}`, settings: changed });
   }
 

@@ -48,6 +48,9 @@ export async function startDataPlane(kind: RunDataplane, ctx: DataPlaneContext):
   return startProxyDataPlane(ctx);
 }
 
+/** dataplane.proxy settings a reload applies: settings() below reads these on every reconcile, the others only at start. */
+export const PROXY_RELOADED = ['connectTimeout', 'retries', 'proxyProtocolTrusted'] as const;
+
 async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
   // Settings are read from the current config on every reconcile, so a reload changes them.
   let trustedFor: Config | undefined;

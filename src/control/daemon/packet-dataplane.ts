@@ -15,8 +15,6 @@ import type { DataPlane, DataPlaneContext } from './dataplanes.js';
 
 /** How often the main thread copies the workers' latest counters into its table (they report every second). */
 const COPY_EVERY_MS = 500;
-/** Connection entries `-c` asks the workers for at most (the connection layer's default cap). */
-const MAX_LISTED_CONNS = 1 << 20;
 /** The connection cache the REST API pages over is refreshed at most this often. */
 const CONN_CACHE_MS = 1000;
 
@@ -147,7 +145,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
     kind: 'packet',
     // The workers follow through the ops replay; nothing else to reconcile.
     reconcile: async () => {},
-    connEntries: async () => (await plane.connections(0, MAX_LISTED_CONNS)).entries.map(entryView),
+    connEntries: async () => (await plane.connections(0, cfg.dataplane.maxConnections)).entries.map(entryView), // the whole table
     refreshCounters: async () => copy(await plane.requestSnapshot()),
     settingsChanged: () => plane.setSysctls(engineSettings(ctx)),
     stop: async () => {

@@ -7,7 +7,7 @@ import type { AddressFamily } from '../../../core/net/addr.js';
 import type { CheckOut } from './checks.js';
 import type { KaNode } from './parser.js';
 import type { ReadCtx } from './values.js';
-import { famName, netmaskFits } from '../validate.js';
+import { famName, netmaskExpected, netmaskFits } from '../netmask.js';
 import type { Method, RsState, ServiceOut, VsKey, VsState } from './virtual-server.js';
 
 /** True for the ipvsadm default tunnel (ipip, no options), which needs no YAML. */
@@ -57,7 +57,7 @@ export function buildService(ctx: ReadCtx, node: KaNode, vs: VsState, key: VsKey
     const p: Record<string, unknown> = { timeout: persistence.timeout };
     if (persistence.netmask !== undefined) {
       if (netmaskFits(persistence.netmask, family)) p.netmask = persistence.netmask;
-      else warn(persistence.netmaskNode ?? node, `persistence_granularity: ${persistence.netmask} is not a ${family === 4 ? 'contiguous dotted IPv4 netmask' : 'prefix length 1..128'} for this ${famName(family)} service; ignored`);
+      else warn(persistence.netmaskNode ?? node, `persistence_granularity: ${persistence.netmask} is not ${netmaskExpected(family)} for this ${famName(family)} service; ignored`);
     }
     spec.persistence = p;
   }

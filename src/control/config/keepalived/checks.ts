@@ -2,7 +2,7 @@
 // UDP_CHECK; spec §7.3) → tsvs.yaml checks. Options keep their keepalived meaning; anything
 // tsvs cannot do yet is reported with its line.
 import { parseIp } from '../../../core/net/addr.js';
-import { DNS_TYPES } from '../schema.js';
+import { DNS_TYPES } from '../schema-checks.js';
 import type { KaNode } from './parser.js';
 import { expectArgs, normalizeHex, readBool, readInt, readTimer, splitCommand, userOf } from './values.js';
 import type { ReadCtx } from './values.js';
