@@ -109,6 +109,9 @@ export class ConnTable {
   private readonly clock: Clock;
 
   private readonly dests = new DestRegistry();
+  /** The indexes' rehash callbacks, made once: free() runs on the packet path. */
+  private readonly inHashOf = (s: number): number => this.inHash(s);
+  private readonly outHashOf = (s: number): number => this.outHash(s);
 
   /** Full-NAT local addresses, and their IPv4 value or IPv6 fold (set by the owner). */
   localAddrs: readonly IpAddress[] = [];
@@ -303,7 +306,7 @@ export class ConnTable {
   invalidate(s: number): void {
     const o = s * W;
     if (this.rec[o + W_FLAGS] & CF_HASHED) {
-      indexRemove(this.inIdx, this.idxMask, s, this.inHash(s), (x) => this.inHash(x));
+      indexRemove(this.inIdx, this.idxMask, s, this.inHash(s), this.inHashOf);
       this.rec[o + W_FLAGS] &= ~CF_HASHED;
     }
     this.rec[o + W_PORTS] = 0xffff;
@@ -315,8 +318,8 @@ export class ConnTable {
     const o = s * W;
     const f = this.rec[o + W_FLAGS];
     if ((f & CF_USED) === 0) return;
-    if (f & CF_HASHED) indexRemove(this.inIdx, this.idxMask, s, this.inHash(s), (x) => this.inHash(x));
-    if (f & CF_OUT_HASHED) indexRemove(this.outIdx, this.idxMask, s, this.outHash(s), (x) => this.outHash(x));
+    if (f & CF_HASHED) indexRemove(this.inIdx, this.idxMask, s, this.inHash(s), this.inHashOf);
+    if (f & CF_OUT_HASHED) indexRemove(this.outIdx, this.idxMask, s, this.outHash(s), this.outHashOf);
     this.wheel.cancel(s);
     if (f & CF_V6) this.v6.release(this.rec[o + W_DADDR]);
     this.dests.unref(this.rec[o + W_DEST]);

@@ -166,3 +166,16 @@ test('offload: a flow whose counters cannot be read is stopped: its entry remove
   assert.deepEqual([fast.entries.size, off.counters.failed, off.counters.removed, off.counters.active], [0, 1, 1, 0],
     'the kernel entry goes too: it would forward uncounted forever');
 });
+
+test('offload: a flow the sync finds over is removed after that one read (no second read to credit it)', () => {
+  const { fast, off, send, clock, engine } = setup('droute');
+  send();
+  assert.equal(fast.entries.size, 1);
+  fast.kernel(4, 400);
+  clock.advance(301_000); // the UDP conn expires: the next credit says it is over
+  engine.tick();
+  fast.reads = 0;
+  off.sync();
+  assert.equal(fast.reads, 1, 'one read per flow and sync');
+  assert.deepEqual([fast.entries.size, off.counters.removed, off.counters.packets], [0, 1, 4], 'its last packets are still credited');
+});

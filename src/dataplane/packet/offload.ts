@@ -36,6 +36,7 @@ export interface OffloadCounters {
   removed: number;
   /** Times the fast path's table became full (E2BIG); no insert is tried until an entry goes. */
   full: number;
+  /** Inserts refused for another reason, and reads or removals the fast path failed. */
   failed: number;
   /** Packets the fast path forwarded, as credited so far. */
   packets: number;
@@ -122,10 +123,9 @@ export class FlowOffloader {
       }
       const [s, t] = next.value;
       let live = false;
-      let readable = true;
-      try { live = this.credit(s, t); } catch { readable = false; this.counters.failed++; }
-      // A failed read stops the flow without a second try at it (the entry is still removed).
-      if (!live) this.stopOrForget(s, t, readable);
+      try { live = this.credit(s, t); } catch { this.counters.failed++; }
+      // Just credited (or the read failed): stop without a second read (the entry is still removed).
+      if (!live) this.stopOrForget(s, t, false);
     }
   }
 
@@ -160,9 +160,9 @@ export class FlowOffloader {
   }
 
   /** stop(), or when the fast path fails unexpectedly (EBADF, ENOMEM), just forget the flow: the engine has it. */
-  private stopOrForget(s: number, t: Tracked, readable = true): void {
+  private stopOrForget(s: number, t: Tracked, creditFirst = true): void {
     try {
-      this.stop(s, t, readable);
+      this.stop(s, t, creditFirst);
     } catch {
       this.counters.failed++;
       this.tracked.delete(s);
@@ -170,10 +170,10 @@ export class FlowOffloader {
     }
   }
 
-  private stop(s: number, t: Tracked, readable = true): void {
+  private stop(s: number, t: Tracked, creditFirst = true): void {
     // What the kernel forwarded since the last sync still counts (a packet that slips in between
     // the read and the removal is forwarded uncounted: at most a few, once per conn).
-    if (readable) this.credit(s, t);
+    if (creditFirst) this.credit(s, t);
     this.fast.remove(t.key);
     this.full = false;
     this.tracked.delete(s);
