@@ -13,7 +13,7 @@
 # at 64-byte payloads (106-byte frames, packets per second) and 1400-byte frames (Gbit/s), then the
 # ratios to the ceiling and to nft-dnat.
 #   bench/packet-bench.sh [SECONDS=8] [PAYLOADS="64 1358"]   (after npm run build; DIST=dist by default;
-#   PPS=N fixes the offered rate (then compare fwd_ns/pkt); REPEAT=N runs N rounds of every row (each row one quiet window per round; ratios are paired within a round); MODES="dr nat tun fullnat"; TSV=file appends lines;
+#   PPS=N fixes the offered rate (then compare fwd_ns/pkt); REPEAT=N runs N rounds of every row (each row one quiet window per round; ratios are paired within a round; a window that stayed noisy after 3 tries is shown, marked NOISY, and used for nothing); MODES="dr nat tun fullnat"; TSV=file appends lines;
 #   NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the daemon and its workers;
 #   THREADED=1: every row's first receiving veth (r9, or the director's l0) runs threaded NAPI pinned to
 #   CPU1, so that receive work leaves the generator's CPU (packet-topo.sh napi_on))
@@ -66,9 +66,10 @@ MACHINE="$(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xar
 echo "# $MACHINE"
 echo "# $S s windows, $REPEAT round(s), generator on CPU0, forwarder on CPU1, threaded NAPI $THREADED, load $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A BEST
-# CPU1's busy and total ticks (/proc/stat: user nice system idle iowait irq softirq steal): busy
-# leaves out idle, iowait and steal (time the hypervisor gave to others is not this row's work).
-cpu1() { awk '$1 == "cpu1" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+# CPU1's busy and available ticks (/proc/stat: user nice system idle iowait irq softirq steal):
+# busy leaves out idle and iowait; steal (time the hypervisor gave to others) is left out of both,
+# so a CPU1 that is saturated whenever it runs reads 1.0.
+cpu1() { awk '$1 == "cpu1" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
 window() { # SINK GENIF DMAC SMAC SRC DST PAYLOAD -> "pps offered_pps ns_per_pkt cpu1_busy other_cpu%"
   local a b out sent secs pps n0=0 n1=0 nsp o0 o1 c0 c1 busy
   o0=$(others "$DPID $NAPI_PID"); a=$(rx $1); c0=$(cpu1)
@@ -97,8 +98,12 @@ measure() { # NAME PAYLOAD SINK GENIF DMAC SMAC SRC DST -> one quiet window; set
   done
   local noisy=""; [ -z "$w" ] && { w=$loud; noisy=" NOISY"; }
   set -- $w
-  W[$name/$p]=$1
-  if [ -z "${BEST[$name/$p]:-}" ] || [ "$1" -gt "${BEST[$name/$p]}" ]; then BEST[$name/$p]=$1; fi
+  # A noisy window is shown but measures nothing: no ratio of its round, not a best window.
+  W[$name/$p]=""
+  if [ -z "$noisy" ]; then
+    W[$name/$p]=$1
+    if [ -z "${BEST[$name/$p]:-}" ] || [ "$1" -gt "${BEST[$name/$p]}" ]; then BEST[$name/$p]=$1; fi
+  fi
   line=$(printf "r%-2s %-13s frame=%4dB  offered_pps=%8s  fwd_pps=%8s  Gbit/s=%5.2f  fwd_ns/pkt=%5s  cpu1_busy=%s  other_procs_cpu=%s%%%s" \
     "$ROUND" "$name" $fr $2 $1 "$(awk -v p=$1 -v f=$fr 'BEGIN{print p*f*8/1e9}')" $3 $4 $5 "$noisy")
   echo "$line"; [ -n "${TSV:-}" ] && echo -e "$(date +%FT%T)\t$line\t$MACHINE" >> "$TSV"; true
@@ -146,29 +151,32 @@ NFT
       echo "    $(tsvsadm -L -n --stats --exact | sed -n '4,5p' | tr -s ' ' | paste -sd'|')"
       stop_daemon
       for base in ceiling kernel-fwd nft-dnat; do
-        RATIO[tsvs-$M/$P/$base]+="$(awk -v t="${W[tsvs-$M/$P]}" -v b="${W[$base/$P]}" 'BEGIN{printf "%.3f", (b > 0 ? t / b : 0)}') "
+        # Only a round whose two windows were quiet and whose baseline forwarded anything counts.
+        t=${W[tsvs-$M/$P]}; b=${W[$base/$P]}
+        if [ -n "$t" ] && [ -n "$b" ] && [ "$b" -gt 0 ]; then RATIO[tsvs-$M/$P/$base]+="$(awk -v t="$t" -v b="$b" 'BEGIN{printf "%.3f", t / b}') "; fi
       done
     done
     thr napi_off $C c0 $D l0
   done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR] = $1} END {printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{a[NR] = $1} END {if (NR == 0) printf "-"; else printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+ratio() { awk -v t="$1" -v b="$2" 'BEGIN{if (t == "" || b == "" || b == 0) printf "-"; else printf "%.2f", t / b}'; }
 echo "# best window of $REPEAT round(s) per row"
 for P in $PAYLOADS; do
   fr=$((14 + 20 + 8 + P))
   for name in ceiling kernel-fwd nft-dnat $(printf 'tsvs-%s ' $MODES); do
-    b=${BEST[$name/$P]}
-    printf "%-13s frame=%4dB  fwd_pps=%8s  Gbit/s=%5.2f\n" "$name" $fr "$b" "$(awk -v p=$b -v f=$fr 'BEGIN{print p*f*8/1e9}')"
+    b=${BEST[$name/$P]:-}
+    printf "%-13s frame=%4dB  fwd_pps=%8s  Gbit/s=%5s\n" "$name" $fr "${b:--}" "$(awk -v p="$b" -v f=$fr 'BEGIN{if (p == "") printf "-"; else printf "%.2f", p*f*8/1e9}')"
   done
 done
 echo "# ratios (fwd_pps): median over rounds of the within-round ratio [ratio of the best windows]"
 for P in $PAYLOADS; do
-  c=${BEST[ceiling/$P]}; n=${BEST[nft-dnat/$P]}; k=${BEST[kernel-fwd/$P]}
+  c=${BEST[ceiling/$P]:-}; n=${BEST[nft-dnat/$P]:-}; k=${BEST[kernel-fwd/$P]:-}
   for M in $MODES; do
-    t=${BEST[tsvs-$M/$P]}
+    t=${BEST[tsvs-$M/$P]:-}
     printf "%-13s frame=%4dB  /ceiling=%s [%s]  /kernel-fwd=%s [%s]  /nft-dnat=%s [%s]\n" "tsvs-$M" $((14 + 20 + 8 + P)) \
-      "$(median <<<"${RATIO[tsvs-$M/$P/ceiling]}")" "$(awk -v t=$t -v b=$c 'BEGIN{printf "%.2f", t / b}')" \
-      "$(median <<<"${RATIO[tsvs-$M/$P/kernel-fwd]}")" "$(awk -v t=$t -v b=$k 'BEGIN{printf "%.2f", t / b}')" \
-      "$(median <<<"${RATIO[tsvs-$M/$P/nft-dnat]}")" "$(awk -v t=$t -v b=$n 'BEGIN{printf "%.2f", t / b}')"
+      "$(median <<<"${RATIO[tsvs-$M/$P/ceiling]:-}")" "$(ratio "$t" "$c")" \
+      "$(median <<<"${RATIO[tsvs-$M/$P/kernel-fwd]:-}")" "$(ratio "$t" "$k")" \
+      "$(median <<<"${RATIO[tsvs-$M/$P/nft-dnat]:-}")" "$(ratio "$t" "$n")"
   done
 done

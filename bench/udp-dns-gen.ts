@@ -21,12 +21,22 @@ function client(): void {
   if (Date.now() >= end) return;
   const s = dgram.createSocket('udp4');
   const sent = process.hrtime.bigint();
-  const timer = setTimeout(() => { lost++; s.close(); client(); }, 1000);
-  s.on('message', () => {
+  let done = false;
+  // Every end of a query (answer, 1 s timeout, socket error such as EMFILE) starts the next one, once.
+  const next = (answered: boolean) => {
+    if (done) return;
+    done = true;
     clearTimeout(timer);
-    if ((++answered & 7) === 0) latencyMs.push(Number(process.hrtime.bigint() - sent) / 1e6);
+    if (!answered) lost++;
     s.close();
     client();
+  };
+  const timer = setTimeout(() => next(false), 1000);
+  s.on('error', () => next(false));
+  s.on('message', () => {
+    if (done) return;
+    if ((++answered & 7) === 0) latencyMs.push(Number(process.hrtime.bigint() - sent) / 1e6);
+    next(true);
   });
   s.send(query, port, host);
 }

@@ -359,12 +359,15 @@ for mode in $MODES; do
     # Every LB runs at once (the idle ones cost nothing), and each test visits them in turn,
     # starting one LB later on every repetition: a slow minute of a shared host then falls on
     # all of them instead of on one LB's whole block.
+    # The idle LBs' own CPU (timers) counts as foreign in a window: an idle tsvs used 0 ticks in 10 s,
+    # far below FOREIGN_MAX. Every LB takes every position only when REPS is a multiple of the LBs.
+    read -ra order <<< "$LBS"
+    (( REPS % ${#order[@]} == 0 )) || log "note: REPS=$REPS is not a multiple of the ${#order[@]} LBs: not every LB runs in every position"
     declare -A LB_PIDS_OF=()
     for lb in $LBS; do
       start_lb "$lb" "$mode" "$THR" && check_lb "$lb" && warm_up "$lb" || exit 1
       LB_PIDS_OF[$lb]="${LB_PIDS[*]}"
     done
-    read -ra order <<< "$LBS"
     for rep in $(seq 1 "$REPS"); do
       for test in close ka bulk; do
         for lb in "${order[@]}"; do
