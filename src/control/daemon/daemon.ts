@@ -1,7 +1,7 @@
 // The tsvs daemon: loads the config, runs the engine with a data plane, health checks, the control
 // socket (tsvsadm), the REST API and metrics. Every change — config reload, tsvsadm, REST, health —
 // goes through the Director's one apply path; the data plane follows the table after each change.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:net';
 import { Ipvs } from '../../core/conn/ipvs.js';
@@ -16,7 +16,8 @@ import { EtcResolver } from '../../cli/tsvsadm/etc-resolver.js';
 import { execTsvsadm } from '../../cli/tsvsadm/exec.js';
 import { parseArgs } from '../../cli/ipvsadm/index.js';
 import { procView } from '../../cli/proc/view.js';
-import { type ApiServer, startApiServer } from '../api/server.js';
+import type { ApiServer } from '../api/server.js';
+import { startListeners } from '../api/listeners.js';
 import type { MetricsSource } from '../metrics/prometheus.js';
 import { ConfigError, loadConfigFile, loadConfigText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -162,40 +163,25 @@ export class Daemon {
     this.control = await startControlSocket(socketPath, (req) => req.tool === 'proc'
       ? this.proc(req.argv)
       : this.tsvsadm(req.argv, req.stdin ?? '', resolver));
-    const apiOn = (this.opts.overrides?.api ?? cfg.api.enabled);
-    // metrics.listen: a listener of its own that serves only the metrics (and then the API's does not).
-    const ownMetrics = cfg.metrics.enabled && cfg.metrics.listen !== undefined;
-    if (apiOn || ownMetrics) {
-      const d = this.director;
-      const source: MetricsSource = {
-        table: d.table,
-        applyOps: (ops, o) => d.applyOps(ops, o),
-        applyDesired: (desired, o) => d.applyDesired(desired, o),
-        connections: (offset, limit) => d.connections(offset, limit),
-        dataplaneCounters: () => d.dataplaneCounters(),
-        health: () => d.health(),
-        timeouts: () => d.timeouts(),
-        onEvent: (l) => d.onEvent(l),
-        controlCounters: () => ({ healthTransitions: this.healthTransitions, configReloads: { success: this.reloads.ok, failure: this.reloads.failed } }),
-      };
-      const security = {
-        token: cfg.api.token ?? (cfg.api.tokenFile ? readFileSync(cfg.api.tokenFile, 'utf8').trim() : undefined),
-        tls: cfg.api.tls ? { cert: readFileSync(cfg.api.tls.cert, 'utf8'), key: readFileSync(cfg.api.tls.key, 'utf8'), clientCa: cfg.api.tls.clientCa ? readFileSync(cfg.api.tls.clientCa, 'utf8') : undefined } : undefined,
-      };
-      if (apiOn) {
-        this.apiServer = await startApiServer(source, {
-          listen: this.opts.overrides?.apiListen ?? cfg.api.listen, ...security,
-          metrics: cfg.metrics.enabled && !ownMetrics, metricsPath: cfg.metrics.path,
-          log: (m) => this.log.log('info', 'api', { message: m }),
-        });
-      }
-      if (ownMetrics) {
-        this.metricsServer = await startApiServer(source, {
-          listen: cfg.metrics.listen, ...security, api: false, metrics: true, metricsPath: cfg.metrics.path,
-          log: (m) => this.log.log('info', 'metrics', { message: m }),
-        });
-      }
-    }
+    const d = this.director;
+    const source: MetricsSource = {
+      table: d.table,
+      applyOps: (ops, o) => d.applyOps(ops, o),
+      applyDesired: (desired, o) => d.applyDesired(desired, o),
+      connections: (offset, limit) => d.connections(offset, limit),
+      dataplaneCounters: () => d.dataplaneCounters(),
+      health: () => d.health(),
+      timeouts: () => d.timeouts(),
+      onEvent: (l) => d.onEvent(l),
+      controlCounters: () => ({ healthTransitions: this.healthTransitions, configReloads: { success: this.reloads.ok, failure: this.reloads.failed } }),
+    };
+    const listeners = await startListeners(source, cfg, {
+      apiOn: this.opts.overrides?.api ?? cfg.api.enabled,
+      apiListen: this.opts.overrides?.apiListen ?? cfg.api.listen,
+      log: (listener, message) => this.log.log('info', listener, { message }),
+    });
+    this.apiServer = listeners.api;
+    this.metricsServer = listeners.metrics;
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
     this.controlSocketPath = socketPath;
