@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { curl, rawGet } from '../proxy/helpers.js';
+import { curl, freePort, rawGet } from '../proxy/helpers.js';
 
 const TSVS = fileURLToPath(new URL('../../src/bin/tsvs.js', import.meta.url));
 const TSVSADM = fileURLToPath(new URL('../../src/bin/tsvsadm.js', import.meta.url));
@@ -21,13 +21,6 @@ function backend(host: string, name: string): Promise<{ port: number; close: () 
     port: (srv.address() as net.AddressInfo).port,
     close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }),
   })));
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, host, () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-  });
 }
 
 function config(vport: number, rs: Array<{ host: string; port: number; weight: number; check?: boolean }>, extra = ''): string {

@@ -98,12 +98,21 @@ export async function rawServer(host: string, onConn: (s: net.Socket) => void, p
 }
 
 /** A free TCP port on host (bound then released). */
+/** Ports freePort has handed out in this process: the kernel may give a closed port out again at once,
+ * and a test that asks for two ports before binding either must not get the same one twice. */
+const handedOut = new Set<number>();
+
+/** A TCP port that is free on host now and that this process has not been handed before. */
 export async function freePort(host: string): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen({ host, port: 0 }, () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
+  for (;;) {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen({ host, port: 0 }, () => r()));
+    const p = (s.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    if (handedOut.has(p)) continue;
+    handedOut.add(p);
+    return p;
+  }
 }
 
 /** Waits until cond() holds, polling, at most timeoutMs. */

@@ -7,9 +7,16 @@ import { configSchema } from '../config/schema.js';
 import { startListeners } from './listeners.js';
 import { makeTestDirector } from './testing.js';
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-});
+/** n distinct ports free on 127.0.0.1: all are held until the last is found, because the kernel may
+ * hand a port it just closed out again. */
+async function freePorts(n: number): Promise<number[]> {
+  const held = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((r) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => r(s));
+  })));
+  const ports = held.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
 /** True when something accepts on 127.0.0.1:port. */
 const listening = (port: number) => new Promise<boolean>((resolve) => {
   const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); }).on('error', () => resolve(false));
@@ -18,7 +25,7 @@ const log = () => {};
 
 test('--api naming the metrics.listen address is refused, and nothing is left listening', async () => {
   const { director } = await makeTestDirector();
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const cfg = configSchema.parse({ metrics: { listen: `127.0.0.1:${port}` } });
   await assert.rejects(startListeners(director, cfg, { apiOn: true, apiListen: `127.0.0.1:${port}`, log }),
     new RegExp(`Cannot start the API on 127\\.0\\.0\\.1:${port}: metrics\\.listen names the same address`));
@@ -27,10 +34,10 @@ test('--api naming the metrics.listen address is refused, and nothing is left li
 
 test('a metrics listener that cannot start closes the API listener it started first', async () => {
   const { director } = await makeTestDirector();
-  const apiPort = await freePort();
   const busy = net.createServer();
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
   const busyPort = (busy.address() as net.AddressInfo).port;
+  const [apiPort] = await freePorts(1);
   try {
     const cfg = configSchema.parse({ metrics: { listen: `127.0.0.1:${busyPort}` } });
     await assert.rejects(startListeners(director, cfg, { apiOn: true, apiListen: `127.0.0.1:${apiPort}`, log }), /EADDRINUSE/);
@@ -42,7 +49,7 @@ test('a metrics listener that cannot start closes the API listener it started fi
 
 test('with metrics.listen, the API listener serves the API and the metrics listener only the metrics', async () => {
   const { director } = await makeTestDirector();
-  const [apiPort, mPort] = [await freePort(), await freePort()];
+  const [apiPort, mPort] = await freePorts(2);
   const cfg = configSchema.parse({ metrics: { listen: `127.0.0.1:${mPort}` } });
   const l = await startListeners(director, cfg, { apiOn: true, apiListen: `127.0.0.1:${apiPort}`, log });
   try {
