@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runSchedBench } from './sched.js';
 import { runConnBench } from './conn.js';
 import { runEngineBench } from './engine.js';
+import { runProxyEngineBench } from './proxy-engine.js';
 import { runMhDisruption } from './mh-disruption.js';
 
 /**
@@ -31,7 +32,7 @@ async function runPacketBench(): Promise<string> {
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const parts: Array<[string, () => Promise<string>]> = [
-    ['sched', runSchedBench], ['mh', runMhDisruption], ['conn', runConnBench], ['engine', runEngineBench], ['packet', runPacketBench],
+    ['sched', runSchedBench], ['mh', runMhDisruption], ['conn', runConnBench], ['engine', runEngineBench], ['proxy-engine', runProxyEngineBench], ['packet', runPacketBench],
   ];
   let md = `## tsvs in-process benchmarks\n\nmachine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; ${new Date().toISOString()}\n\n`;
   for (const [name, fn] of parts) {

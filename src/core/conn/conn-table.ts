@@ -98,6 +98,9 @@ export class ConnTable {
 
   private rec: Uint32Array;
   private rec64: Float64Array;
+  /** Per slot: the serial of the entry in it (0 when free), so a caller's handle outlives slot reuse. */
+  private serials: Uint32Array;
+  private lastSerial = 0;
   private readonly v6 = new V6AddrPool();
 
   private inIdx: Int32Array;
@@ -126,6 +129,7 @@ export class ConnTable {
     this.seedOut = Math.imul(opts.seed ^ 0x5bd1e995, 0x27d4eb2d) | 0;
     this.rec = new Uint32Array(cap * W);
     this.rec64 = new Float64Array(this.rec.buffer);
+    this.serials = new Uint32Array(cap);
     const isz = nextPow2(cap * 2);
     this.inIdx = new Int32Array(isz);
     this.outIdx = new Int32Array(isz);
@@ -141,6 +145,10 @@ export class ConnTable {
   isUsed(slot: number): boolean {
     return slot >= 0 && slot < this.highWater && (this.rec[slot * W + W_FLAGS] & CF_USED) !== 0;
   }
+  /** The serial of the entry in slot s (0 when free): (slot, serial) names one entry for as long as it lives. */
+  serialOf(s: number): number { return s >= 0 && s < this.highWater ? this.serials[s] : 0; }
+  /** Whether slot s still holds the entry that had `serial` (not freed, not reused since). */
+  holds(s: number, serial: number): boolean { return serial !== 0 && this.serials[s] === serial; }
   /** IP protocol number (0 for fwmark templates). */
   proto(s: number): number { return this.rec[s * W + W_TAG] & 0xff; }
   flags(s: number): number { return this.rec[s * W + W_FLAGS]; }
@@ -280,6 +288,8 @@ export class ConnTable {
     rec[o + W_INPKTS] = 0;
     rec[o + W_TIMEOUT] = INITIAL_TIMEOUT_MS;
     rec[o + W_FWMARK] = fwmark >>> 0;
+    this.lastSerial = (this.lastSerial + 1) >>> 0 || 1;
+    this.serials[s] = this.lastSerial;
     if (k.v6) rec[o + W_DADDR] = this.v6.alloc(k.b1, k.b2, dest && dest.addr.family === 6 ? dest.addr.bytes : undefined);
     else rec[o + W_DADDR] = dest && dest.addr.family === 4 ? u32Of(dest.addr) : 0;
     if ((flags & CF_ONE_PACKET) === 0) {
@@ -325,6 +335,7 @@ export class ConnTable {
     this.dests.unref(this.rec[o + W_DEST]);
     this.rec[o + W_DEST] = 0;
     this.rec[o + W_FLAGS] = 0;
+    this.serials[s] = 0;
     this.rec[o + W_CONTROL] = this.freeHead + 1;
     this.freeHead = s;
     this.count--;
@@ -374,6 +385,9 @@ export class ConnTable {
     rec.set(this.rec);
     this.rec = rec;
     this.rec64 = new Float64Array(rec.buffer);
+    const serials = new Uint32Array(cap);
+    serials.set(this.serials);
+    this.serials = serials;
     this.wheel.grow(cap);
     this.wheel.bindExpires(this.rec64, W / 2, F64_EXPIRES);
     this.capacity = cap;

@@ -4,7 +4,7 @@
 // stats and connection accounting go through the service table's objects; storage is ConnTable.
 import type { Destination } from '../service/destination.js';
 import { METHOD_OF, protoNum } from './conn-core.js';
-import { CF_DROUTE, CF_FWD_MASK, CF_NFCT, CF_ONE_PACKET, CF_TEMPLATE, CF_USED, CF_V6, IPPROTO_TCP, IPPROTO_UDP } from './conn-flags.js';
+import { CF_DROUTE, CF_FWD_MASK, CF_HASHED, CF_NFCT, CF_ONE_PACKET, CF_OUT_HASHED, CF_TEMPLATE, CF_USED, CF_V6, IPPROTO_TCP, IPPROTO_UDP } from './conn-flags.js';
 import type { InResult, OutResult, PacketMeta } from './ipvs-types.js';
 import { ConnScheduling } from './scheduling.js';
 import { v4ServiceKey } from '../service/keys.js';
@@ -72,6 +72,11 @@ export class Ipvs extends ConnScheduling {
       if (s < 0) return this.leave(s, svc, k, p, false);
       isNew = true;
     }
+    return this.forwardIn(s, isNew, p);
+  }
+
+  /** A client packet of conn `s`: counters, state, timer; the verdict. */
+  private forwardIn(s: number, isNew: boolean, p: PacketMeta): InResult {
     this.inStats(s, p.length);
     this.transition(s, DIR_INPUT, p);
     this.countInPkt(s);
@@ -79,6 +84,27 @@ export class Ipvs extends ConnScheduling {
     const r = this.inResult(s, isNew);
     this.put(s);
     return r;
+  }
+
+  /**
+   * inbound() for a packet of the conn the caller already holds (slot `s`, serial `serial`, from an
+   * earlier verdict): the same steps without the hash lookup, which would find that very entry.
+   * Anything else takes the full path: the entry is gone or its slot reused, the packet may start a
+   * new conn (SYN, INIT: spec §2.9 reuse), or its destination is unavailable (spec §2.9).
+   */
+  inboundAt(s: number, serial: number, p: PacketMeta): InResult {
+    const c = this.conns;
+    if (!c.holds(s, serial) || (c.flags(s) & CF_HASHED) === 0 || this.startsConn(p)) return this.inbound(p);
+    const d = c.destOf(s);
+    if (d !== undefined && !d.isAvailable) return this.inbound(p);
+    return this.forwardIn(s, false, p);
+  }
+
+  /** outbound() for a reply of the NAT conn the caller holds (see inboundAt); the full path when it is gone. */
+  outboundAt(s: number, serial: number, p: PacketMeta): OutResult {
+    const c = this.conns;
+    if (!c.holds(s, serial) || (c.flags(s) & CF_OUT_HASHED) === 0) return this.outbound(p);
+    return this.forwardOut(s, p);
   }
 
   /** A real server → client reply of a NAT or full-NAT conn (ip_vs_out_hook / handle_response). */
@@ -95,6 +121,11 @@ export class Ipvs extends ConnScheduling {
       }
       return this.rPass;
     }
+    return this.forwardOut(s, p);
+  }
+
+  /** A real server's reply of NAT conn `s`: counters, state, timer; the verdict. */
+  private forwardOut(s: number, p: PacketMeta): OutResult {
     this.outStats(s, p.length);
     this.transition(s, DIR_OUTPUT, p);
     const r = this.outResult(s);

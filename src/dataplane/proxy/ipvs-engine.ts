@@ -42,6 +42,9 @@ class IpvsConn implements EngineConn {
     private readonly inMeta: PacketMeta,
     private readonly failed: Destination[],
     oneShot: boolean,
+    /** The entry's slot and serial in the connection table: later packets skip the lookup (Ipvs.inboundAt). */
+    private readonly slot: number,
+    private readonly serial: number,
   ) {
     this.destHost = engine.hostOf(dest);
     this.natOut = !oneShot && dest.method === 'masq';
@@ -59,7 +62,7 @@ class IpvsConn implements EngineConn {
     const p = this.inMeta;
     p.tcpFlags = flags;
     p.length = length;
-    const r = this.engine.ipvs.inbound(p);
+    const r = this.engine.ipvs.inboundAt(this.slot, this.serial, p);
     // A non-SYN packet with no entry is "pass": the entry expired (or was flushed) under us. A UDP
     // datagram after expiry creates a fresh entry, maybe elsewhere: this conn is over either way.
     if (r.kind !== 'forward' || r.isNew || r.dest !== this.dest) this.live = false;
@@ -71,7 +74,7 @@ class IpvsConn implements EngineConn {
       const p = this.outMeta;
       p.tcpFlags = flags;
       p.length = length;
-      const r = this.engine.ipvs.outbound(p);
+      const r = this.engine.ipvs.outboundAt(this.slot, this.serial, p);
       if (r.kind === 'forward') {
         if (packets > 1) this.engine.addOut(this.svc, this.dest, 0, packets - 1);
         return;
@@ -177,7 +180,7 @@ export class IpvsEngine implements ProxyEngine {
     }
     switch (r.kind) {
       case 'forward':
-        return new IpvsConn(this, svc, r.dest, r.dport, p, failed, svc.isOnePacket && p.protocol === 'udp');
+        return new IpvsConn(this, svc, r.dest, r.dport, p, failed, svc.isOnePacket && p.protocol === 'udp', r.conn, this.ipvs.conns.serialOf(r.conn));
       case 'no-dest': return 'no-dest';
       case 'pass': return 'no-service';
       default: return 'drop';
