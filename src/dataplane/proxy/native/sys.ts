@@ -15,7 +15,6 @@ export const SOCK_NONBLOCK = 0x800;
 export const SOCK_CLOEXEC = 0x80000;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
-export const SO_ERROR = 4;
 export const SO_LINGER = 13;
 export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;
@@ -40,8 +39,6 @@ export const LINGER_RESET = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 export interface SockSys {
   readonly socket: (domain: number, type: number, protocol: number) => number;
   readonly setsockopt: (fd: number, level: number, name: number, val: Uint8Array, len: number) => number;
-  /** getsockopt into native memory (value at `val`, its length at `lenAddr`). */
-  readonly getsockoptAt: (fd: number, level: number, name: number, val: number, lenAddr: number) => number;
   readonly bind: (fd: number, addr: Uint8Array, len: number) => number;
   readonly listen: (fd: number, backlog: number) => number;
   readonly accept4: (fd: number, addr: number, lenAddr: number, flags: number) => number;
@@ -95,7 +92,6 @@ function load(): SockSys | string {
     const sys: SockSys = {
       socket: f('int socket(int, int, int)') as SockSys['socket'],
       setsockopt: f('int setsockopt(int, int, int, const void *, uint32_t)') as SockSys['setsockopt'],
-      getsockoptAt: f('int getsockopt(int, int, int, uintptr_t, uintptr_t)') as SockSys['getsockoptAt'],
       bind: f('int bind(int, const void *, uint32_t)') as SockSys['bind'],
       listen: f('int listen(int, int)') as SockSys['listen'],
       accept4: f('int accept4(int, uintptr_t, uintptr_t, int)') as SockSys['accept4'],
