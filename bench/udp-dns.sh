@@ -5,9 +5,10 @@
 # latency, then tsvs's young-generation collections (count, mean and longest pause) and its UDP
 # session counters. Not part of npm test.
 #   bench/udp-dns.sh [SECONDS=30] [CONC=32]   (after npm run build; needs dnsmasq and curl)
+#   UDP_IO=node bench/udp-dns.sh ...          (dataplane.proxy.udpIo: auto, native or node)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-S=${1:-30}; CONC=${2:-32}; DIST=${DIST:-dist}
+S=${1:-30}; CONC=${2:-32}; DIST=${DIST:-dist}; UDP_IO=${UDP_IO:-auto}
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 [ -x "$DNSMASQ" ] || { echo "udp-dns.sh needs dnsmasq (apt-get install -y dnsmasq-base)"; exit 1; }
 [ -f "$DIST/bench/udp-dns-gen.js" ] || { echo "build first: $DIST/bench/udp-dns-gen.js is missing"; exit 1; }
@@ -31,7 +32,7 @@ PIDS+=($!)
 for _ in $(seq 50); do ss -Hlun "sport = :$DPORT" | grep -q . && break; sleep 0.1; done
 ss -Hlun "sport = :$DPORT" | grep -q . || { echo "dnsmasq did not start on $DNS:$DPORT"; exit 1; }
 cat >"$WORK/tsvs.yaml" <<YAML
-dataplane: { kind: proxy }
+dataplane: { kind: proxy, proxy: { udpIo: $UDP_IO } }
 api: { enabled: false }
 metrics: { enabled: true, listen: "127.0.0.1:$MPORT" }
 services:
@@ -41,6 +42,7 @@ taskset -c 1 node --trace-gc "$DIST/src/bin/tsvs.js" run -c "$WORK/tsvs.yaml" --
 PIDS+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$MPORT/metrics" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$MPORT/metrics" >/dev/null || { echo "tsvs did not start:"; cat "$WORK/tsvs.log"; exit 1; }
+echo "# udpIo $UDP_IO: $(grep -o 'UDP over [a-z]* sockets' "$WORK/tsvs.log" | head -1)"
 echo "# $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), node $(node -v), $S s, $CONC clients, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "direct   $(taskset -c 0 node "$DIST/bench/udp-dns-gen.js" $DNS "$DPORT" "$CONC" "$S")"
 N0=$(wc -l <"$WORK/tsvs.log")   # count only the collections of the measured window

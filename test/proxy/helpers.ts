@@ -126,10 +126,12 @@ export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condi
 
 /** The TCP I/O paths the proxy tests run over: native (where it loads) and Node sockets. */
 export const TCP_IO_PATHS: readonly ('native' | 'node')[] = resolveTcpIo('auto').io === 'native' ? ['native', 'node'] : ['node'];
+/** The UDP I/O paths, the same two (the plane's udpIo). */
+export const UDP_IO_PATHS = TCP_IO_PATHS;
 
 /** A free UDP port on `host` (bound once, then released). */
 export async function udpPort(host: string): Promise<number> {
-  const s = dgram.createSocket('udp4');
+  const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   await new Promise<void>((r) => s.bind(0, host, () => r()));
   const p = s.address().port;
   await new Promise<void>((r) => s.close(() => r()));

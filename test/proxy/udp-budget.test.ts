@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultUdpSocketLimit } from '../../src/dataplane/proxy/udp-budget.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
-import { HAVE_DNS, destCfg, dig as digAt, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, udpPort, until } from './helpers.js';
+import { HAVE_DNS, destCfg, dig as digAt, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, until } from './helpers.js';
 
 const VIP = '127.0.6.1';
 const DNS = '127.0.6.11';
@@ -26,103 +26,106 @@ describe('the UDP socket budget', () => {
   });
 });
 
-describe('udp proxy within a socket budget', { skip: HAVE_DNS ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
-  let dns: ChildProcess;
-  let dnsPort = 0;
-  before(async () => { ({ proc: dns, port: dnsPort } = await startDnsmasq(DNS, '10.9.9.1')); });
-  after(() => { dns.kill('SIGTERM'); });
+for (const udpIo of UDP_IO_PATHS) {
+  describe(`udp proxy within a socket budget (${udpIo} sockets)`, { skip: HAVE_DNS ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
+    let dns: ChildProcess;
+    let dnsPort = 0;
+    before(async () => { ({ proc: dns, port: dnsPort } = await startDnsmasq(DNS, '10.9.9.1')); });
+    after(() => { dns.kill('SIGTERM'); });
 
-  it('answers 30 fresh clients through 4 sockets, evicting the idlest, and keeps a busy client\'s session', async () => {
-    const table = makeTable();
-    const port = await udpPort(VIP);
-    const k = key('udp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`${DNS}:${dnsPort}`));
-    const engine = ipvsEngine(table);
-    const plane = await startPlane(table, engine, { maxUdpSockets: 4 });
-    const busy = dgram.createSocket('udp4');
-    try {
-      const l = plane.listenerOf(table.getService(k)!) as UdpListener;
-      // A client that keeps querying from one port, every 10 ms, for the whole test.
-      await new Promise<void>((r) => busy.bind(0, '127.0.6.99', () => r()));
-      let busyAnswers = 0;
-      busy.on('message', () => { busyAnswers++; });
-      busy.send(query(1), port, VIP);
-      await sleep(50);
-      const busyKey = `127.0.6.99|${busy.address().port}`;
-      const busySession = l.clients.get(busyKey)?.session;
-      assert.ok(busySession, 'the busy client has a session');
-      const timer = setInterval(() => busy.send(query(2), port, VIP), 10);
-      // The kernel's count, not the budget's own: UDP sockets of this process connected to dnsmasq.
-      const upstreamSockets = () => execFileSync('ss', ['-Hun', 'dst', `${DNS}:${dnsPort}`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
-      let maxOpen = 0;
+    it('answers 30 fresh clients through 4 sockets, evicting the idlest, and keeps a busy client\'s session', async () => {
+      const table = makeTable();
+      const port = await udpPort(VIP);
+      const k = key('udp', `${VIP}:${port}`);
+      table.addService(svcCfg(k, 'rr'));
+      table.addDest(k, destCfg(`${DNS}:${dnsPort}`));
+      const engine = ipvsEngine(table);
+      const plane = await startPlane(table, engine, { udpIo, maxUdpSockets: 4 });
+      const busy = dgram.createSocket('udp4');
       try {
-        for (let i = 0; i < 30; i++) {
-          assert.equal(await digAt(VIP, port, 'who.test'), '10.9.9.1', `query ${i} answered`);
-          maxOpen = Math.max(maxOpen, upstreamSockets());
+        const l = plane.listenerOf(table.getService(k)!) as UdpListener;
+        // A client that keeps querying from one port, every 10 ms, for the whole test.
+        await new Promise<void>((r) => busy.bind(0, '127.0.6.99', () => r()));
+        let busyAnswers = 0;
+        busy.on('message', () => { busyAnswers++; });
+        busy.send(query(1), port, VIP);
+        await sleep(50);
+        // Found by address: the listener's key is the I/O path's own (text, or a number for IPv4).
+        const busyClient = () => [...l.clients.values()].find((c) => c.flow.clientIp === '127.0.6.99' && c.flow.clientPort === busy.address().port);
+        const busySession = busyClient()?.session;
+        assert.ok(busySession, 'the busy client has a session');
+        const timer = setInterval(() => busy.send(query(2), port, VIP), 10);
+        // The kernel's count, not the budget's own: UDP sockets of this process connected to dnsmasq.
+        const upstreamSockets = () => execFileSync('ss', ['-Hun', 'dst', `${DNS}:${dnsPort}`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+        let maxOpen = 0;
+        try {
+          for (let i = 0; i < 30; i++) {
+            assert.equal(await digAt(VIP, port, 'who.test'), '10.9.9.1', `query ${i} answered`);
+            maxOpen = Math.max(maxOpen, upstreamSockets());
+          }
+        } finally { clearInterval(timer); }
+        const c = plane.counters().udp;
+        assert.equal(maxOpen, 4, `4 upstream sockets open at most, and the budget was used (saw ${maxOpen})`);
+        assert.equal(c.sessionsOpened, 31);
+        assert.equal(c.sessionsEvicted, 31 - 4, 'each new session past the budget took an idle one\'s socket');
+        assert.equal(c.noSocketDrops, 0);
+        assert.equal(busyClient()?.session, busySession, 'the busy client was never evicted');
+        assert.ok(busyAnswers > 20, `the busy client kept getting answers (${busyAnswers})`);
+        // Evicted sessions are IPVS conns that ended early: the engine saw 31 conns.
+        assert.equal(table.getService(k)!.stats.conns, 31);
+      } finally { busy.close(); await plane.stop(); }
+      assert.equal(plane.udpSockets.used, 0, 'stopping gives every socket back');
+    });
+
+    it('a service flooded with fresh clients gives up its own sockets, not a quieter service\'s; counts survive its removal', async () => {
+      const table = makeTable();
+      const [portA, portB] = [await udpPort(VIP), await udpPort(VIP)];
+      const [kA, kB] = [key('udp', `${VIP}:${portA}`), key('udp', `${VIP}:${portB}`)];
+      for (const k of [kA, kB]) { table.addService(svcCfg(k, 'rr')); table.addDest(k, destCfg(`${DNS}:${dnsPort}`)); }
+      const engine = ipvsEngine(table);
+      const plane = await startPlane(table, engine, { udpIo, maxUdpSockets: 4 });
+      try {
+        for (let i = 0; i < 6; i++) assert.equal(await digAt(VIP, portA, 'who.test'), '10.9.9.1');
+        assert.equal(plane.udpSockets.used, 4, 'A holds the whole budget');
+        // B has no session to give up: the listener holding the most sockets (A) gives one.
+        assert.equal(await digAt(VIP, portB, 'who.test'), '10.9.9.1', 'B is answered');
+        const lA = plane.listenerOf(table.getService(kA)!) as UdpListener;
+        const lB = plane.listenerOf(table.getService(kB)!) as UdpListener;
+        assert.deepEqual([lA.socketsHeld, lB.socketsHeld], [3, 1]);
+        // B's next fresh client evicts from A again (A still holds the most), not B's session.
+        assert.equal(await digAt(VIP, portB, 'who.test'), '10.9.9.1');
+        assert.deepEqual([lA.socketsHeld, lB.socketsHeld], [2, 2]);
+        const before = plane.counters().udp;
+        table.deleteService(kA);
+        await plane.reconcile();
+        const after = plane.counters().udp;
+        assert.equal(after.sessionsOpened, before.sessionsOpened, 'A\'s counts stay in the totals after A is removed');
+        assert.equal(after.sessionsEvicted, before.sessionsEvicted);
+        assert.equal(plane.udpSockets.used, 2, 'A\'s sockets were given back');
+      } finally { await plane.stop(); }
+    });
+
+    it('ends a session whose upstream cannot connect, so the next datagram tries again', async () => {
+      const table = makeTable();
+      const port = await udpPort(VIP);
+      const k = key('udp', `${VIP}:${port}`);
+      table.addService(svcCfg(k, 'rr'));
+      // connect() to the broadcast address fails (EACCES without SO_BROADCAST): no upstream.
+      table.addDest(k, destCfg('255.255.255.255:53'));
+      const engine = ipvsEngine(table);
+      const plane = await startPlane(table, engine, { udpIo });
+      const sock = dgram.createSocket('udp4');
+      try {
+        await new Promise<void>((r) => sock.bind(0, '127.0.6.98', () => r()));
+        for (let i = 1; i <= 2; i++) {
+          sock.send(query(i), port, VIP);
+          await until(() => plane.counters().udp.upstreamErrors >= i, 3000, `the upstream of datagram ${i} failed`);
+          assert.equal(plane.counters().udp.upstreamErrors, i, `datagram ${i}: its upstream failed`);
+          assert.equal(plane.udpSockets.used, 0, 'the failed socket is given back');
         }
-      } finally { clearInterval(timer); }
-      const c = plane.counters().udp;
-      assert.equal(maxOpen, 4, `4 upstream sockets open at most, and the budget was used (saw ${maxOpen})`);
-      assert.equal(c.sessionsOpened, 31);
-      assert.equal(c.sessionsEvicted, 31 - 4, 'each new session past the budget took an idle one\'s socket');
-      assert.equal(c.noSocketDrops, 0);
-      assert.equal(l.clients.get(busyKey)?.session, busySession, 'the busy client was never evicted');
-      assert.ok(busyAnswers > 20, `the busy client kept getting answers (${busyAnswers})`);
-      // Evicted sessions are IPVS conns that ended early: the engine saw 31 conns.
-      assert.equal(table.getService(k)!.stats.conns, 31);
-    } finally { busy.close(); await plane.stop(); }
-    assert.equal(plane.udpSockets.used, 0, 'stopping gives every socket back');
+        assert.equal(plane.counters().udp.sessionsOpened, 2, 'the second datagram opened a new session');
+        assert.equal(plane.counters().udp.queueDrops, 0);
+      } finally { sock.close(); await plane.stop(); }
+    });
   });
-
-  it('a service flooded with fresh clients gives up its own sockets, not a quieter service\'s; counts survive its removal', async () => {
-    const table = makeTable();
-    const [portA, portB] = [await udpPort(VIP), await udpPort(VIP)];
-    const [kA, kB] = [key('udp', `${VIP}:${portA}`), key('udp', `${VIP}:${portB}`)];
-    for (const k of [kA, kB]) { table.addService(svcCfg(k, 'rr')); table.addDest(k, destCfg(`${DNS}:${dnsPort}`)); }
-    const engine = ipvsEngine(table);
-    const plane = await startPlane(table, engine, { maxUdpSockets: 4 });
-    try {
-      for (let i = 0; i < 6; i++) assert.equal(await digAt(VIP, portA, 'who.test'), '10.9.9.1');
-      assert.equal(plane.udpSockets.used, 4, 'A holds the whole budget');
-      // B has no session to give up: the listener holding the most sockets (A) gives one.
-      assert.equal(await digAt(VIP, portB, 'who.test'), '10.9.9.1', 'B is answered');
-      const lA = plane.listenerOf(table.getService(kA)!) as UdpListener;
-      const lB = plane.listenerOf(table.getService(kB)!) as UdpListener;
-      assert.deepEqual([lA.socketsHeld, lB.socketsHeld], [3, 1]);
-      // B's next fresh client evicts from A again (A still holds the most), not B's session.
-      assert.equal(await digAt(VIP, portB, 'who.test'), '10.9.9.1');
-      assert.deepEqual([lA.socketsHeld, lB.socketsHeld], [2, 2]);
-      const before = plane.counters().udp;
-      table.deleteService(kA);
-      await plane.reconcile();
-      const after = plane.counters().udp;
-      assert.equal(after.sessionsOpened, before.sessionsOpened, 'A\'s counts stay in the totals after A is removed');
-      assert.equal(after.sessionsEvicted, before.sessionsEvicted);
-      assert.equal(plane.udpSockets.used, 2, 'A\'s sockets were given back');
-    } finally { await plane.stop(); }
-  });
-
-  it('ends a session whose upstream cannot connect, so the next datagram tries again', async () => {
-    const table = makeTable();
-    const port = await udpPort(VIP);
-    const k = key('udp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    // connect() to the broadcast address fails (EACCES without SO_BROADCAST): no upstream.
-    table.addDest(k, destCfg('255.255.255.255:53'));
-    const engine = ipvsEngine(table);
-    const plane = await startPlane(table, engine);
-    const sock = dgram.createSocket('udp4');
-    try {
-      await new Promise<void>((r) => sock.bind(0, '127.0.6.98', () => r()));
-      for (let i = 1; i <= 2; i++) {
-        sock.send(query(i), port, VIP);
-        await until(() => plane.counters().udp.upstreamErrors >= i, 3000, `the upstream of datagram ${i} failed`);
-        assert.equal(plane.counters().udp.upstreamErrors, i, `datagram ${i}: its upstream failed`);
-        assert.equal(plane.udpSockets.used, 0, 'the failed socket is given back');
-      }
-      assert.equal(plane.counters().udp.sessionsOpened, 2, 'the second datagram opened a new session');
-      assert.equal(plane.counters().udp.queueDrops, 0);
-    } finally { sock.close(); await plane.stop(); }
-  });
-});
+}

@@ -5,100 +5,137 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
+import { formatIp } from '../../src/core/net/addr.js';
 import { SVC_F_ONEPACKET } from '../../src/core/service/types.js';
 import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
-import { HAVE_DNS, destCfg, dig as digAt, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, udpPort, until } from './helpers.js';
+import { HAVE_DNS, destCfg, dig as digAt, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, until } from './helpers.js';
 
 const VIP = '127.0.5.1';
 const DNS = ['127.0.5.11', '127.0.5.12'];
 
 
 
-describe('udp proxy', { skip: HAVE_DNS ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
-  const procs: ChildProcess[] = [];
-  const ports: number[] = [];
-  before(async () => {
-    // Each server answers who.test with its own address, so the answer names the backend.
-    for (const [i, ip] of DNS.entries()) {
-      const d = await startDnsmasq(ip, `10.9.9.${i + 1}`);
-      ports.push(d.port);
-      procs.push(d.proc);
-    }
-  });
-  after(() => { for (const p of procs) p.kill('SIGTERM'); });
-
-  it('dig through the VIP: a session per client ip:port, answers from the VIP, stats (spec §2.6)', async () => {
-    const table = makeTable();
-    const port = await udpPort(VIP);
-    const k = key('udp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
-    const engine = ipvsEngine(table);
-    const plane = await startPlane(table, engine);
-    try {
-      const answers: string[] = [];
-      for (let i = 0; i < 4; i++) answers.push(await digAt(VIP, port, 'who.test'));
-      assert.deepEqual([...answers].sort(), ['10.9.9.1', '10.9.9.1', '10.9.9.2', '10.9.9.2'], 'rr over two DNS servers, one session per dig');
-      const svc = table.getService(k)!;
-      assert.equal(svc.stats.conns, 4);
-      assert.equal(svc.stats.inPkts, 4);
-      assert.equal(svc.stats.outPkts, 4);
-      // UDP conns stay inactive (spec §2.6).
-      assert.deepEqual(svc.destinations.map((d) => [d.activeConns, d.inactConns]), [[0, 2], [0, 2]]);
-      assert.equal((plane.listenerOf(svc) as UdpListener).sessionCount, 4);
-    } finally { await plane.stop(); }
-  });
-
-  it('one-packet scheduling (-o) schedules every datagram on its own (spec §2.8)', async () => {
-    const table = makeTable();
-    const port = await udpPort(VIP);
-    const k = key('udp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr', { flags: SVC_F_ONEPACKET }));
-    DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
-    const engine = ipvsEngine(table);
-    const plane = await startPlane(table, engine);
-    const sock = dgram.createSocket('udp4');
-    try {
-      await new Promise<void>((r) => sock.bind(0, '127.0.5.99', () => r()));
-      const got: string[] = [];
-      sock.on('message', (m, rinfo) => { got.push(`${rinfo.address}:${rinfo.port}/${m.subarray(-4).join('.')}`); });
-      // Four queries from ONE client port: with -o they alternate servers.
-      for (let i = 0; i < 4; i++) {
-        sock.send(dnsQuery(i + 1, 'who.test'), port, VIP);
-        await new Promise((r) => setTimeout(r, 100));
+for (const udpIo of UDP_IO_PATHS) {
+  describe(`udp proxy (${udpIo} sockets)`, { skip: HAVE_DNS ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
+    const procs: ChildProcess[] = [];
+    const ports: number[] = [];
+    before(async () => {
+      // Each server answers who.test with its own address, so the answer names the backend.
+      for (const [i, ip] of DNS.entries()) {
+        const d = await startDnsmasq(ip, `10.9.9.${i + 1}`);
+        ports.push(d.port);
+        procs.push(d.proc);
       }
-      await until(() => got.length >= 4, 3000, 'four answers');
-      assert.deepEqual(got.sort(), [`${VIP}:${port}/10.9.9.1`, `${VIP}:${port}/10.9.9.1`, `${VIP}:${port}/10.9.9.2`, `${VIP}:${port}/10.9.9.2`]);
-      assert.equal(engine.ipvs.conns.count, 0, 'one-packet conns are not kept');
-      assert.equal(table.getService(k)!.stats.conns, 4);
-    } finally { sock.close(); await plane.stop(); }
-  });
-
-  it('PROXY v2 DGRAM headers carry the client address to a relay in front of dnsmasq', async () => {
-    const relay = dgram.createSocket('udp4');
-    const seen: string[] = [];
-    await new Promise<void>((r) => relay.bind(0, '127.0.5.21', () => r()));
-    relay.on('message', (m, rinfo) => {
-      const r = decodeProxyHeader(m);
-      if (r.status !== 'ok' || !r.header.addresses) { seen.push('bad'); return; }
-      const a = r.header.addresses;
-      seen.push(`${a.transport} ${a.src.bytes.join('.')}:${a.srcPort} -> ${a.dst.bytes.join('.')}:${a.dstPort}`);
-      const up = dgram.createSocket('udp4');
-      up.on('message', (ans) => { relay.send(ans, rinfo.port, rinfo.address); up.close(); });
-      up.send(m.subarray(r.length), ports[0], DNS[0]);
     });
-    const table = makeTable();
-    const port = await udpPort(VIP);
-    const k = key('udp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.5.21:${relay.address().port}`));
-    const engine = ipvsEngine(table);
-    const plane = await startPlane(table, engine, { proxyProtocolFor: () => 2 });
-    try {
-      const srcPort = await udpPort('127.0.5.98');
-      assert.equal(await digAt(VIP, port, 'who.test', ['-b', `127.0.5.98#${srcPort}`]), '10.9.9.1');
-      assert.deepEqual(seen, [`udp 127.0.5.98:${srcPort} -> 127.0.5.1:${port}`]);
-    } finally { await plane.stop(); relay.close(); }
+    after(() => { for (const p of procs) p.kill('SIGTERM'); });
+
+    it('dig through the VIP: a session per client ip:port, answers from the VIP, stats (spec §2.6)', async () => {
+      const table = makeTable();
+      const port = await udpPort(VIP);
+      const k = key('udp', `${VIP}:${port}`);
+      table.addService(svcCfg(k, 'rr'));
+      DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
+      const engine = ipvsEngine(table);
+      const plane = await startPlane(table, engine, { udpIo });
+      try {
+        const answers: string[] = [];
+        for (let i = 0; i < 4; i++) answers.push(await digAt(VIP, port, 'who.test'));
+        assert.deepEqual([...answers].sort(), ['10.9.9.1', '10.9.9.1', '10.9.9.2', '10.9.9.2'], 'rr over two DNS servers, one session per dig');
+        const svc = table.getService(k)!;
+        assert.equal(svc.stats.conns, 4);
+        assert.equal(svc.stats.inPkts, 4);
+        assert.equal(svc.stats.outPkts, 4);
+        // UDP conns stay inactive (spec §2.6).
+        assert.deepEqual(svc.destinations.map((d) => [d.activeConns, d.inactConns]), [[0, 2], [0, 2]]);
+        assert.equal((plane.listenerOf(svc) as UdpListener).sessionCount, 4);
+      } finally { await plane.stop(); }
+    });
+
+    it('one-packet scheduling (-o) schedules every datagram on its own (spec §2.8)', async () => {
+      const table = makeTable();
+      const port = await udpPort(VIP);
+      const k = key('udp', `${VIP}:${port}`);
+      table.addService(svcCfg(k, 'rr', { flags: SVC_F_ONEPACKET }));
+      DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
+      const engine = ipvsEngine(table);
+      const plane = await startPlane(table, engine, { udpIo });
+      const sock = dgram.createSocket('udp4');
+      try {
+        await new Promise<void>((r) => sock.bind(0, '127.0.5.99', () => r()));
+        const got: string[] = [];
+        sock.on('message', (m, rinfo) => { got.push(`${rinfo.address}:${rinfo.port}/${m.subarray(-4).join('.')}`); });
+        // Four queries from ONE client port: with -o they alternate servers.
+        for (let i = 0; i < 4; i++) {
+          sock.send(dnsQuery(i + 1, 'who.test'), port, VIP);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await until(() => got.length >= 4, 3000, 'four answers');
+        assert.deepEqual(got.sort(), [`${VIP}:${port}/10.9.9.1`, `${VIP}:${port}/10.9.9.1`, `${VIP}:${port}/10.9.9.2`, `${VIP}:${port}/10.9.9.2`]);
+        assert.equal(engine.ipvs.conns.count, 0, 'one-packet conns are not kept');
+        assert.equal(table.getService(k)!.stats.conns, 4);
+      } finally { sock.close(); await plane.stop(); }
+    });
+
+    it('PROXY v2 DGRAM headers carry the client address to a relay in front of dnsmasq', async () => {
+      const relay = dgram.createSocket('udp4');
+      const seen: string[] = [];
+      await new Promise<void>((r) => relay.bind(0, '127.0.5.21', () => r()));
+      relay.on('message', (m, rinfo) => {
+        const r = decodeProxyHeader(m);
+        if (r.status !== 'ok' || !r.header.addresses) { seen.push('bad'); return; }
+        const a = r.header.addresses;
+        seen.push(`${a.transport} ${a.src.bytes.join('.')}:${a.srcPort} -> ${a.dst.bytes.join('.')}:${a.dstPort}`);
+        const up = dgram.createSocket('udp4');
+        up.on('message', (ans) => { relay.send(ans, rinfo.port, rinfo.address); up.close(); });
+        up.send(m.subarray(r.length), ports[0], DNS[0]);
+      });
+      const table = makeTable();
+      const port = await udpPort(VIP);
+      const k = key('udp', `${VIP}:${port}`);
+      table.addService(svcCfg(k, 'rr'));
+      table.addDest(k, destCfg(`127.0.5.21:${relay.address().port}`));
+      const engine = ipvsEngine(table);
+      const plane = await startPlane(table, engine, { udpIo, proxyProtocolFor: () => 2 });
+      try {
+        const srcPort = await udpPort('127.0.5.98');
+        assert.equal(await digAt(VIP, port, 'who.test', ['-b', `127.0.5.98#${srcPort}`]), '10.9.9.1');
+        assert.deepEqual(seen, [`udp 127.0.5.98:${srcPort} -> 127.0.5.1:${port}`]);
+      } finally { await plane.stop(); relay.close(); }
+    });
+
+    it('IPv6: a session per client ip:port, replies from the VIP, and PROXY v2 headers naming the IPv6 client', async () => {
+      // The real server answers each datagram with the client its PROXY v2 header names, and the payload.
+      const rs = dgram.createSocket('udp6');
+      await new Promise<void>((r) => rs.bind(0, '::1', () => r()));
+      rs.on('message', (m, rinfo) => {
+        const r = decodeProxyHeader(m);
+        const a = r.status === 'ok' ? r.header.addresses : undefined;
+        const who = a ? `[${formatIp(a.src)}]:${a.srcPort}->[${formatIp(a.dst)}]:${a.dstPort}` : 'no header';
+        rs.send(Buffer.from(`${who} ${m.subarray(r.status === 'ok' ? r.length : 0).toString()}`), rinfo.port, rinfo.address);
+      });
+      const clients = [dgram.createSocket('udp6'), dgram.createSocket('udp6')];
+      let plane: Awaited<ReturnType<typeof startPlane>> | undefined;
+      try {
+        const table = makeTable();
+        const port = await udpPort('::1');
+        const k = key('udp', `[::1]:${port}`);
+        table.addService(svcCfg(k, 'rr', { netmask: 128 }));
+        table.addDest(k, destCfg(`[::1]:${rs.address().port}`));
+        plane = await startPlane(table, ipvsEngine(table), { udpIo, proxyProtocolFor: () => 2 });
+        const got: string[] = [];
+        for (const [i, c] of clients.entries()) {
+          await new Promise<void>((r) => c.bind(0, '::1', () => r()));
+          c.on('message', (m, rinfo) => got.push(`${i} from [${rinfo.address}]:${rinfo.port}: ${m.toString()}`));
+          c.send(Buffer.from(`hello ${i}`), port, '::1');
+          c.send(Buffer.from(`again ${i}`), port, '::1');
+        }
+        await until(() => got.length >= 4, 3000, 'four replies');
+        const expect = clients.flatMap((c, i) => ['hello', 'again'].map((w) => `${i} from [::1]:${port}: [::1]:${c.address().port}->[::1]:${port} ${w} ${i}`));
+        assert.deepEqual(got.sort(), expect.sort());
+        assert.equal((plane.listenerOf(table.getService(k)!) as UdpListener).sessionCount, 2, 'one session per client port');
+        assert.equal(table.getService(k)!.stats.conns, 2);
+      } finally { for (const c of clients) c.close(); await plane?.stop(); rs.close(); }
+    });
   });
-});
+}

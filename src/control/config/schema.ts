@@ -123,6 +123,8 @@ export const dataplaneSchema = z.object({
     workers: intIn(0, 1024).default(0),
     /** TCP sockets: native descriptors on Node's loop, Node's net.Socket, or native where available (docs/adr/0004-native-tcp-io.md). */
     tcpIo: oneOf(['auto', 'native', 'node'] as const).default('auto'),
+    /** UDP sockets: the same choices (native: one descriptor per session instead of a dgram.Socket; src/dataplane/proxy/udp-io.ts). */
+    udpIo: oneOf(['auto', 'native', 'node'] as const).default('auto'),
     /** Seconds to wait for a real server to accept. */
     connectTimeout: secondsIn(0.001, 3600).default(5),
     /** Other real servers tried after a failed connect. */

@@ -69,12 +69,13 @@ async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
     engine: new IpvsEngine(ctx.ipvs, ctx.director.table),
     serviceSettings: settings,
     tcpIo: ctx.config.dataplane.proxy.tcpIo,
+    udpIo: ctx.config.dataplane.proxy.udpIo,
     maxUdpSockets: ctx.config.dataplane.proxy.maxUdpSockets,
     proxyProtocolFor: (svc: VirtualService, d: Destination) => ctx.proxyProtocolOf(serviceKeyString(svc.key), d.addr, d.port),
     log: (m) => ctx.log('proxy', { message: m }),
   });
   const plane = pool.plane;
-  ctx.log('proxy', { message: `TCP over ${plane.tcpIo} sockets` });
+  ctx.log('proxy', { message: `TCP over ${plane.tcpIo} sockets, UDP over ${plane.udpIoKind} sockets` });
   // The table's counters plus the plane's own (with worker processes, theirs added: workers
   // connect, retry and pipe).
   const local = ipvsConnSource(ctx.ipvs, ctx.director.table);

@@ -15,10 +15,13 @@ import type { ProxyEngine } from './engine.js';
 import type { ProxyProtocolVersion } from './proxy-protocol.js';
 import { NativeLoop } from './native/loop.js';
 import { NativeTcpListener } from './native/native-tcp.js';
+import { NativeUdpIo } from './native/native-udp.js';
 import { openSockSys } from './native/sys.js';
 import { TcpListener } from './tcp-proxy.js';
 import { type CoarseClock, TcpProxyCounters, type TcpServiceListener, type TcpServiceOptions } from './tcp-service.js';
 import { UdpSocketBudget, defaultUdpSocketLimit } from './udp-budget.js';
+import type { UdpIo } from './udp-io.js';
+import { NODE_UDP_IO } from './udp-node-io.js';
 import { UdpListener } from './udp-proxy.js';
 import { UdpProxyCounters, type UdpServiceOptions } from './udp-service.js';
 
@@ -63,6 +66,8 @@ export interface ProxyPlaneOptions {
    * not an IP address always uses Node sockets.
    */
   readonly tcpIo?: TcpIo;
+  /** Which sockets carry UDP: the same choices as tcpIo (native: udp-io.ts, native/native-udp.ts). */
+  readonly udpIo?: TcpIo;
   /**
    * Most upstream sockets the UDP sessions may hold at once; at the limit a new session takes one
    * from the service holding the most (its idlest session). Unset or 0: half the descriptor limit.
@@ -77,15 +82,15 @@ export interface ProxyPlaneCounters {
   readonly udpSockets: { readonly used: number; readonly limit: number };
 }
 
-/** The TCP I/O path setting. */
+/** The TCP (and UDP) I/O path setting. */
 export type TcpIo = 'auto' | 'native' | 'node';
 
-/** The path `setting` resolves to here, and why native is not used when it is not. */
-export function resolveTcpIo(setting: TcpIo = 'auto'): { io: 'native' | 'node'; reason?: string } {
+/** The path `setting` (of the option `name`) resolves to here, and why native is not used when it is not. */
+export function resolveTcpIo(setting: TcpIo = 'auto', name = 'tcpIo'): { io: 'native' | 'node'; reason?: string } {
   if (setting === 'node') return { io: 'node' };
   const sys = openSockSys();
   if (typeof sys === 'string') {
-    if (setting === 'native') throw new Error(`Cannot use tcpIo 'native': ${sys}`);
+    if (setting === 'native') throw new Error(`Cannot use ${name} 'native': ${sys}`);
     return { io: 'node', reason: sys };
   }
   return { io: 'native' };
@@ -124,13 +129,17 @@ export class ProxyPlane {
   private reconciling: Promise<ListenerStatus[]> = Promise.resolve([]);
   /** The TCP I/O path in use. */
   readonly tcpIo: 'native' | 'node';
+  /** The UDP sockets in use (a bind host that is not an IP address uses Node's). */
+  private readonly udpIo: UdpIo;
   /** Upstream sockets of every UDP session of the plane (udp-budget.ts). */
   readonly udpSockets: UdpSocketBudget;
 
   constructor(private readonly opts: ProxyPlaneOptions) {
     this.tcpIo = resolveTcpIo(opts.tcpIo).io;
     this.udpSockets = new UdpSocketBudget(opts.maxUdpSockets || defaultUdpSocketLimit());
-    const sys = this.tcpIo === 'native' ? openSockSys() : undefined;
+    const native = this.tcpIo === 'native' || resolveTcpIo(opts.udpIo, 'udpIo').io === 'native';
+    const sys = native ? openSockSys() : undefined;
+    this.udpIo = sys && typeof sys !== 'string' && resolveTcpIo(opts.udpIo, 'udpIo').io === 'native' ? new NativeUdpIo(sys) : NODE_UDP_IO;
     if (sys && typeof sys !== 'string' && opts.log) {
       const log = opts.log;
       NativeLoop.shared(sys).onHandlerError = (e) => log(`proxy: native socket handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
@@ -220,7 +229,7 @@ export class ProxyPlane {
     const vport = svc.key.kind === 'addr' && svc.key.port !== 0 ? svc.key.port : where.port;
     const listener: Listener = where.protocol === 'tcp'
       ? { kind: 'tcp', l: this.tcpListener(svc, vip, vport, where.host, where.port, this.tcpOptions(svc, s)) }
-      : { kind: 'udp', l: new UdpListener(svc, vip, vport, where.host, where.port, this.opts.engine, this.udpOptions(svc), this.clock, this.udpSockets, this.udpCounters) };
+      : { kind: 'udp', l: this.udpListener(svc, vip, vport, where.host, where.port) };
     try {
       await listener.l.listen();
       if (this.entries.get(entry.key) !== entry) { void this.closeListener(listener); return; }
@@ -239,6 +248,16 @@ export class ProxyPlane {
       return new NativeTcpListener(sys, svc, vip, vport, host, port, this.opts.engine, o, this.clock, this.tcpCounters);
     }
     return new TcpListener(svc, vip, vport, host, port, this.opts.engine, o, this.clock, this.tcpCounters);
+  }
+
+  private udpListener(svc: VirtualService, vip: string, vport: number, host: string, port: number): UdpListener {
+    const io = parseIp(host) ? this.udpIo : NODE_UDP_IO;
+    return new UdpListener(svc, vip, vport, host, port, this.opts.engine, this.udpOptions(svc), this.clock, this.udpSockets, this.udpCounters, io);
+  }
+
+  /** The UDP I/O path in use. */
+  get udpIoKind(): 'native' | 'node' {
+    return this.udpIo.kind;
   }
 
   private update(listener: Listener, svc: VirtualService, s: ServiceProxySettings): void {

@@ -6,49 +6,22 @@
 // on its own; the client keeps one upstream socket per real server it was sent to, so replies
 // still find their way back. With PROXY v2 toward a real server, every datagram carries a DGRAM
 // header (a datagram stands alone, so each must name its client).
-import dgram from 'node:dgram';
 import { type IpAddress, parseIp } from '../../core/net/addr.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
-import { unmapIp } from './cidr.js';
 import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
 import type { CoarseClock } from './tcp-service.js';
 import type { SocketHolder, UdpSocketBudget } from './udp-budget.js';
+import type { ReplyAddr, UdpIo, UdpSender, UdpServiceSocket, UdpUpstreamSocket, UpstreamEvents } from './udp-io.js';
 import type { UdpProxyCounters, UdpServiceOptions } from './udp-service.js';
 
 /** How many sessions from the oldest an eviction compares for the idlest one. */
 const EVICT_SCAN = 64;
 
-/**
- * The upstream socket's owner, so that every socket shares the three handlers below instead of
- * carrying closures of its own: sessions live until the udp timeout or an eviction, long enough to
- * be copied by young-generation collections, and fewer objects per session make those cheaper
- * (bench/udp-dns.sh).
- */
-const OWNER = Symbol('tsvs.upstream');
-type OwnedSocket = dgram.Socket & { [OWNER]: Upstream };
-
-function onUpstreamMessage(this: OwnedSocket, msg: Buffer): void {
-  this[OWNER].onReply(msg);
-}
-
-// connect() has no callback, so Node reports its errors (no route, bad address) as 'error', like
-// bind errors (EMFILE, no ephemeral port): while the upstream is not connected either means there
-// is none, and the session ends so that the client's next datagram schedules a fresh one. Later
-// errors come from receiving (an ICMP port unreachable answered by the real server's host).
-function onUpstreamError(this: OwnedSocket): void {
-  this[OWNER].onError();
-}
-
-function onUpstreamConnect(this: OwnedSocket): void {
-  this[OWNER].onConnect();
-}
-
 /** One upstream socket: a client's flow to one real server. */
-class Upstream {
-  readonly sock: dgram.Socket;
-  private pending: Buffer[] | undefined = [];
+class Upstream implements UpstreamEvents {
+  private readonly sock: UdpUpstreamSocket | undefined;
   lastActive: number;
   private readonly header: Buffer | undefined;
   private closed = false;
@@ -56,48 +29,31 @@ class Upstream {
   constructor(readonly listener: UdpListener, readonly client: UdpClient, public conn: EngineConn) {
     this.lastActive = listener.clock.now;
     const dest = conn.dest;
-    const family = dest.addr.family === 6 ? 'udp6' : 'udp4';
     const pp = listener.opts.proxyProtocolFor(dest);
     this.header = pp !== 0 ? dgramHeader(client.flow, listener) : undefined;
-    const sock = dgram.createSocket(family) as OwnedSocket;
-    sock[OWNER] = this;
-    this.sock = sock;
-    sock.on('message', onUpstreamMessage);
-    sock.on('error', onUpstreamError);
-    sock.on('connect', onUpstreamConnect);
-    sock.connect(conn.destPort, conn.destHost);
+    this.sock = listener.io.upstream(dest.addr, conn.destHost, conn.destPort, this, listener.opts.maxPending);
   }
 
-  onConnect(): void {
-    // Node emits 'connect' on the next tick even for a socket closed (evicted) in between.
-    if (this.closed) { this.pending = undefined; return; }
-    const q = this.pending;
-    this.pending = undefined;
-    if (q) for (const m of q) this.sendNow(m);
+  /** False when no socket could be opened (the caller ends the session). */
+  get opened(): boolean {
+    return this.sock !== undefined;
   }
 
-  onError(): void {
-    if (this.pending) this.listener.upstreamFailed(this);
-    else this.listener.counters.sendErrors++;
+  onFailed(): void {
+    this.listener.upstreamFailed(this);
+  }
+
+  onSendError(): void {
+    this.listener.counters.sendErrors++;
+  }
+
+  onQueueDrop(): void {
+    this.listener.counters.queueDrops++;
   }
 
   send(msg: Buffer): void {
     this.lastActive = this.listener.clock.now;
-    if (this.pending) {
-      if (this.pending.length >= this.listener.opts.maxPending) { this.listener.counters.queueDrops++; return; }
-      this.pending.push(msg);
-      return;
-    }
-    this.sendNow(msg);
-  }
-
-  private sendNow(msg: Buffer): void {
-    try {
-      if (this.header) this.sock.send([this.header, msg]);
-      else this.sock.send(msg);
-    } catch {
-      this.listener.counters.sendErrors++;
-    }
+    this.sock?.send(msg, this.header);
   }
 
   onReply(msg: Buffer): void {
@@ -106,7 +62,7 @@ class Upstream {
     this.client.lastActive = l.clock.now;
     this.conn.outData(msg.length);
     l.counters.datagramsOut++;
-    l.sendToClient(msg, this.client.flow.clientPort, this.client.flow.clientIp);
+    l.sendToClient(msg, this.client.replyTo);
   }
 
   get isClosed(): boolean {
@@ -117,7 +73,7 @@ class Upstream {
     if (this.closed) return;
     this.closed = true;
     this.listener.budget.give(this.listener);
-    try { this.sock.close(); } catch { /* already closed */ }
+    this.sock?.close();
   }
 }
 
@@ -133,7 +89,7 @@ class UdpClient {
   /** -o only: one upstream per real server (created on the first one-packet datagram). */
   byDest: Map<Destination, Upstream> | undefined;
 
-  constructor(readonly listener: UdpListener, readonly key: string, readonly flow: FlowAddrs) {
+  constructor(readonly listener: UdpListener, readonly key: string | number, readonly flow: FlowAddrs, readonly replyTo: ReplyAddr) {
     this.lastActive = listener.clock.now;
   }
 
@@ -167,12 +123,12 @@ class UdpClient {
  * (7.6 % of the process under bench/udp-dns.sh).
  */
 export class UdpListener implements SocketHolder {
-  readonly clients = new Map<string, UdpClient>();
+  readonly clients = new Map<string | number, UdpClient>();
   private oldest: UdpClient | undefined;
   private newest: UdpClient | undefined;
   /** Upstream sockets of this listener's sessions. */
   socketsHeld = 0;
-  private sock: dgram.Socket | undefined;
+  private readonly sock: UdpServiceSocket;
   private closed = false;
   /** The VIP parsed once (PROXY v2 headers name it). */
   readonly vipAddr: IpAddress | undefined;
@@ -189,46 +145,36 @@ export class UdpListener implements SocketHolder {
     readonly budget: UdpSocketBudget,
     /** The plane's counters, shared by its UDP listeners. */
     readonly counters: UdpProxyCounters,
+    /** The sockets: Node's dgram or raw descriptors (udp-io.ts). */
+    readonly io: UdpIo,
   ) {
     this.vipAddr = parseIp(vip);
+    this.sock = io.serviceSocket(bindHost, bindPort, () => { this.counters.sendErrors++; });
   }
 
   /** Binds the service socket; rejects with the socket error. */
-  listen(): Promise<void> {
-    const family = this.bindHost.includes(':') ? 'udp6' : 'udp4';
-    const sock = dgram.createSocket({ type: family });
-    this.sock = sock;
-    return new Promise((resolve, reject) => {
-      const onErr = (e: Error) => reject(e);
-      sock.once('error', onErr);
-      sock.bind({ address: this.bindHost, port: this.bindPort, exclusive: true }, () => {
-        sock.removeListener('error', onErr);
-        sock.on('error', () => { this.counters.sendErrors++; });
-        sock.on('message', this.onMessage);
-        this.budget.join(this);
-        resolve();
-      });
-    });
+  async listen(): Promise<void> {
+    await this.sock.listen(this.onMessage);
+    this.budget.join(this);
   }
 
   /** The bound address. */
   address(): { address: string; port: number } | undefined {
-    try { return this.sock?.address(); } catch { return undefined; }
+    return this.sock.address();
   }
 
   /** Sends a reply to a client from the service socket (source = VIP:port). */
-  sendToClient(msg: Buffer, port: number, ip: string): void {
-    if (this.closed || !this.sock) return;
-    try { this.sock.send(msg, port, ip); } catch { this.counters.sendErrors++; }
+  sendToClient(msg: Buffer, to: ReplyAddr): void {
+    if (this.closed) return;
+    if (!this.sock.sendTo(msg, to)) this.counters.sendErrors++;
   }
 
-  private onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+  private onMessage = (msg: Buffer, from: UdpSender): void => {
     this.counters.datagramsIn++;
-    const key = `${rinfo.address}|${rinfo.port}`;
-    let c = this.clients.get(key);
+    let c = this.clients.get(from.key);
     if (!c) {
-      c = new UdpClient(this, key, { clientIp: unmapIp(rinfo.address), clientPort: rinfo.port, vip: this.vip, vport: this.vport });
-      this.clients.set(key, c);
+      c = new UdpClient(this, from.key, from.flow(this.vip, this.vport), from.replyAddr());
+      this.clients.set(from.key, c);
       c.older = this.newest;
       if (this.newest) this.newest.newer = c;
       else this.oldest = c;
@@ -260,7 +206,15 @@ export class UdpListener implements SocketHolder {
       return undefined;
     }
     this.counters.sessionsOpened++;
-    return new Upstream(this, c, conn);
+    const u = new Upstream(this, c, conn);
+    if (!u.opened) {
+      // A native socket that cannot be opened or connected fails here; a Node one reports it later (upstreamFailed).
+      this.budget.give(this);
+      this.counters.upstreamErrors++;
+      conn.closed();
+      return undefined;
+    }
+    return u;
   }
 
   /**
@@ -376,17 +330,13 @@ export class UdpListener implements SocketHolder {
     }
     this.clients.clear();
     this.oldest = this.newest = undefined;
-    const sock = this.sock;
-    return new Promise((resolve) => {
-      if (!sock) { resolve(); return; }
-      try { sock.close(() => resolve()); } catch { resolve(); }
-    });
+    return this.sock.close();
   }
 }
 
 /** The PROXY v2 DGRAM header for a client's datagrams (none when its family differs from the VIP's). */
 function dgramHeader(flow: FlowAddrs, l: UdpListener): Buffer | undefined {
-  const src = parseIp(flow.clientIp);
+  const src: IpAddress | undefined = flow.clientAddr ?? parseIp(flow.clientIp);
   const dst = l.vipAddr;
   return src && dst && src.family === dst.family
     ? encodeProxyV2({ transport: 'udp', src, srcPort: flow.clientPort, dst, dstPort: l.vport })

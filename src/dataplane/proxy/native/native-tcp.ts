@@ -22,8 +22,8 @@ const ACCEPT_BATCH = 64;
 /** How long accepting pauses when the process is out of descriptors or memory. */
 const ACCEPT_BACKOFF_MS = 100;
 
-/** An accepted client's flow: the engine takes the decoded address; the text is made only if asked for (logs, PROXY headers). */
-class AcceptedFlow implements FlowAddrs {
+/** A client's flow: the engine takes the decoded address; the text is made only if asked for (logs, PROXY headers). */
+export class AcceptedFlow implements FlowAddrs {
   private ip: string | undefined;
   constructor(readonly clientAddr: IpAddress, readonly clientPort: number, readonly vip: string, readonly vport: number) {}
   get clientIp(): string {

@@ -1,8 +1,8 @@
-// The system calls of the native TCP path (docs/adr/0004-native-tcp-io.md), bound with koffi: BSD
+// The system calls of the native TCP and UDP paths (docs/adr/0004-native-tcp-io.md), bound with koffi: BSD
 // sockets, epoll, and the three libuv functions that let Node's own event loop watch our epoll
 // descriptor (the node binary exports libuv for addons). Addresses of native memory are plain
 // numbers, as in the packet plane, so hot calls never marshal a JS object; only the rare
-// setsockopt/bind/connect calls pass small Uint8Arrays.
+// setsockopt/bind/connect calls and sendto (its address) pass small Uint8Arrays.
 import { constants as osConstants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { loadKoffi, nativeView } from '../../koffi.js';
@@ -11,6 +11,7 @@ export { errnoName } from '../../koffi.js';
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
 export const SOCK_NONBLOCK = 0x800;
 export const SOCK_CLOEXEC = 0x80000;
 export const SOL_SOCKET = 1;
@@ -46,6 +47,10 @@ export interface SockSys {
   readonly getsockname: (fd: number, addr: number, lenAddr: number) => number;
   readonly readAt: (fd: number, addr: number, len: number) => number;
   readonly writeAt: (fd: number, addr: number, len: number) => number;
+  /** recvfrom into native memory: the sender's sockaddr at `from`, its length (in and out) at `fromLenAddr`. */
+  readonly recvfromAt: (fd: number, addr: number, len: number, flags: number, from: number, fromLenAddr: number) => number;
+  /** sendto from native memory to the sockaddr `to`. */
+  readonly sendtoAt: (fd: number, addr: number, len: number, flags: number, to: Uint8Array, toLen: number) => number;
   readonly shutdown: (fd: number, how: number) => number;
   readonly close: (fd: number) => number;
   readonly epollCreate: (flags: number) => number;
@@ -78,9 +83,9 @@ export function openSockSys(): SockSys | string {
 }
 
 function load(): SockSys | string {
-  if (process.platform !== 'linux') return `native TCP I/O needs Linux (this is ${process.platform})`;
+  if (process.platform !== 'linux') return `native socket I/O needs Linux (this is ${process.platform})`;
   // libuv's default loop is the main thread's; a worker thread has a loop of its own we cannot reach.
-  if (!isMainThread) return 'native TCP I/O runs on the main thread only';
+  if (!isMainThread) return 'native socket I/O runs on the main thread only';
   try {
     const koffi = loadKoffi();
     const libc = koffi.load('libc.so.6');
@@ -99,6 +104,8 @@ function load(): SockSys | string {
       getsockname: f('int getsockname(int, uintptr_t, uintptr_t)') as SockSys['getsockname'],
       readAt: f('intptr_t read(int, uintptr_t, size_t)') as SockSys['readAt'],
       writeAt: f('intptr_t write(int, uintptr_t, size_t)') as SockSys['writeAt'],
+      recvfromAt: f('intptr_t recvfrom(int, uintptr_t, size_t, int, uintptr_t, uintptr_t)') as SockSys['recvfromAt'],
+      sendtoAt: f('intptr_t sendto(int, uintptr_t, size_t, int, const void *, uint32_t)') as SockSys['sendtoAt'],
       shutdown: f('int shutdown(int, int)') as SockSys['shutdown'],
       close: f('int close(int)') as SockSys['close'],
       epollCreate: f('int epoll_create1(int)') as SockSys['epollCreate'],
@@ -116,6 +123,6 @@ function load(): SockSys | string {
     };
     return sys;
   } catch (e) {
-    return `native TCP I/O is unavailable: ${e instanceof Error ? e.message : String(e)}`;
+    return `native socket I/O is unavailable: ${e instanceof Error ? e.message : String(e)}`;
   }
 }
