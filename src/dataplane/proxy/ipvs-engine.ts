@@ -40,7 +40,8 @@ class IpvsConn implements EngineConn {
     readonly dest: Destination,
     readonly destPort: number,
     private readonly inMeta: PacketMeta,
-    private readonly failed: Destination[],
+    /** The destinations whose connect failed for this client connection (made on the first retry). */
+    private readonly failed: Destination[] | undefined,
     oneShot: boolean,
     /** The entry's slot and serial in the connection table: later packets skip the lookup (Ipvs.inboundAt). */
     private readonly slot: number,
@@ -125,9 +126,10 @@ class IpvsConn implements EngineConn {
   retry(): EngineConn | undefined {
     this.reset();
     this.live = false;
-    this.failed.push(this.dest);
-    const next = this.engine.openExcluding(this.svc, this.inMeta, this.failed);
-    if (typeof next === 'string' || this.failed.includes(next.dest)) {
+    const failed = this.failed ?? [];
+    failed.push(this.dest);
+    const next = this.engine.openExcluding(this.svc, this.inMeta, failed);
+    if (typeof next === 'string' || failed.includes(next.dest)) {
       // Persistent services keep their template's destination (spec §2.7): nothing else to try.
       if (typeof next !== 'string') next.reset();
       return undefined;
@@ -162,21 +164,25 @@ export class IpvsEngine implements ProxyEngine {
     const fwmark = svc.key.kind === 'fwmark' ? svc.key.fwmark : 0;
     const p = meta(protocol, saddr, f.clientPort, daddr, f.vport, fwmark);
     p.length = length;
-    return this.openExcluding(svc, p, []);
+    return this.openExcluding(svc, p, undefined);
   }
 
   /** Feeds the SYN (or first datagram) with the failed destinations excluded (OVERLOAD while scheduling). */
-  openExcluding(svc: VirtualService, p: PacketMeta, failed: Destination[]): IpvsConn | RefuseReason {
+  openExcluding(svc: VirtualService, p: PacketMeta, failed: Destination[] | undefined): IpvsConn | RefuseReason {
     p.tcpFlags = p.protocol === 'tcp' ? SYN : 0;
-    const saved = failed.map((d) => d.flags);
-    // Every scheduler skips OVERLOADed destinations (spec §1); AVAILABLE stays, so existing
-    // conns to them are untouched.
-    for (const d of failed) d.flags |= DEST_F_OVERLOAD;
     let r;
-    try {
+    if (!failed) {
       r = this.ipvs.inbound(p);
-    } finally {
-      failed.forEach((d, i) => { d.flags = saved[i]; });
+    } else {
+      const saved = failed.map((d) => d.flags);
+      // Every scheduler skips OVERLOADed destinations (spec §1); AVAILABLE stays, so existing
+      // conns to them are untouched.
+      for (const d of failed) d.flags |= DEST_F_OVERLOAD;
+      try {
+        r = this.ipvs.inbound(p);
+      } finally {
+        failed.forEach((d, i) => { d.flags = saved[i]; });
+      }
     }
     switch (r.kind) {
       case 'forward':

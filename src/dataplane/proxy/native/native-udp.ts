@@ -18,11 +18,15 @@ import { AF_INET, AF_INET6, EAGAIN, EINTR, EPOLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SO
 const ROOM = 64;
 /** The largest UDP payload (65,507 over IPv4) fits. */
 const MAX_DGRAM = 65536;
-/** Staging layout: [ROOM][received payload][outgoing copy: ROOM + payload][sockaddr][its length]. */
+/**
+ * Staging layout: [ROOM][received payload][outgoing copy: ROOM + payload][sender's sockaddr][its
+ * length][a reply's sockaddr].
+ */
 const SEND_OFF = ROOM + MAX_DGRAM;
 const SA_OFF = SEND_OFF + ROOM + MAX_DGRAM;
 const SALEN_OFF = SA_OFF + SOCKADDR_MAX;
-const STAGING = SALEN_OFF + 8;
+const TO_OFF = SALEN_OFF + 4;
+const STAGING = TO_OFF + SOCKADDR_MAX;
 /** Datagrams read per readiness event of one socket (level-triggered: the rest come next round). */
 const RECV_BATCH = 64;
 
@@ -114,8 +118,9 @@ class StagedSender implements UdpSender {
     return new AcceptedFlow(a.addr, a.port, vip, vport);
   }
 
+  /** IPv4: the key itself (ip * 65536 + port), so a session holds no buffer for it; IPv6: the sockaddr's bytes. */
   replyAddr(): ReplyAddr {
-    return this.io.u8.slice(SA_OFF, SA_OFF + this.len);
+    return typeof this.key === 'number' ? this.key : this.io.u8.slice(SA_OFF, SA_OFF + this.len);
   }
 }
 
@@ -186,8 +191,24 @@ class NativeServiceSocket implements UdpServiceSocket, FdHandler {
 
   sendTo(data: Buffer, to: ReplyAddr): boolean {
     if (this.fd < 0) return false;
-    const sa = to as Uint8Array;
-    return this.io.sys.sendtoAt(this.fd, this.io.stage(data, undefined), data.length, 0, sa, sa.length) >= 0;
+    const io = this.io;
+    const u8 = io.u8;
+    let len: number;
+    if (typeof to === 'number') {
+      // sockaddr_in: family (host order), port and address (network order), zero padding.
+      const ip = Math.floor(to / 65536);
+      u8.fill(0, TO_OFF, TO_OFF + 16);
+      u8[TO_OFF] = AF_INET;
+      u8[TO_OFF + 2] = (to >>> 8) & 0xff;
+      u8[TO_OFF + 3] = to & 0xff;
+      u8[TO_OFF + 4] = ip >>> 24; u8[TO_OFF + 5] = (ip >>> 16) & 0xff; u8[TO_OFF + 6] = (ip >>> 8) & 0xff; u8[TO_OFF + 7] = ip & 0xff;
+      len = 16;
+    } else {
+      const sa = to as Uint8Array;
+      u8.set(sa, TO_OFF);
+      len = sa.length;
+    }
+    return io.sys.sendtoAt(this.fd, io.stage(data, undefined), data.length, 0, io.mem + TO_OFF, len) >= 0;
   }
 
   close(): Promise<void> {

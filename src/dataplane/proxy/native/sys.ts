@@ -2,7 +2,7 @@
 // sockets, epoll, and the three libuv functions that let Node's own event loop watch our epoll
 // descriptor (the node binary exports libuv for addons). Addresses of native memory are plain
 // numbers, as in the packet plane, so hot calls never marshal a JS object; only the rare
-// setsockopt/bind/connect calls and sendto (its address) pass small Uint8Arrays.
+// setsockopt/bind/connect calls pass small Uint8Arrays.
 import { constants as osConstants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { loadKoffi, nativeView } from '../../koffi.js';
@@ -49,8 +49,8 @@ export interface SockSys {
   readonly writeAt: (fd: number, addr: number, len: number) => number;
   /** recvfrom into native memory: the sender's sockaddr at `from`, its length (in and out) at `fromLenAddr`. */
   readonly recvfromAt: (fd: number, addr: number, len: number, flags: number, from: number, fromLenAddr: number) => number;
-  /** sendto from native memory to the sockaddr `to`. */
-  readonly sendtoAt: (fd: number, addr: number, len: number, flags: number, to: Uint8Array, toLen: number) => number;
+  /** sendto from native memory to the sockaddr at native address `to`. */
+  readonly sendtoAt: (fd: number, addr: number, len: number, flags: number, to: number, toLen: number) => number;
   readonly shutdown: (fd: number, how: number) => number;
   readonly close: (fd: number) => number;
   readonly epollCreate: (flags: number) => number;
@@ -105,7 +105,7 @@ function load(): SockSys | string {
       readAt: f('intptr_t read(int, uintptr_t, size_t)') as SockSys['readAt'],
       writeAt: f('intptr_t write(int, uintptr_t, size_t)') as SockSys['writeAt'],
       recvfromAt: f('intptr_t recvfrom(int, uintptr_t, size_t, int, uintptr_t, uintptr_t)') as SockSys['recvfromAt'],
-      sendtoAt: f('intptr_t sendto(int, uintptr_t, size_t, int, const void *, uint32_t)') as SockSys['sendtoAt'],
+      sendtoAt: f('intptr_t sendto(int, uintptr_t, size_t, int, uintptr_t, uint32_t)') as SockSys['sendtoAt'],
       shutdown: f('int shutdown(int, int)') as SockSys['shutdown'],
       close: f('int close(int)') as SockSys['close'],
       epollCreate: f('int epoll_create1(int)') as SockSys['epollCreate'],
