@@ -98,7 +98,11 @@ export class ConnTable {
 
   private rec: Uint32Array;
   private rec64: Float64Array;
-  /** Per slot: the serial of the entry in it (0 when free), so a caller's handle outlives slot reuse. */
+  /**
+   * Per slot: the serial of the entry in it (0 when free), so a caller's handle outlives slot reuse.
+   * 32 bits: a stale handle could match again only if its slot were reused exactly 2^32 entries
+   * later, which the free list's reuse order makes about 1 / free slots likely per wrap.
+   */
   private serials: Uint32Array;
   private lastSerial = 0;
   private readonly v6 = new V6AddrPool();

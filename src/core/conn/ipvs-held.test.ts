@@ -89,6 +89,27 @@ describe('Ipvs.inboundAt / outboundAt (a held conn skips the lookup)', () => {
     assert.equal(l.ipvs.drops['dest-unavailable'], 1);
   });
 
+  it('a reply whose out tuple two conns share is credited to the held conn (the full path credits the first in the probe)', () => {
+    const l = lab();
+    const [k1, k2] = [l.service('tcp', '198.18.0.1:80'), l.service('tcp', '198.18.0.2:80')];
+    l.dest(k1, RS, { method: 'masq' });
+    l.dest(k2, RS, { method: 'masq' });
+    // One client port to both VIPs, one real server behind both: two conns, one out tuple (RS, C).
+    // Verdicts are reused objects: keep the slots.
+    const conns = ['198.18.0.1', '198.18.0.2'].map((vip) => {
+      const r = l.ipvs.inbound(tcp(C, `${vip}:80`, SYN));
+      if (r.kind !== 'forward') assert.fail(r.kind);
+      return { vip, slot: r.conn, serial: l.ipvs.conns.serialOf(r.conn) };
+    });
+    for (const h of [...conns].reverse()) {
+      const out = l.ipvs.outboundAt(h.slot, h.serial, tcp(RS, C, SYN | ACK, { length: 60 }));
+      if (out.kind !== 'forward') assert.fail(out.kind);
+      assert.equal(out.conn, h.slot, 'the held conn is credited');
+      assert.equal(out.vaddr.bytes.join('.'), h.vip, 'rewritten to its own VIP');
+    }
+    assert.deepEqual([k1, k2].map((k) => l.table.getService(k)!.stats.outPkts), [1, 1]);
+  });
+
   it('a one-packet conn has no serial: its handle never matches', () => {
     const l = lab();
     l.dest(l.service('udp', VIP, { flags: SVC_F_ONEPACKET }), RS);

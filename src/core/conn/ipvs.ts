@@ -100,7 +100,13 @@ export class Ipvs extends ConnScheduling {
     return this.forwardIn(s, false, p);
   }
 
-  /** outbound() for a reply of the NAT conn the caller holds (see inboundAt); the full path when it is gone. */
+  /**
+   * outbound() for a reply of the NAT conn the caller holds (see inboundAt); the full path when it
+   * is gone. One difference, on purpose: the out tuple (server, client ip:port) is not unique. A
+   * client port that reaches two VIPs (or two ports) served by one real server makes two conns
+   * with one out tuple, and the full path credits whichever the hash probe meets first, as the
+   * kernel does; the holder knows which conn the reply belongs to, and credits that one.
+   */
   outboundAt(s: number, serial: number, p: PacketMeta): OutResult {
     const c = this.conns;
     if (!c.holds(s, serial) || (c.flags(s) & CF_OUT_HASHED) === 0) return this.outbound(p);

@@ -139,7 +139,7 @@ export class ProxyPlane {
     this.udpSockets = new UdpSocketBudget(opts.maxUdpSockets || defaultUdpSocketLimit());
     const native = this.tcpIo === 'native' || resolveTcpIo(opts.udpIo, 'udpIo').io === 'native';
     const sys = native ? openSockSys() : undefined;
-    this.udpIo = sys && typeof sys !== 'string' && resolveTcpIo(opts.udpIo, 'udpIo').io === 'native' ? new NativeUdpIo(sys) : NODE_UDP_IO;
+    this.udpIo = sys && typeof sys !== 'string' && resolveTcpIo(opts.udpIo, 'udpIo').io === 'native' ? NativeUdpIo.shared(sys) : NODE_UDP_IO;
     if (sys && typeof sys !== 'string' && opts.log) {
       const log = opts.log;
       NativeLoop.shared(sys).onHandlerError = (e) => log(`proxy: native socket handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);

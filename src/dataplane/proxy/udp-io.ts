@@ -45,7 +45,11 @@ export interface UpstreamEvents {
   onQueueDrop(): void;
 }
 
-/** A session's socket connected to its real server. */
+/**
+ * A session's socket connected to its real server. `data` handed to send() and sendTo() always
+ * comes from the same UdpIo's delivery (a listener uses one UdpIo), so an implementation may keep
+ * it (Node's queue while connecting keeps its own dgram buffers).
+ */
 export interface UdpUpstreamSocket {
   /** Sends `data`, with `header` (a PROXY v2 DGRAM header) in front when given. */
   send(data: Buffer, header: Buffer | undefined): void;

@@ -161,7 +161,8 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
    * took those as a failed attempt). On Linux that alone means connected: a TCP socket reports
    * EPOLLOUT only once it has left SYN_SENT, and a refused or reset attempt sets EPOLLERR and
    * EPOLLHUP. So no getsockopt(SO_ERROR), which nginx and libuv make for portability; an error
-   * that arrives right after this event comes as an event of its own.
+   * that arrives right after this event comes as an event of its own. (TCP Fast Open's deferred
+   * connect would report EPOLLOUT in SYN_SENT: these sockets never enable it.)
    */
   private onServerConnect(ev: number): void {
     const l = this.listener;

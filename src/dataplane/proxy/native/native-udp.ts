@@ -30,8 +30,20 @@ const STAGING = TO_OFF + SOCKADDR_MAX;
 /** Datagrams read per readiness event of one socket (level-triggered: the rest come next round). */
 const RECV_BATCH = 64;
 
-/** The raw-descriptor UDP path of one process (one staging buffer: the loop runs one handler at a time). */
+/**
+ * The raw-descriptor UDP path of one process (one staging buffer: the loop runs one handler at a
+ * time). A datagram that finds a socket's send buffer full is dropped and counted as a send error,
+ * as the kernel drops it further on; Node's dgram would queue it in user space.
+ */
 export class NativeUdpIo implements UdpIo {
+  private static instance: NativeUdpIo | undefined;
+
+  /** The process's native UDP path (created on first use, like the loop it runs on). */
+  static shared(sys: SockSys): NativeUdpIo {
+    NativeUdpIo.instance ??= new NativeUdpIo(sys);
+    return NativeUdpIo.instance;
+  }
+
   readonly kind = 'native';
   readonly loop: NativeLoop;
   readonly mem: number;
@@ -39,7 +51,7 @@ export class NativeUdpIo implements UdpIo {
   readonly u8: Uint8Array;
   readonly dv: DataView;
 
-  constructor(readonly sys: SockSys) {
+  private constructor(readonly sys: SockSys) {
     this.loop = NativeLoop.shared(sys);
     this.mem = sys.alloc(STAGING);
     if (this.mem === 0) throw new Error('Cannot allocate the native UDP buffers: out of memory');
@@ -107,8 +119,9 @@ class StagedSender implements UdpSender {
       return true;
     }
     if (family !== AF_INET6) return false;
+    // The address, its scope (a link-local address is one per interface) and the port.
     let k = '';
-    for (let i = 8; i < 24; i++) k += String.fromCharCode(u8[o + i]);
+    for (let i = 8; i < 28; i++) k += String.fromCharCode(u8[o + i]);
     this.key = `${k}|${port}`;
     return true;
   }
