@@ -114,7 +114,7 @@ export const dataplaneSchema = z.object({
   interfaces: z.array(text(), { invalid_type_error: 'must be a list of interface names' }).default([]),
   /**
    * Entries the connection table holds at most (connections and persistence templates; memory
-   * grows with use, about 90 bytes each). Entries stay for their state's timeout (TIME_WAIT: 2
+   * grows with use, about 93 bytes each). Entries stay for their state's timeout (TIME_WAIT: 2
    * minutes), so with many clients the table holds about new connections per second × 120.
    */
   maxConnections: intIn(1024, MAX_CONNECTIONS).default(4_194_304),
