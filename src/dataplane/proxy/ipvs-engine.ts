@@ -26,20 +26,31 @@ function meta(protocol: Protocol, saddr: IpAddress, sport: number, daddr: IpAddr
   return { protocol, saddr, sport, daddr, dport, tcpFlags: 0, sctpChunk: 0, fwmark, length: 0 };
 }
 
+/**
+ * One proxied connection's engine side. Its flow is kept as fields, and every event is described
+ * to the Ipvs in the engine's one scratch PacketMeta: a UDP session lives until the udp timeout or
+ * an eviction, so two PacketMeta objects per conn were two more objects for young-generation
+ * collections to copy (bench/udp-dns.sh).
+ */
 class IpvsConn implements EngineConn {
   readonly destHost: string;
-  private readonly outMeta: PacketMeta;
   /** NAT conns have an out entry; for the others the proxy counts replies itself. */
   private readonly natOut: boolean;
   private live = true;
   private connected = false;
+  private readonly protocol: Protocol;
+  private readonly saddr: IpAddress;
+  private readonly sport: number;
+  private readonly daddr: IpAddress;
+  private readonly dport: number;
+  private readonly fwmark: number;
 
   constructor(
     private readonly engine: IpvsEngine,
     private readonly svc: VirtualService,
     readonly dest: Destination,
     readonly destPort: number,
-    private readonly inMeta: PacketMeta,
+    flow: PacketMeta,
     /** The destinations whose connect failed for this client connection (made on the first retry). */
     private readonly failed: Destination[] | undefined,
     oneShot: boolean,
@@ -49,7 +60,27 @@ class IpvsConn implements EngineConn {
   ) {
     this.destHost = engine.hostOf(dest);
     this.natOut = !oneShot && dest.method === 'masq';
-    this.outMeta = meta(inMeta.protocol, dest.addr, destPort, inMeta.saddr, inMeta.sport, inMeta.fwmark);
+    this.protocol = flow.protocol;
+    this.saddr = flow.saddr;
+    this.sport = flow.sport;
+    this.daddr = flow.daddr;
+    this.dport = flow.dport;
+    this.fwmark = flow.fwmark;
+  }
+
+  /** The engine's scratch PacketMeta describing a client packet (or, `reply`, a real server's) of this conn. */
+  private meta(reply: boolean, flags: number, length: number): PacketMeta {
+    const p = this.engine.scratch;
+    p.protocol = this.protocol;
+    p.fwmark = this.fwmark;
+    p.tcpFlags = flags;
+    p.length = length;
+    if (reply) {
+      p.saddr = this.dest.addr; p.sport = this.destPort; p.daddr = this.saddr; p.dport = this.sport;
+    } else {
+      p.saddr = this.saddr; p.sport = this.sport; p.daddr = this.daddr; p.dport = this.dport;
+    }
+    return p;
   }
 
   get alive(): boolean {
@@ -60,10 +91,7 @@ class IpvsConn implements EngineConn {
     // A deleted destination (expire_nodest_conn=0): the kernel would drop these packets and count
     // them; the proxy keeps carrying the connection, so it feeds nothing (spec §2.9, documented).
     if (!this.dest.isAvailable) return;
-    const p = this.inMeta;
-    p.tcpFlags = flags;
-    p.length = length;
-    const r = this.engine.ipvs.inboundAt(this.slot, this.serial, p);
+    const r = this.engine.ipvs.inboundAt(this.slot, this.serial, this.meta(false, flags, length));
     // A non-SYN packet with no entry is "pass": the entry expired (or was flushed) under us. A UDP
     // datagram after expiry creates a fresh entry, maybe elsewhere: this conn is over either way.
     if (r.kind !== 'forward' || r.isNew || r.dest !== this.dest) this.live = false;
@@ -72,10 +100,7 @@ class IpvsConn implements EngineConn {
   private out(flags: number, length: number, packets: number): void {
     if (!this.dest.isAvailable) return;
     if (this.natOut) {
-      const p = this.outMeta;
-      p.tcpFlags = flags;
-      p.length = length;
-      const r = this.engine.ipvs.outboundAt(this.slot, this.serial, p);
+      const r = this.engine.ipvs.outboundAt(this.slot, this.serial, this.meta(true, flags, length));
       if (r.kind === 'forward') {
         if (packets > 1) this.engine.addOut(this.svc, this.dest, 0, packets - 1);
         return;
@@ -85,31 +110,31 @@ class IpvsConn implements EngineConn {
   }
 
   established(): void {
-    if (this.inMeta.protocol !== 'tcp') return;
+    if (this.protocol !== 'tcp') return;
     this.connected = true;
     this.out(SYN | ACK, 0, 1);
     this.in(ACK, 0);
   }
 
   inData(bytes: number, packets = 1): void {
-    this.in(this.inMeta.protocol === 'tcp' ? ACK : 0, bytes);
+    this.in(this.protocol === 'tcp' ? ACK : 0, bytes);
     if (packets > 1 && this.dest.isAvailable) this.engine.addIn(this.svc, this.dest, 0, packets - 1);
   }
 
   outData(bytes: number, packets = 1): void {
-    this.out(this.inMeta.protocol === 'tcp' ? ACK : 0, bytes, packets);
+    this.out(this.protocol === 'tcp' ? ACK : 0, bytes, packets);
   }
 
   clientFin(): void {
-    if (this.inMeta.protocol === 'tcp') this.in(FIN | ACK, 0);
+    if (this.protocol === 'tcp') this.in(FIN | ACK, 0);
   }
 
   serverFin(): void {
-    if (this.inMeta.protocol === 'tcp') this.out(FIN | ACK, 0, 1);
+    if (this.protocol === 'tcp') this.out(FIN | ACK, 0, 1);
   }
 
   reset(): void {
-    if (this.inMeta.protocol !== 'tcp' || !this.live) return;
+    if (this.protocol !== 'tcp' || !this.live) return;
     if (this.connected) { this.in(RST, 0); return; }
     // The real server refused (or never answered): what the director would have seen is its RST
     // (OUTPUT rst: SYN_RECV -> CLOSE). Without an out entry, a client FIN (SYN_RECV -> TIME_WAIT)
@@ -128,7 +153,7 @@ class IpvsConn implements EngineConn {
     this.live = false;
     const failed = this.failed ?? [];
     failed.push(this.dest);
-    const next = this.engine.openExcluding(this.svc, this.inMeta, failed);
+    const next = this.engine.openExcluding(this.svc, meta(this.protocol, this.saddr, this.sport, this.daddr, this.dport, this.fwmark), failed);
     if (typeof next === 'string' || failed.includes(next.dest)) {
       // Persistent services keep their template's destination (spec §2.7): nothing else to try.
       if (typeof next !== 'string') next.reset();
@@ -143,6 +168,8 @@ export class IpvsEngine implements ProxyEngine {
   /** Parsed VIPs and formatted real-server addresses, so a new conn parses only its client. */
   private readonly vips = new Map<string, IpAddress>();
   private readonly hosts = new WeakMap<Destination, string>();
+  /** The PacketMeta every conn's events are described in (read by the Ipvs before the next event). */
+  readonly scratch: PacketMeta = meta('tcp', { family: 4, bytes: new Uint8Array(4) }, 0, { family: 4, bytes: new Uint8Array(4) }, 0, 0);
 
   constructor(readonly ipvs: Ipvs, readonly table: ServiceTable) {}
 
