@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { formatIp } from '../../src/core/net/addr.js';
 import { SVC_F_ONEPACKET } from '../../src/core/service/types.js';
+import { ProxyPlane } from '../../src/dataplane/proxy/plane.js';
 import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
 import { HAVE_DNS, destCfg, dig as digAt, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, until } from './helpers.js';
@@ -102,6 +103,23 @@ for (const udpIo of UDP_IO_PATHS) {
         assert.equal(await digAt(VIP, port, 'who.test', ['-b', `127.0.5.98#${srcPort}`]), '10.9.9.1');
         assert.deepEqual(seen, [`udp 127.0.5.98:${srcPort} -> 127.0.5.1:${port}`]);
       } finally { await plane.stop(); relay.close(); }
+    });
+
+    it('a VIP port another socket holds: the listener fails with EADDRINUSE and its address; the plane runs on', async () => {
+      const holder = dgram.createSocket('udp4');
+      await new Promise<void>((r) => holder.bind(0, VIP, () => r()));
+      const port = holder.address().port;
+      const table = makeTable();
+      const k = key('udp', `${VIP}:${port}`);
+      table.addService(svcCfg(k, 'rr'));
+      table.addDest(k, destCfg(`${DNS[0]}:${ports[0]}`));
+      const plane = new ProxyPlane({ table, engine: ipvsEngine(table), udpIo });
+      try {
+        const [st] = await plane.start();
+        assert.equal(st.state, 'failed');
+        assert.match(st.error ?? '', new RegExp(`EADDRINUSE.*${VIP.replace(/\./g, '\\.')}:${port}`));
+        assert.equal(plane.udpSockets.used, 0);
+      } finally { await plane.stop(); holder.close(); }
     });
 
     it('IPv6: a session per client ip:port, replies from the VIP, and PROXY v2 headers naming the IPv6 client', async () => {
