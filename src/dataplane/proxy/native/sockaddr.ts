@@ -23,15 +23,37 @@ export interface SockAddr {
   readonly port: number;
 }
 
+/** Interned IPv4 addresses, keyed by value (cleared when full). */
+const V4_INTERN = new Map<number, IpAddress>();
+const V4_INTERN_MAX = 65536;
+
+/**
+ * The IPv4 address at `off`, one object per address value: clients come back from the same
+ * addresses (a resolver from fresh ports, a browser over several connections), and a session that
+ * lives long enough to be copied by the young-generation collector then carries no address of its
+ * own (a 4-byte Uint8Array and its IpAddress were about a third of a UDP session's bytes).
+ * Addresses are never written to once made.
+ */
+function ipv4At(u8: Uint8Array, off: number): IpAddress {
+  const v = ((u8[off] << 24) | (u8[off + 1] << 16) | (u8[off + 2] << 8) | u8[off + 3]) >>> 0;
+  let a = V4_INTERN.get(v);
+  if (a === undefined) {
+    if (V4_INTERN.size >= V4_INTERN_MAX) V4_INTERN.clear();
+    a = { family: 4, bytes: u8.slice(off, off + 4) };
+    V4_INTERN.set(v, a);
+  }
+  return a;
+}
+
 /** Decodes the sockaddr at `off` in `u8`; undefined for other families. */
 export function decodeSockaddr(u8: Uint8Array, off: number): SockAddr | undefined {
   const family = u8[off] | (u8[off + 1] << 8);
   const port = (u8[off + 2] << 8) | u8[off + 3];
-  if (family === AF_INET) return { addr: { family: 4, bytes: u8.slice(off + 4, off + 8) }, port };
+  if (family === AF_INET) return { addr: ipv4At(u8, off + 4), port };
   if (family !== AF_INET6) return undefined;
   // ::ffff:a.b.c.d (an IPv4 client of a dual-stack socket) reads as a.b.c.d, as on the Node path.
   let mapped = u8[off + 18] === 0xff && u8[off + 19] === 0xff;
   for (let i = 8; i < 18 && mapped; i++) mapped = u8[off + i] === 0;
-  if (mapped) return { addr: { family: 4, bytes: u8.slice(off + 20, off + 24) }, port };
+  if (mapped) return { addr: ipv4At(u8, off + 20), port };
   return { addr: { family: 6, bytes: u8.slice(off + 8, off + 24) }, port };
 }
