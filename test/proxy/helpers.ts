@@ -129,13 +129,21 @@ export const TCP_IO_PATHS: readonly ('native' | 'node')[] = resolveTcpIo('auto')
 /** The UDP I/O paths, the same two (the plane's udpIo). */
 export const UDP_IO_PATHS = TCP_IO_PATHS;
 
+/** UDP ports udpPort has handed out in this process. */
+const udpHandedOut = new Set<number>();
+
 /** A free UDP port on `host` (bound once, then released). */
 export async function udpPort(host: string): Promise<number> {
-  const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  await new Promise<void>((r) => s.bind(0, host, () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
+  for (;;) {
+    const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((r) => s.bind(0, host, () => r()));
+    const p = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    // As freePort: a port the kernel hands out again must not go to a second caller of this process.
+    if (udpHandedOut.has(p)) continue;
+    udpHandedOut.add(p);
+    return p;
+  }
 }
 
 /** dig @vip -p port NAME +short (one try, 2 s), with extra options; resolves with the answer. */
