@@ -32,12 +32,15 @@ function meta(protocol: Protocol, saddr: IpAddress, sport: number, daddr: IpAddr
  * an eviction, so two PacketMeta objects per conn were two more objects for young-generation
  * collections to copy (bench/udp-dns.sh).
  */
+/** IpvsConn.bits: a NAT conn (it has an out entry; for the others the proxy counts replies itself). */
+const B_NAT_OUT = 1;
+/** The engine still wants the conn. */
+const B_LIVE = 2;
+/** The backend accepted (TCP). */
+const B_CONNECTED = 4;
+
 class IpvsConn implements EngineConn {
-  readonly destHost: string;
-  /** NAT conns have an out entry; for the others the proxy counts replies itself. */
-  private readonly natOut: boolean;
-  private live = true;
-  private connected = false;
+  private bits: number;
   private readonly protocol: Protocol;
   private readonly saddr: IpAddress;
   private readonly sport: number;
@@ -58,8 +61,7 @@ class IpvsConn implements EngineConn {
     private readonly slot: number,
     private readonly serial: number,
   ) {
-    this.destHost = engine.hostOf(dest);
-    this.natOut = !oneShot && dest.method === 'masq';
+    this.bits = B_LIVE | (!oneShot && dest.method === 'masq' ? B_NAT_OUT : 0);
     this.protocol = flow.protocol;
     this.saddr = flow.saddr;
     this.sport = flow.sport;
@@ -83,8 +85,13 @@ class IpvsConn implements EngineConn {
     return p;
   }
 
+  /** dest.addr as text (the engine's cache: not one string per conn). */
+  get destHost(): string {
+    return this.engine.hostOf(this.dest);
+  }
+
   get alive(): boolean {
-    return this.live;
+    return (this.bits & B_LIVE) !== 0;
   }
 
   private in(flags: number, length: number): void {
@@ -94,12 +101,12 @@ class IpvsConn implements EngineConn {
     const r = this.engine.ipvs.inboundAt(this.slot, this.serial, this.meta(false, flags, length));
     // A non-SYN packet with no entry is "pass": the entry expired (or was flushed) under us. A UDP
     // datagram after expiry creates a fresh entry, maybe elsewhere: this conn is over either way.
-    if (r.kind !== 'forward' || r.isNew || r.dest !== this.dest) this.live = false;
+    if (r.kind !== 'forward' || r.isNew || r.dest !== this.dest) this.bits &= ~B_LIVE;
   }
 
   private out(flags: number, length: number, packets: number): void {
     if (!this.dest.isAvailable) return;
-    if (this.natOut) {
+    if (this.bits & B_NAT_OUT) {
       const r = this.engine.ipvs.outboundAt(this.slot, this.serial, this.meta(true, flags, length));
       if (r.kind === 'forward') {
         if (packets > 1) this.engine.addOut(this.svc, this.dest, 0, packets - 1);
@@ -111,7 +118,7 @@ class IpvsConn implements EngineConn {
 
   established(): void {
     if (this.protocol !== 'tcp') return;
-    this.connected = true;
+    this.bits |= B_CONNECTED;
     this.out(SYN | ACK, 0, 1);
     this.in(ACK, 0);
   }
@@ -134,23 +141,23 @@ class IpvsConn implements EngineConn {
   }
 
   reset(): void {
-    if (this.protocol !== 'tcp' || !this.live) return;
-    if (this.connected) { this.in(RST, 0); return; }
+    if (this.protocol !== 'tcp' || !(this.bits & B_LIVE)) return;
+    if (this.bits & B_CONNECTED) { this.in(RST, 0); return; }
     // The real server refused (or never answered): what the director would have seen is its RST
     // (OUTPUT rst: SYN_RECV -> CLOSE). Without an out entry, a client FIN (SYN_RECV -> TIME_WAIT)
     // is the nearest input event that ends the entry (an input RST leaves SYN_RECV as it is).
-    if (this.natOut) this.out(RST, 0, 1);
+    if (this.bits & B_NAT_OUT) this.out(RST, 0, 1);
     else this.in(FIN | ACK, 0);
   }
 
   closed(): void {
     // Nothing to feed: the entry ages out on the kernel's timers (TIME_WAIT, CLOSE, UDP).
-    this.live = false;
+    this.bits &= ~B_LIVE;
   }
 
   retry(): EngineConn | undefined {
     this.reset();
-    this.live = false;
+    this.bits &= ~B_LIVE;
     const failed = this.failed ?? [];
     failed.push(this.dest);
     const next = this.engine.openExcluding(this.svc, meta(this.protocol, this.saddr, this.sport, this.daddr, this.dport, this.fwmark), failed);

@@ -15,8 +15,11 @@ export interface UdpSender {
   readonly key: string | number;
   /** The sender as a client flow to vip:vport (called once per new client). */
   flow(vip: string, vport: number): FlowAddrs;
-  /** Where replies to the sender go (kept by the client). */
-  replyAddr(): ReplyAddr;
+  /**
+   * Where replies to the sender go (kept by the client); undefined when the key is that address
+   * too (so a session does not hold the same number twice).
+   */
+  replyAddr(): ReplyAddr | undefined;
 }
 
 /** A service's datagram socket (VIP:port). */

@@ -22,12 +22,10 @@ const EVICT_SCAN = 64;
 /** One upstream socket: a client's flow to one real server. */
 class Upstream implements UpstreamEvents {
   private readonly sock: UdpUpstreamSocket | undefined;
-  lastActive: number;
   private readonly header: Buffer | undefined;
   private closed = false;
 
   constructor(readonly listener: UdpListener, readonly client: UdpClient, public conn: EngineConn) {
-    this.lastActive = listener.clock.now;
     const dest = conn.dest;
     const pp = listener.opts.proxyProtocolFor(dest);
     this.header = pp !== 0 ? dgramHeader(client.flow, listener) : undefined;
@@ -52,17 +50,16 @@ class Upstream implements UpstreamEvents {
   }
 
   send(msg: Buffer): void {
-    this.lastActive = this.listener.clock.now;
     this.sock?.send(msg, this.header);
   }
 
   onReply(msg: Buffer): void {
     const l = this.listener;
-    this.lastActive = l.clock.now;
+    // The client's time covers all its upstreams (expiry and eviction read it).
     this.client.lastActive = l.clock.now;
     this.conn.outData(msg.length);
     l.counters.datagramsOut++;
-    l.sendToClient(msg, this.client.replyTo);
+    l.sendToClient(msg, this.client.replyTo ?? this.client.key);
   }
 
   get isClosed(): boolean {
@@ -89,7 +86,8 @@ class UdpClient {
   /** -o only: one upstream per real server (created on the first one-packet datagram). */
   byDest: Map<Destination, Upstream> | undefined;
 
-  constructor(readonly listener: UdpListener, readonly key: string | number, readonly flow: FlowAddrs, readonly replyTo: ReplyAddr) {
+  /** Where replies go; undefined when the key itself says (udp-io.ts, UdpSender.replyAddr). */
+  constructor(readonly listener: UdpListener, readonly key: string | number, readonly flow: FlowAddrs, readonly replyTo: ReplyAddr | undefined) {
     this.lastActive = listener.clock.now;
   }
 

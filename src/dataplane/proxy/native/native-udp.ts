@@ -131,9 +131,9 @@ class StagedSender implements UdpSender {
     return new AcceptedFlow(a.addr, a.port, vip, vport);
   }
 
-  /** IPv4: the key itself (ip * 65536 + port), so a session holds no buffer for it; IPv6: the sockaddr's bytes. */
-  replyAddr(): ReplyAddr {
-    return typeof this.key === 'number' ? this.key : this.io.u8.slice(SA_OFF, SA_OFF + this.len);
+  /** IPv4: the key (ip * 65536 + port) is the address, so nothing more is kept; IPv6: the sockaddr's bytes. */
+  replyAddr(): ReplyAddr | undefined {
+    return typeof this.key === 'number' ? undefined : this.io.u8.slice(SA_OFF, SA_OFF + this.len);
   }
 }
 
