@@ -25,7 +25,8 @@ export interface SockAddr {
 
 /** Interned IPv4 addresses, keyed by value (cleared when full). */
 const V4_INTERN = new Map<number, IpAddress>();
-const V4_INTERN_MAX = 65536;
+// About 200 bytes each: at most about 3 MB, and clearing it only costs the next lookups their object.
+const V4_INTERN_MAX = 16384;
 
 /**
  * The IPv4 address at `off`, one object per address value: clients come back from the same
