@@ -32,6 +32,18 @@ describe('sockaddr encoding', () => {
     assert.deepEqual(decoded(encodeSockaddr(parseIp('::fffe:10.1.2.3')!, 5), 0)?.family, 6);
   });
 
+  it('gives one address object per IPv4 value, whether it came plain or mapped, and never shares the buffer it read', () => {
+    const buf = encodeSockaddr(parseIp('198.18.3.4')!, 1000);
+    const a = decodeSockaddr(buf, 0)!.addr;
+    const b = decodeSockaddr(encodeSockaddr(parseIp('198.18.3.4')!, 2000), 0)!.addr;
+    const mapped = decodeSockaddr(encodeSockaddr(parseIp('::ffff:198.18.3.4')!, 3000), 0)!.addr;
+    assert.equal(a, b);
+    assert.equal(a, mapped);
+    assert.notEqual(decodeSockaddr(encodeSockaddr(parseIp('198.18.3.5')!, 1000), 0)!.addr, a);
+    buf.fill(0);
+    assert.equal(formatIp(a), '198.18.3.4', 'a copy of the bytes, not a view of the receive buffer');
+  });
+
   it('answers undefined for other families (AF_UNIX)', () => {
     assert.equal(decodeSockaddr(new Uint8Array([1, 0, 0, 0]), 0), undefined);
   });
