@@ -3,6 +3,9 @@
 // conn_schedule and state_transition hooks, ip_vs_conn.c expiry; spec §2). Scheduling glue,
 // stats and connection accounting go through the service table's objects; storage is ConnTable.
 import type { Destination } from '../service/destination.js';
+import { DEST_F_OVERLOAD } from '../service/types.js';
+import type { VirtualService } from '../service/virtual-service.js';
+import type { ConnKey } from './conn-key.js';
 import { METHOD_OF, protoNum } from './conn-core.js';
 import { CF_DROUTE, CF_FWD_MASK, CF_HASHED, CF_NFCT, CF_ONE_PACKET, CF_OUT_HASHED, CF_TEMPLATE, CF_USED, CF_V6, IPPROTO_TCP, IPPROTO_UDP } from './conn-flags.js';
 import type { InResult, OutResult, PacketMeta } from './ipvs-types.js';
@@ -23,8 +26,13 @@ export type { IpvsOptions } from './conn-core.js';
  * reused: read them before the next call.
  */
 export class Ipvs extends ConnScheduling {
-  /** A client → virtual service packet (ip_vs_in_hook, spec §2.4–§2.9). */
-  inbound(p: PacketMeta): InResult {
+  /**
+   * A client → virtual service packet (ip_vs_in_hook, spec §2.4–§2.9). `exclude`: destinations the
+   * scheduler must skip if this packet schedules a new conn (a proxy's retry after a failed
+   * connect); they are OVERLOADed for the scheduling step only, after any old entry this packet
+   * expires, because expiring it unbinds its destination, which clears OVERLOAD.
+   */
+  inbound(p: PacketMeta, exclude?: readonly Destination[]): InResult {
     const c = this.conns;
     const k = this.key;
     k.template = false;
@@ -68,7 +76,7 @@ export class Ipvs extends ConnScheduling {
       if (!svc) return this.rPass;
       if (this.defense.todrop()) return this.drop('defense-drop-packet');
       this.setFlow(p.protocol, p.saddr, p.sport, p.daddr, p.dport);
-      s = this.schedule(svc, k, p.fwmark);
+      s = exclude === undefined ? this.schedule(svc, k, p.fwmark) : this.scheduleExcluding(svc, k, p.fwmark, exclude);
       if (s < 0) return this.leave(s, svc, k, p, false);
       isNew = true;
     }
@@ -84,6 +92,17 @@ export class Ipvs extends ConnScheduling {
     const r = this.inResult(s, isNew);
     this.put(s);
     return r;
+  }
+
+  /** schedule() with `exclude` OVERLOADed (every scheduler skips those, spec §1) for the call. */
+  private scheduleExcluding(svc: VirtualService, k: ConnKey, fwmark: number, exclude: readonly Destination[]): number {
+    const saved = exclude.map((d) => d.flags & DEST_F_OVERLOAD);
+    for (const d of exclude) d.flags |= DEST_F_OVERLOAD;
+    try {
+      return this.schedule(svc, k, fwmark);
+    } finally {
+      exclude.forEach((d, i) => { d.flags = (d.flags & ~DEST_F_OVERLOAD) | saved[i]; });
+    }
   }
 
   /**

@@ -13,7 +13,7 @@ import { type IpAddress, formatIp, parseIp } from '../../core/net/addr.js';
 import type { Ipvs, PacketMeta } from '../../core/conn/ipvs.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { ServiceTable } from '../../core/service/service-table.js';
-import { DEST_F_OVERLOAD, type Protocol } from '../../core/service/types.js';
+import type { Protocol } from '../../core/service/types.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
 import type { EngineConn, FlowAddrs, ProxyEngine, RefuseReason } from './engine.js';
 
@@ -26,12 +26,6 @@ function meta(protocol: Protocol, saddr: IpAddress, sport: number, daddr: IpAddr
   return { protocol, saddr, sport, daddr, dport, tcpFlags: 0, sctpChunk: 0, fwmark, length: 0 };
 }
 
-/**
- * One proxied connection's engine side. Its flow is kept as fields, and every event is described
- * to the Ipvs in the engine's one scratch PacketMeta: a UDP session lives until the udp timeout or
- * an eviction, so two PacketMeta objects per conn were two more objects for young-generation
- * collections to copy (bench/udp-dns.sh).
- */
 /** IpvsConn.bits: a NAT conn (it has an out entry; for the others the proxy counts replies itself). */
 const B_NAT_OUT = 1;
 /** The engine still wants the conn. */
@@ -39,6 +33,12 @@ const B_LIVE = 2;
 /** The backend accepted (TCP). */
 const B_CONNECTED = 4;
 
+/**
+ * One proxied connection's engine side. Its flow is kept as fields, and every event is described
+ * to the Ipvs in the engine's one scratch PacketMeta: a UDP session lives until the udp timeout or
+ * an eviction, so two PacketMeta objects per conn were two more objects for young-generation
+ * collections to copy (bench/udp-dns.sh).
+ */
 class IpvsConn implements EngineConn {
   private bits: number;
   private readonly protocol: Protocol;
@@ -204,20 +204,9 @@ export class IpvsEngine implements ProxyEngine {
   /** Feeds the SYN (or first datagram) with the failed destinations excluded (OVERLOAD while scheduling). */
   openExcluding(svc: VirtualService, p: PacketMeta, failed: Destination[] | undefined): IpvsConn | RefuseReason {
     p.tcpFlags = p.protocol === 'tcp' ? SYN : 0;
-    let r;
-    if (!failed) {
-      r = this.ipvs.inbound(p);
-    } else {
-      const saved = failed.map((d) => d.flags);
-      // Every scheduler skips OVERLOADed destinations (spec §1); AVAILABLE stays, so existing
-      // conns to them are untouched.
-      for (const d of failed) d.flags |= DEST_F_OVERLOAD;
-      try {
-        r = this.ipvs.inbound(p);
-      } finally {
-        failed.forEach((d, i) => { d.flags = saved[i]; });
-      }
-    }
+    // The failed destinations are skipped by the scheduler only (Ipvs.inbound's `exclude`): existing
+    // conns to them are untouched.
+    const r = this.ipvs.inbound(p, failed);
     switch (r.kind) {
       case 'forward':
         return new IpvsConn(this, svc, r.dest, r.dport, p, failed, svc.isOnePacket && p.protocol === 'udp', r.conn, this.ipvs.conns.serialOf(r.conn));
