@@ -11,7 +11,10 @@ import type { VirtualService } from '../../core/service/virtual-service.js';
 /** The addresses of a flow as the sockets see them (client → VIP). */
 export interface FlowAddrs {
   readonly clientIp: string;
-  /** The client address already parsed, when the socket layer has it (saves a parse per connection). */
+  /**
+   * The client address already parsed, when the socket layer has it (saves a parse per connection).
+   * Shared: the native path interns IPv4 addresses (one object per value), so it is never written to.
+   */
   readonly clientAddr?: IpAddress;
   readonly clientPort: number;
   readonly vip: string;
