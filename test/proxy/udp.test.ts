@@ -105,6 +105,38 @@ for (const udpIo of UDP_IO_PATHS) {
       } finally { await plane.stop(); relay.close(); }
     });
 
+    it('turning -o on and off with an edit closes the other mode\'s sockets (spec §2.8)', async () => {
+      const table = makeTable();
+      const port = await udpPort(VIP);
+      const k = key('udp', `${VIP}:${port}`);
+      table.addService(svcCfg(k, 'rr'));
+      DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
+      const plane = await startPlane(table, ipvsEngine(table), { udpIo });
+      const sock = dgram.createSocket('udp4');
+      try {
+        await new Promise<void>((r) => sock.bind(0, '127.0.5.97', () => r()));
+        let answers = 0;
+        sock.on('message', () => { answers++; });
+        const ask = async (id: number) => {
+          sock.send(dnsQuery(id, 'who.test'), port, VIP);
+          await until(() => answers >= id, 3000, `answer ${id}`);
+        };
+        await ask(1);
+        assert.equal(plane.udpSockets.used, 1, 'one session');
+        table.editService(svcCfg(k, 'rr', { flags: SVC_F_ONEPACKET }));
+        await plane.reconcile();
+        // (The client's connection entry from before still matches its datagrams, as in the kernel,
+        // so they keep going to the same real server: one -o upstream.)
+        await ask(2);
+        await ask(3);
+        assert.equal(plane.udpSockets.used, 1, 'the session went, one -o upstream came');
+        table.editService(svcCfg(k, 'rr'));
+        await plane.reconcile();
+        await ask(4);
+        assert.equal(plane.udpSockets.used, 1, 'the -o upstreams went, one session came');
+      } finally { sock.close(); await plane.stop(); }
+    });
+
     it('a VIP port another socket holds: the listener fails with EADDRINUSE and its address; the plane runs on', async () => {
       const holder = dgram.createSocket('udp4');
       await new Promise<void>((r) => holder.bind(0, VIP, () => r()));

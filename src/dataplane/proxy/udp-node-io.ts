@@ -107,7 +107,8 @@ class NodeServiceSocket implements UdpServiceSocket {
     const sock = dgram.createSocket({ type: this.host.includes(':') ? 'udp6' : 'udp4' });
     this.sock = sock;
     return new Promise((resolve, reject) => {
-      const onErr = (e: Error) => reject(e);
+      // Node's dgram keeps the handle of a socket whose bind failed: close it, or every retry leaks a descriptor.
+      const onErr = (e: Error) => { try { sock.close(); } catch { /* closed already */ } reject(e); };
       sock.once('error', onErr);
       sock.bind({ address: this.host, port: this.port, exclusive: true }, () => {
         sock.removeListener('error', onErr);

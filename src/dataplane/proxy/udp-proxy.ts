@@ -22,13 +22,13 @@ const EVICT_SCAN = 64;
 /** One upstream socket: a client's flow to one real server. */
 class Upstream implements UpstreamEvents {
   private readonly sock: UdpUpstreamSocket | undefined;
-  private readonly header: Buffer | undefined;
+  private header: Buffer | undefined;
+  /** The listener's settings the header was made for: a reload that replaces them may turn PROXY v2 on or off. */
+  private headerFor: UdpServiceOptions | undefined;
   private closed = false;
 
   constructor(readonly listener: UdpListener, readonly client: UdpClient, public conn: EngineConn) {
     const dest = conn.dest;
-    const pp = listener.opts.proxyProtocolFor(dest);
-    this.header = pp !== 0 ? dgramHeader(client.flow, listener) : undefined;
     this.sock = listener.io.upstream(dest.addr, conn.destHost, conn.destPort, this, listener.opts.maxPending);
   }
 
@@ -50,6 +50,11 @@ class Upstream implements UpstreamEvents {
   }
 
   send(msg: Buffer): void {
+    const opts = this.listener.opts;
+    if (this.headerFor !== opts) {
+      this.headerFor = opts;
+      this.header = opts.proxyProtocolFor(this.conn.dest) !== 0 ? dgramHeader(this.client.flow, this.listener) : undefined;
+    }
     this.sock?.send(msg, this.header);
   }
 
@@ -104,12 +109,21 @@ class UdpClient {
     this.session = undefined;
   }
 
+  /** Closes the -o upstreams whose real server matches; returns how many. */
+  closeByDest(pred: (dest: Destination) => boolean): number {
+    let n = 0;
+    for (const [d, u] of this.byDest ?? []) {
+      if (!pred(d)) continue;
+      u.close();
+      this.byDest!.delete(d);
+      n++;
+    }
+    return n;
+  }
+
   close(): void {
     this.endSession();
-    if (this.byDest) {
-      for (const u of this.byDest.values()) u.close();
-      this.byDest.clear();
-    }
+    this.closeByDest(() => true);
   }
 }
 
@@ -180,7 +194,14 @@ export class UdpListener implements SocketHolder {
     }
     c.lastActive = this.clock.now;
     c.datagrams++;
-    if (this.svc.isOnePacket) { this.onePacket(c, msg); return; }
+    if (this.svc.isOnePacket) {
+      // -o turned on by an edit (-E): the client's session from before goes.
+      if (c.session) c.endSession();
+      this.onePacket(c, msg);
+      return;
+    }
+    // -o turned off: the per-server upstreams from before go.
+    if (c.byDest !== undefined && c.byDest.size > 0) c.closeByDest(() => true);
     const s = c.session;
     if (s && s.conn.alive) {
       s.conn.inData(msg.length);
@@ -298,13 +319,15 @@ export class UdpListener implements SocketHolder {
     }
   }
 
-  /** Closes the sessions whose real server matches (expire_nodest_conn). */
+  /** Closes the sessions (and -o upstreams) whose real server matches (expire_nodest_conn). */
   abortWhere(pred: (dest: Destination) => boolean): number {
     let n = 0;
     for (let c = this.oldest; c !== undefined;) {
       const next = c.newer;
       const d = c.session?.conn.dest;
-      if (d && pred(d)) { c.close(); this.forget(c); n++; }
+      if (d && pred(d)) { c.endSession(); n++; }
+      if (c.byDest !== undefined && c.byDest.size > 0) n += c.closeByDest(pred);
+      this.forgetIfIdle(c);
       c = next;
     }
     return n;
