@@ -137,6 +137,35 @@ for (const udpIo of UDP_IO_PATHS) {
       } finally { sock.close(); await plane.stop(); }
     });
 
+    it('a reload that turns PROXY v2 on for a real server reaches a session already open', async () => {
+      // The real server echoes whether a datagram came with a PROXY v2 header.
+      const rs = dgram.createSocket('udp4');
+      await new Promise<void>((r) => rs.bind(0, '127.0.5.22', () => r()));
+      rs.on('message', (m, rinfo) => rs.send(Buffer.from(decodeProxyHeader(m).status === 'ok' ? 'header' : 'plain'), rinfo.port, rinfo.address));
+      let version: 0 | 2 = 0;
+      const sock = dgram.createSocket('udp4');
+      let plane: Awaited<ReturnType<typeof startPlane>> | undefined;
+      try {
+        const table = makeTable();
+        const port = await udpPort(VIP);
+        const k = key('udp', `${VIP}:${port}`);
+        table.addService(svcCfg(k, 'rr'));
+        table.addDest(k, destCfg(`127.0.5.22:${rs.address().port}`));
+        plane = await startPlane(table, ipvsEngine(table), { udpIo, proxyProtocolFor: () => version });
+        await new Promise<void>((r) => sock.bind(0, '127.0.5.96', () => r()));
+        const got: string[] = [];
+        sock.on('message', (m) => got.push(m.toString()));
+        sock.send(Buffer.from('one'), port, VIP);
+        await until(() => got.length >= 1, 3000, 'first reply');
+        version = 2;
+        await plane.reconcile();
+        sock.send(Buffer.from('two'), port, VIP);
+        await until(() => got.length >= 2, 3000, 'second reply');
+        assert.deepEqual(got, ['plain', 'header']);
+        assert.equal(plane.counters().udp.sessionsOpened, 1, 'the same session');
+      } finally { sock.close(); await plane?.stop(); rs.close(); }
+    });
+
     it('a VIP port another socket holds: the listener fails with EADDRINUSE and its address; the plane runs on', async () => {
       const holder = dgram.createSocket('udp4');
       await new Promise<void>((r) => holder.bind(0, VIP, () => r()));
