@@ -16,7 +16,7 @@ import { decodeProxyHeader, encodeProxyV1, encodeProxyV2 } from '../../src/datap
 import { parseCidr } from '../../src/dataplane/proxy/cidr.js';
 import { formatIp, parseIp } from '../../src/core/net/addr.js';
 import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-service.js';
-import { backendOf, curl, destCfg, freePort, ipvsEngine, key, makeTable, rawServer, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
+import { backendOf, curl, destCfg, freePort, ipvsEngine, key, makeTable, rawServer, startBlackhole, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
 
 const VIP = '127.0.3.1';
 
@@ -283,6 +283,27 @@ for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io}
       } finally { h.sock.destroy(); await plane.stop(); }
     }
     await srv.close();
+  });
+
+  it('a plane stopped while a connect is in flight ends the attempt in the engine (no SYN_RECV entry left)', async () => {
+    const hole = await startBlackhole('127.0.3.71');
+    const table = makeTable();
+    const port = await freePort(VIP);
+    const k = key('tcp', `${VIP}:${port}`);
+    table.addService(svcCfg(k, 'rr'));
+    table.addDest(k, destCfg(`127.0.3.71:${hole.port}`));
+    const engine = engineFor(table);
+    const plane = await startPlane(table, engine, { tcpIo: io, serviceSettings: () => ({ connectTimeoutMs: 30_000 }) });
+    const client = net.connect(port, VIP);
+    client.on('error', () => undefined);
+    try {
+      await until(() => engine.ipvs.conns.count === 1, 3000, 'the attempt scheduled');
+      assert.equal([...engine.ipvs.conns.entries()][0].state, 'SYN_RECV');
+      await plane.stop();
+      const [e] = [...engine.ipvs.conns.entries()];
+      assert.notEqual(e?.state, 'SYN_RECV', 'the attempt was reset');
+      assert.equal(table.getService(k)!.destinations[0].activeConns, 0);
+    } finally { client.destroy(); hole.close(); await plane.stop(); }
   });
 
   it('drain (weight 0) and reload under load lose no established connection', async () => {

@@ -183,3 +183,23 @@ export function dnsQuery(id: number, name: string): Buffer {
   const labels = name.split('.').flatMap((l) => [l.length, ...Buffer.from(l)]);
   return Buffer.from([id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, 1, 0, 1]);
 }
+
+/**
+ * A TCP port on `host` that never answers a SYN: a listener that never accepts, its accept queue
+ * filled, so a connect to it hangs until the connecting side gives up.
+ */
+export async function startBlackhole(host: string): Promise<{ port: number; close: () => void }> {
+  const port = await freePort(host);
+  const py = spawn('python3', ['-c', [
+    'import socket,sys',
+    `s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("${host}", ${port})); s.listen(0)`,
+    'cs=[]',
+    'for i in range(3):',
+    '  c=socket.socket(); c.setblocking(False)',
+    `  c.connect_ex(("${host}", ${port})); cs.append(c)`,
+    'print("ready", flush=True)',
+    'sys.stdin.read()',
+  ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((r, j) => { py.stdout.once('data', () => r()); py.once('exit', () => j(new Error('python exited'))); });
+  return { port, close: () => { py.stdin.end(); py.kill(); } };
+}

@@ -1,13 +1,12 @@
 // End-to-end socket mechanics of the TCP proxy on loopback: scheduling per connection, keep-alive,
 // half-close each way, resets both ways, connect retry on refusal and timeout, idle timeout.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
 import { TableEngine } from '../../src/dataplane/proxy/table-engine.js';
 import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-service.js';
-import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
+import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startBlackhole, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
 
 const VIP = '127.0.1.1';
 
@@ -186,20 +185,9 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
   });
 
   it('a connect that times out is retried on the next real server', async () => {
-    // A listener that never accepts, with its accept queue full: further SYNs get no answer.
-    const blackPort = await freePort('127.0.1.41');
-    const py = spawn('python3', ['-c', [
-      'import socket,sys,time',
-      `s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.1.41", ${blackPort})); s.listen(0)`,
-      'cs=[]',
-      'for i in range(3):',
-      '  c=socket.socket(); c.setblocking(False)',
-      `  c.connect_ex(("127.0.1.41", ${blackPort})); cs.append(c)`,
-      'print("ready", flush=True)',
-      'sys.stdin.read()',
-    ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const hole = await startBlackhole('127.0.1.41');
+    const blackPort = hole.port;
     try {
-      await new Promise<void>((r, j) => { py.stdout.once('data', () => r()); py.once('exit', () => j(new Error('python exited'))); });
       const table = makeTable();
       const port = await freePort(VIP);
       const k = key('tcp', `${VIP}:${port}`);
@@ -218,7 +206,7 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
         assert.equal(l.counters.connectTimeouts, 1);
         assert.ok(Date.now() - t0 < 4000);
       } finally { await plane.stop(); }
-    } finally { py.stdin.end(); py.kill(); }
+    } finally { hole.close(); }
   });
 
   it('an idle connection is closed after the tcp timeout', async () => {

@@ -13,35 +13,12 @@ import { EDGE_ALL, type FdHandler, IO_BUFFER, copyOut } from './loop.js';
 import type { NativeTcpListener } from './native-tcp.js';
 import { outboundProxyHeader, readInboundHeader } from './proxy-headers.js';
 import {
-  AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
+  F_CLIENT_CLOSED, F_CLIENT_EOF, F_CLIENT_FIN, F_CLIENT_RDHUP, F_CONNECTED, F_DONE, F_HEADER, F_RESET, F_SERVER_EOF, F_SERVER_FIN, F_SERVER_RDHUP, hangupFlags,
+} from './session-flags.js';
+import {
+  AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
   SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_LINGER, TCP_NODELAY,
 } from './sys.js';
-
-// session flags (same meaning as in tcp-proxy.ts, plus what edge-triggered reading must remember)
-const F_CONNECTED = 1;
-const F_CLIENT_EOF = 2;
-const F_SERVER_EOF = 4;
-const F_DONE = 32;
-const F_RESET = 64;
-const F_HEADER = 128;
-/** The peer's FIN (or an error) was signalled: read until read() says 0 or fails, not just until a short read. */
-const F_CLIENT_RDHUP = 256;
-const F_SERVER_RDHUP = 512;
-/** The client socket is closed (hung up before a real server answered, or closed by us). */
-const F_CLIENT_CLOSED = 1024;
-/**
- * The peer's FIN, and no error, was signalled: once a read leaves the receive queue empty, the
- * next read can only say 0 (TCP carries nothing after a FIN, and a reset that follows it still
- * reads as end of file), so the end is taken without that read.
- */
-const F_CLIENT_FIN = 2048;
-const F_SERVER_FIN = 4096;
-
-/** The flags a hang-up event sets for one side: `rdhup` always, `fin` too when it is the peer's FIN without an error. */
-function hangupFlags(ev: number, rdhup: number, fin: number): number {
-  if (!(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return 0;
-  return (ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? rdhup | fin : rdhup;
-}
 
 export class NativeTcpSession implements FdHandler, RetryingSession {
   sfd = -1;
@@ -89,6 +66,9 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
       return;
     }
     if ((ev & EPOLLOUT) && this.toClient && this.flush(false)) this.pump(false);
+    // An error while this direction waits for the server to take pending bytes: pump() would not
+    // read, and the edge would be gone. A reset loses the unread bytes anyway: pass it on now.
+    if ((ev & EPOLLERR) && this.toServer && !(this.flags & F_DONE)) { this.peerFailed(true); return; }
     if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !(this.flags & F_DONE)) this.pump(true);
   }
 
@@ -100,6 +80,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
       return;
     }
     if ((ev & EPOLLOUT) && this.toServer && this.flush(true)) this.pump(true);
+    if ((ev & EPOLLERR) && this.toClient && !(this.flags & F_DONE)) { this.peerFailed(false); return; }
     if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !(this.flags & F_DONE)) this.pump(false);
   }
 
@@ -147,7 +128,21 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
     this.deadline = l.clock.now + l.opts.connectTimeoutMs;
     const sa = l.sockaddrOf(conn.dest, conn.destPort);
     const fd = sys.socket(conn.dest.addr.family === 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) { this.connectFailed(false); return; }
+    if (fd < 0) {
+      const e = sys.errno();
+      if (e === EMFILE || e === ENFILE || e === ENOBUFS || e === ENOMEM) {
+        // Out of descriptors or memory here, not a real server's failure: no retry against
+        // healthy servers; the client is reset and accepting pauses for a moment.
+        conn.reset();
+        conn.closed();
+        this.conn = undefined;
+        l.pauseAccepting();
+        this.refuseClient();
+        return;
+      }
+      this.connectFailed(false);
+      return;
+    }
     this.sfd = fd;
     sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, INT_ONE, 4);
     const r = sys.connect(fd, sa, sa.length);
@@ -338,6 +333,8 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
     // Before a connect succeeded, pending bytes are the client's early data (after its PROXY
     // header): the next attempt still sends them. After, they were for this server only.
     if (this.flags & F_CONNECTED) this.toServer = undefined;
+    // A failed attempt's hang-up must not mark the next attempt's socket.
+    else this.flags &= ~(F_SERVER_RDHUP | F_SERVER_FIN);
   }
 
   private closeClient(reset: boolean): void {
@@ -381,6 +378,13 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   /** Closes both sides with resets (expire_nodest_conn, plane shutdown). */
   abort(): void {
     if (this.flags & F_DONE) return;
+    if (!(this.flags & F_CONNECTED) && this.conn) {
+      // Before the real server answered: the attempt ends as abandon() ends it (finish() only
+      // reports connected conns).
+      this.conn.reset();
+      this.conn.closed();
+      this.conn = undefined;
+    }
     this.markReset();
     this.closeServer(true);
     this.closeClient(true);

@@ -112,7 +112,8 @@ export class NativeTcpListener implements FdHandler {
     }
   }
 
-  private pauseAccepting(): void {
+  /** Stops accepting for a moment (out of descriptors or memory: here, or a session's connect). */
+  pauseAccepting(): void {
     if (this.backoff || this.fd < 0) return;
     // The socket stays open and readable: it must leave the epoll set, or level-triggered
     // readiness would wake the loop without end.
@@ -120,8 +121,9 @@ export class NativeTcpListener implements FdHandler {
     this.counters.acceptPaused++;
     this.backoff = setTimeout(() => {
       this.backoff = undefined;
-      // Re-register: a new generation, so nothing stale reaches us.
-      if (this.fd >= 0 && !this.closing) this.loop.add(this.fd, EPOLLIN, this);
+      // Re-register: a new generation, so nothing stale reaches us. If even that fails (no
+      // memory), wait again rather than stop accepting for good.
+      if (this.fd >= 0 && !this.closing && this.loop.add(this.fd, EPOLLIN, this) !== 0) this.pauseAccepting();
     }, ACCEPT_BACKOFF_MS);
   }
 

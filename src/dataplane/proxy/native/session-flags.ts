@@ -1,0 +1,28 @@
+// The native TCP session's state bits (native-session.ts): the same meaning as in tcp-proxy.ts,
+// plus what edge-triggered reading must remember.
+import { EPOLLERR, EPOLLHUP, EPOLLRDHUP } from './sys.js';
+
+export const F_CONNECTED = 1;
+export const F_CLIENT_EOF = 2;
+export const F_SERVER_EOF = 4;
+export const F_DONE = 32;
+export const F_RESET = 64;
+export const F_HEADER = 128;
+/** The peer's FIN (or an error) was signalled: read until read() says 0 or fails, not just until a short read. */
+export const F_CLIENT_RDHUP = 256;
+export const F_SERVER_RDHUP = 512;
+/** The client socket is closed (hung up before a real server answered, or closed by us). */
+export const F_CLIENT_CLOSED = 1024;
+/**
+ * The peer's FIN, and no error, was signalled: once a read leaves the receive queue empty, the
+ * next read can only say 0 (TCP carries nothing after a FIN, and a reset that follows it still
+ * reads as end of file), so the end is taken without that read.
+ */
+export const F_CLIENT_FIN = 2048;
+export const F_SERVER_FIN = 4096;
+
+/** The flags a hang-up event sets for one side: `rdhup` always, `fin` too when it is the peer's FIN without an error. */
+export function hangupFlags(ev: number, rdhup: number, fin: number): number {
+  if (!(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return 0;
+  return (ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? rdhup | fin : rdhup;
+}
