@@ -5,7 +5,7 @@
 // hop. An event carries the fd and a generation number: a handler that closes an fd can see the
 // number reused by accept() within the same batch, and the stale events must not reach the new one.
 import { PROCESS_CLOCK } from '../../turn-clock.js';
-import { EPOLLET, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, SOCK_CLOEXEC, type SockSys } from './sys.js';
+import { EPOLLET, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, SOCK_CLOEXEC, type SockSys } from './sys.js';
 
 /** Whoever owns a registered fd. */
 export interface FdHandler {
@@ -161,5 +161,8 @@ export function copyOut(u8: Uint8Array, off: number, len: number): Buffer {
   return Buffer.from(u8.subarray(off, off + len));
 }
 
-/** Edge-triggered registration for connected sockets: readable, writable, peer half-close. */
-export const EDGE_ALL = (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) >>> 0;
+/**
+ * Edge-triggered registration for connected sockets: readable, writable, peer half-close, and
+ * urgent data (a read stops at the urgent mark: native-session.ts reads on past short reads then).
+ */
+export const EDGE_ALL = (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET) >>> 0;

@@ -13,7 +13,8 @@ import { EDGE_ALL, type FdHandler, IO_BUFFER, copyOut } from './loop.js';
 import type { NativeTcpListener } from './native-tcp.js';
 import { outboundProxyHeader, readInboundHeader } from './proxy-headers.js';
 import {
-  F_CLIENT_CLOSED, F_CLIENT_EOF, F_CLIENT_FIN, F_CLIENT_RDHUP, F_CONNECTED, F_DONE, F_HEADER, F_RESET, F_SERVER_EOF, F_SERVER_FIN, F_SERVER_RDHUP, hangupFlags,
+  F_CLIENT_CLOSED, F_CLIENT_EOF, F_CLIENT_FIN, F_CLIENT_RDHUP, F_CONNECTED, F_DONE, F_HEADER, F_RESET, F_SERVER_EOF, F_SERVER_FIN, F_SERVER_RDHUP, F_URGENT,
+  hangupFlags,
 } from './session-flags.js';
 import {
   AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
@@ -237,7 +238,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
         // A short read emptied the socket: the next arrival is a new edge. After a FIN was
         // signalled, the end has come (one read fewer per direction); after an error, read on
         // until read() reports it.
-        if (n < IO_BUFFER) {
+        if (n < IO_BUFFER && !(this.flags & F_URGENT)) {
           if (this.flags & fin) { this.gotEof(fromClient); return; }
           if (!(this.flags & rdhup)) return;
         }

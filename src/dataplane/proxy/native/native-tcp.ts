@@ -14,7 +14,7 @@ import { NativeTcpSession } from './native-session.js';
 import { SOCKADDR_MAX, decodeSockaddr, encodeSockaddr } from './sockaddr.js';
 import {
   AF_INET, AF_INET6, EAGAIN, EINTR, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPOLLIN, INT_ONE, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK,
-  SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, TCP_NODELAY, type SockSys, errnoName,
+  SOCK_STREAM, SOL_SOCKET, SO_OOBINLINE, SO_REUSEADDR, TCP_NODELAY, type SockSys, errnoName,
 } from './sys.js';
 
 /** Connections accepted per readiness event of one listening socket. */
@@ -65,6 +65,9 @@ export class NativeTcpListener implements FdHandler {
     sys.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, INT_ONE, 4);
     // Accepted sockets inherit TCP_NODELAY from the listening socket: no setsockopt per connection.
     sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, INT_ONE, 4);
+    // And SO_OOBINLINE: a client's urgent byte (telnet, FTP's ABOR) is read in line and passed on
+    // with the stream, instead of being skipped by read().
+    sys.setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, INT_ONE, 4);
     if (sys.bind(fd, sa, sa.length) < 0 || sys.listen(fd, backlog) < 0) {
       const err = this.error('listen');
       sys.close(fd);

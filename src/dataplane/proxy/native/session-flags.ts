@@ -1,6 +1,6 @@
 // The native TCP session's state bits (native-session.ts): the same meaning as in tcp-proxy.ts,
 // plus what edge-triggered reading must remember.
-import { EPOLLERR, EPOLLHUP, EPOLLRDHUP } from './sys.js';
+import { EPOLLERR, EPOLLHUP, EPOLLPRI, EPOLLRDHUP } from './sys.js';
 
 export const F_CONNECTED = 1;
 export const F_CLIENT_EOF = 2;
@@ -20,9 +20,15 @@ export const F_CLIENT_CLOSED = 1024;
  */
 export const F_CLIENT_FIN = 2048;
 export const F_SERVER_FIN = 4096;
+/**
+ * Urgent data arrived (EPOLLPRI): a read stops at the urgent mark, so a short read no longer
+ * means the socket is empty. The session reads until EAGAIN or end of file from then on.
+ */
+export const F_URGENT = 8192;
 
 /** The flags a hang-up event sets for one side: `rdhup` always, `fin` too when it is the peer's FIN without an error. */
 export function hangupFlags(ev: number, rdhup: number, fin: number): number {
-  if (!(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return 0;
-  return (ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? rdhup | fin : rdhup;
+  const urgent = ev & EPOLLPRI ? F_URGENT : 0;
+  if (!(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return urgent;
+  return urgent | ((ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? rdhup | fin : rdhup);
 }
