@@ -146,6 +146,15 @@ export async function udpPort(host: string): Promise<number> {
   }
 }
 
+/**
+ * dig from 127.0.0.1 and a source port this process never used before: a client port that came
+ * back within the udp timeout would find its old connection entry and reuse it (as in IPVS), and
+ * tests that count sessions or conns per query would be off by one now and then.
+ */
+export async function digFresh(vip: string, port: number, name: string): Promise<string> {
+  return dig(vip, port, name, ['-b', `127.0.0.1#${await udpPort('127.0.0.1')}`]);
+}
+
 /** dig @vip -p port NAME +short (one try, 2 s), with extra options; resolves with the answer. */
 export function dig(vip: string, port: number, name: string, opts: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {

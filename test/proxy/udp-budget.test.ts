@@ -10,11 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultUdpSocketLimit } from '../../src/dataplane/proxy/udp-budget.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
-import { HAVE_DNS, destCfg, dig as digAt, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, until } from './helpers.js';
+import { HAVE_DNS, destCfg, digFresh, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, until } from './helpers.js';
 
 const VIP = '127.0.6.1';
 const DNS = '127.0.6.11';
 const query = (id: number) => dnsQuery(id, 'who.test');
+const freshDig = (port: number) => digFresh(VIP, port, 'who.test');
 
 describe('the UDP socket budget', () => {
   it('defaults to half the descriptor limit, at least 64', () => {
@@ -60,7 +61,7 @@ for (const udpIo of UDP_IO_PATHS) {
         let maxOpen = 0;
         try {
           for (let i = 0; i < 30; i++) {
-            assert.equal(await digAt(VIP, port, 'who.test'), '10.9.9.1', `query ${i} answered`);
+            assert.equal(await freshDig(port), '10.9.9.1', `query ${i} answered`);
             maxOpen = Math.max(maxOpen, upstreamSockets());
           }
         } finally { clearInterval(timer); }
@@ -85,15 +86,15 @@ for (const udpIo of UDP_IO_PATHS) {
       const engine = ipvsEngine(table);
       const plane = await startPlane(table, engine, { udpIo, maxUdpSockets: 4 });
       try {
-        for (let i = 0; i < 6; i++) assert.equal(await digAt(VIP, portA, 'who.test'), '10.9.9.1');
+        for (let i = 0; i < 6; i++) assert.equal(await freshDig(portA), '10.9.9.1');
         assert.equal(plane.udpSockets.used, 4, 'A holds the whole budget');
         // B has no session to give up: the listener holding the most sockets (A) gives one.
-        assert.equal(await digAt(VIP, portB, 'who.test'), '10.9.9.1', 'B is answered');
+        assert.equal(await freshDig(portB), '10.9.9.1', 'B is answered');
         const lA = plane.listenerOf(table.getService(kA)!) as UdpListener;
         const lB = plane.listenerOf(table.getService(kB)!) as UdpListener;
         assert.deepEqual([lA.socketsHeld, lB.socketsHeld], [3, 1]);
         // B's next fresh client evicts from A again (A still holds the most), not B's session.
-        assert.equal(await digAt(VIP, portB, 'who.test'), '10.9.9.1');
+        assert.equal(await freshDig(portB), '10.9.9.1');
         assert.deepEqual([lA.socketsHeld, lB.socketsHeld], [2, 2]);
         const before = plane.counters().udp;
         table.deleteService(kA);
