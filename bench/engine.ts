@@ -2,28 +2,20 @@
 // New-connection frames (SYN, each from a fresh client port) and established-connection frames
 // (ACK on an existing conn) are measured separately; each cell runs for a bounded time.
 import { pathToFileURL } from 'node:url';
-import { ManualClock } from '../src/core/clock.js';
 import { Ipvs } from '../src/core/conn/ipvs.js';
 import { newVerdict, type NetContext } from '../src/core/engine-contract.js';
 import { Engine } from '../src/core/engine.js';
 import type { IpAddress } from '../src/core/net/addr.js';
 import { GOLDEN } from '../src/core/packet/golden-frames.js';
 import { FIX, fromHex } from '../src/core/packet/testing.js';
-import { SeededRandom } from '../src/core/random.js';
-import { registerBuiltinSchedulers } from '../src/core/sched/builtin.js';
-import { SchedulerRegistry } from '../src/core/sched/scheduler.js';
-import { ServiceTable } from '../src/core/service/service-table.js';
 import { DEST_DEFAULTS, type ForwardMethod } from '../src/core/service/types.js';
+import { benchTable } from './bench-table.js';
 
 const CELL_MS = 400;
 const ip4 = (b: Uint8Array): IpAddress => ({ family: 4, bytes: b });
 
 function setup(method: ForwardMethod) {
-  const clock = new ManualClock(0);
-  const random = new SeededRandom(1);
-  const registry = new SchedulerRegistry();
-  registerBuiltinSchedulers(registry);
-  const table = new ServiceTable({ registry, env: { clock, random, mhTableSize: 4093, lblcExpirationS: 86400, lblcrExpirationS: 86400 } });
+  const { clock, random, table } = benchTable();
   const ipvs = new Ipvs(table, { clock, random, fullnatPool: { addresses: [ip4(FIX.LIP)] } });
   const hop = { ifIndex: 1, mac: FIX.RSM, src: ip4(FIX.DIP), mtu: 1500 };
   const net: NetContext = { interfaces: () => [{ ifIndex: 1, name: 'eth0', mac: FIX.DIR, mtu: 1500, addrs: [ip4(FIX.DIP)] }], nextHop: () => hop, isLocal: () => false };

@@ -3,16 +3,12 @@
 // buffer as the packet plane's staging slot holds it (so tunnel encapsulation can work in place),
 // established connections after the first round. Prints ns per packet for each forwarding method.
 //   node dist/bench/packet-engine.js [MS_PER_METHOD=1500] [METHOD...]
-import { ManualClock } from '../src/core/clock.js';
 import { Ipvs } from '../src/core/conn/ipvs.js';
 import { newVerdict, VerdictKind, type NetContext } from '../src/core/engine-contract.js';
 import { Engine } from '../src/core/engine.js';
 import type { IpAddress } from '../src/core/net/addr.js';
-import { SeededRandom } from '../src/core/random.js';
-import { registerBuiltinSchedulers } from '../src/core/sched/builtin.js';
-import { SchedulerRegistry } from '../src/core/sched/scheduler.js';
-import { ServiceTable } from '../src/core/service/service-table.js';
 import { DEST_DEFAULTS, type ForwardMethod } from '../src/core/service/types.js';
+import { benchTable } from './bench-table.js';
 
 const ip4 = (...b: number[]): IpAddress => ({ family: 4, bytes: new Uint8Array(b) });
 const FLOWS = 64;
@@ -48,11 +44,7 @@ function frames(): Uint8Array {
 }
 
 function measure(method: ForwardMethod, ms: number): { ns: number; forwarded: number; n: number } {
-  const clock = new ManualClock(0);
-  const random = new SeededRandom(1);
-  const registry = new SchedulerRegistry();
-  registerBuiltinSchedulers(registry);
-  const table = new ServiceTable({ registry, env: { clock, random, mhTableSize: 4093, lblcExpirationS: 86400, lblcrExpirationS: 86400 } });
+  const { clock, random, table } = benchTable();
   const ipvs = new Ipvs(table, { clock, random, fullnatPool: { addresses: [ip4(198, 18, 1, 2)] } });
   const hop = { ifIndex: 2, mac: new Uint8Array([2, 0, 0, 0, 2, 0]), src: ip4(198, 18, 1, 2), mtu: 1500 };
   const net: NetContext = {

@@ -5,27 +5,19 @@
 // them. The table holds the TIME_WAIT entries that earlier connections leave behind (2 minutes at
 // the benchmark's 10,000 connections/s: about 1.2 million), as a long-running balancer's does.
 import { pathToFileURL } from 'node:url';
-import { ManualClock } from '../src/core/clock.js';
 import { Ipvs } from '../src/core/conn/ipvs.js';
 import { parseIp } from '../src/core/net/addr.js';
-import { SeededRandom } from '../src/core/random.js';
-import { registerBuiltinSchedulers } from '../src/core/sched/builtin.js';
-import { SchedulerRegistry } from '../src/core/sched/scheduler.js';
-import { ServiceTable } from '../src/core/service/service-table.js';
 import { DEST_DEFAULTS } from '../src/core/service/types.js';
 import type { FlowAddrs } from '../src/dataplane/proxy/engine.js';
 import { IpvsEngine } from '../src/dataplane/proxy/ipvs-engine.js';
+import { benchTable } from './bench-table.js';
 
 const CELL_MS = 1000;
 /** TIME_WAIT, as in IPVS (spec §2.5): how long a closed connection's entry stays. */
 const TIME_WAIT_S = 120;
 
 function setup(maxConns: number) {
-  const clock = new ManualClock(0);
-  const random = new SeededRandom(1);
-  const registry = new SchedulerRegistry();
-  registerBuiltinSchedulers(registry);
-  const table = new ServiceTable({ registry, env: { clock, random, mhTableSize: 4093, lblcExpirationS: 86400, lblcrExpirationS: 86400 } });
+  const { clock, random, table } = benchTable();
   const ipvs = new Ipvs(table, { clock, random, maxConns });
   const key = { kind: 'addr' as const, protocol: 'tcp' as const, addr: parseIp('127.0.0.1')!, port: 9104 };
   const svc = table.addService({ key, scheduler: 'rr', flags: 0, timeoutS: 0, netmask: 0xffffffff });

@@ -6,16 +6,26 @@ import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { formatIp } from '../../src/core/net/addr.js';
-import { SVC_F_ONEPACKET } from '../../src/core/service/types.js';
+import { SVC_F_ONEPACKET, type ServiceConfig } from '../../src/core/service/types.js';
 import { ProxyPlane } from '../../src/dataplane/proxy/plane.js';
 import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
-import { HAVE_DNS, destCfg, dig as digAt, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, until } from './helpers.js';
+import { HAVE_DNS, destCfg, dig as digAt, digFresh, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, until } from './helpers.js';
 
 const VIP = '127.0.5.1';
 const DNS = ['127.0.5.11', '127.0.5.12'];
 
 
+
+/** A table with one rr UDP service on vip (a fresh port unless given) and `rs` as its real servers. */
+async function udpService(rs: string[], extra: Partial<ServiceConfig> = {}, vip = VIP, port?: number) {
+  const table = makeTable();
+  const p = port ?? await udpPort(vip);
+  const k = key('udp', vip.includes(':') ? `[${vip}]:${p}` : `${vip}:${p}`);
+  table.addService(svcCfg(k, 'rr', extra));
+  for (const r of rs) table.addDest(k, destCfg(r));
+  return { table, port: p, k };
+}
 
 for (const udpIo of UDP_IO_PATHS) {
   describe(`udp proxy (${udpIo} sockets)`, { skip: HAVE_DNS ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
@@ -32,16 +42,11 @@ for (const udpIo of UDP_IO_PATHS) {
     after(() => { for (const p of procs) p.kill('SIGTERM'); });
 
     it('dig through the VIP: a session per client ip:port, answers from the VIP, stats (spec §2.6)', async () => {
-      const table = makeTable();
-      const port = await udpPort(VIP);
-      const k = key('udp', `${VIP}:${port}`);
-      table.addService(svcCfg(k, 'rr'));
-      DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
-      const engine = ipvsEngine(table);
-      const plane = await startPlane(table, engine, { udpIo });
+      const { table, port, k } = await udpService(DNS.map((ip, i) => `${ip}:${ports[i]}`));
+      const plane = await startPlane(table, ipvsEngine(table), { udpIo });
       try {
         const answers: string[] = [];
-        for (let i = 0; i < 4; i++) answers.push(await digAt(VIP, port, 'who.test'));
+        for (let i = 0; i < 4; i++) answers.push(await digFresh(VIP, port, 'who.test'));
         assert.deepEqual([...answers].sort(), ['10.9.9.1', '10.9.9.1', '10.9.9.2', '10.9.9.2'], 'rr over two DNS servers, one session per dig');
         const svc = table.getService(k)!;
         assert.equal(svc.stats.conns, 4);
@@ -54,11 +59,7 @@ for (const udpIo of UDP_IO_PATHS) {
     });
 
     it('one-packet scheduling (-o) schedules every datagram on its own (spec §2.8)', async () => {
-      const table = makeTable();
-      const port = await udpPort(VIP);
-      const k = key('udp', `${VIP}:${port}`);
-      table.addService(svcCfg(k, 'rr', { flags: SVC_F_ONEPACKET }));
-      DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
+      const { table, port, k } = await udpService(DNS.map((ip, i) => `${ip}:${ports[i]}`), { flags: SVC_F_ONEPACKET });
       const engine = ipvsEngine(table);
       const plane = await startPlane(table, engine, { udpIo });
       const sock = dgram.createSocket('udp4');
@@ -91,11 +92,7 @@ for (const udpIo of UDP_IO_PATHS) {
         up.on('message', (ans) => { relay.send(ans, rinfo.port, rinfo.address); up.close(); });
         up.send(m.subarray(r.length), ports[0], DNS[0]);
       });
-      const table = makeTable();
-      const port = await udpPort(VIP);
-      const k = key('udp', `${VIP}:${port}`);
-      table.addService(svcCfg(k, 'rr'));
-      table.addDest(k, destCfg(`127.0.5.21:${relay.address().port}`));
+      const { table, port } = await udpService([`127.0.5.21:${relay.address().port}`]);
       const engine = ipvsEngine(table);
       const plane = await startPlane(table, engine, { udpIo, proxyProtocolFor: () => 2 });
       try {
@@ -106,11 +103,7 @@ for (const udpIo of UDP_IO_PATHS) {
     });
 
     it('turning -o on and off with an edit closes the other mode\'s sockets (spec §2.8)', async () => {
-      const table = makeTable();
-      const port = await udpPort(VIP);
-      const k = key('udp', `${VIP}:${port}`);
-      table.addService(svcCfg(k, 'rr'));
-      DNS.forEach((ip, i) => table.addDest(k, destCfg(`${ip}:${ports[i]}`)));
+      const { table, port, k } = await udpService(DNS.map((ip, i) => `${ip}:${ports[i]}`));
       const plane = await startPlane(table, ipvsEngine(table), { udpIo });
       const sock = dgram.createSocket('udp4');
       try {
@@ -146,11 +139,7 @@ for (const udpIo of UDP_IO_PATHS) {
       const sock = dgram.createSocket('udp4');
       let plane: Awaited<ReturnType<typeof startPlane>> | undefined;
       try {
-        const table = makeTable();
-        const port = await udpPort(VIP);
-        const k = key('udp', `${VIP}:${port}`);
-        table.addService(svcCfg(k, 'rr'));
-        table.addDest(k, destCfg(`127.0.5.22:${rs.address().port}`));
+        const { table, port } = await udpService([`127.0.5.22:${rs.address().port}`]);
         plane = await startPlane(table, ipvsEngine(table), { udpIo, proxyProtocolFor: () => version });
         await new Promise<void>((r) => sock.bind(0, '127.0.5.96', () => r()));
         const got: string[] = [];
@@ -170,10 +159,7 @@ for (const udpIo of UDP_IO_PATHS) {
       const holder = dgram.createSocket('udp4');
       await new Promise<void>((r) => holder.bind(0, VIP, () => r()));
       const port = holder.address().port;
-      const table = makeTable();
-      const k = key('udp', `${VIP}:${port}`);
-      table.addService(svcCfg(k, 'rr'));
-      table.addDest(k, destCfg(`${DNS[0]}:${ports[0]}`));
+      const { table } = await udpService([`${DNS[0]}:${ports[0]}`], {}, VIP, port);
       const plane = new ProxyPlane({ table, engine: ipvsEngine(table), udpIo });
       try {
         const [st] = await plane.start();
@@ -196,11 +182,7 @@ for (const udpIo of UDP_IO_PATHS) {
       const clients = [dgram.createSocket('udp6'), dgram.createSocket('udp6')];
       let plane: Awaited<ReturnType<typeof startPlane>> | undefined;
       try {
-        const table = makeTable();
-        const port = await udpPort('::1');
-        const k = key('udp', `[::1]:${port}`);
-        table.addService(svcCfg(k, 'rr', { netmask: 128 }));
-        table.addDest(k, destCfg(`[::1]:${rs.address().port}`));
+        const { table, port, k } = await udpService([`[::1]:${rs.address().port}`], { netmask: 128 }, '::1');
         plane = await startPlane(table, ipvsEngine(table), { udpIo, proxyProtocolFor: () => 2 });
         const got: string[] = [];
         for (const [i, c] of clients.entries()) {

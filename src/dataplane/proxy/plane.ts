@@ -16,7 +16,7 @@ import type { ProxyProtocolVersion } from './proxy-protocol.js';
 import { NativeLoop } from './native/loop.js';
 import { NativeTcpListener } from './native/native-tcp.js';
 import { NativeUdpIo } from './native/native-udp.js';
-import { openSockSys } from './native/sys.js';
+import { type SockSys, openSockSys } from './native/sys.js';
 import { TcpListener } from './tcp-proxy.js';
 import { type CoarseClock, TcpProxyCounters, type TcpServiceListener, type TcpServiceOptions } from './tcp-service.js';
 import { UdpSocketBudget, defaultUdpSocketLimit } from './udp-budget.js';
@@ -137,10 +137,11 @@ export class ProxyPlane {
   constructor(private readonly opts: ProxyPlaneOptions) {
     this.tcpIo = resolveTcpIo(opts.tcpIo).io;
     this.udpSockets = new UdpSocketBudget(opts.maxUdpSockets || defaultUdpSocketLimit());
-    const native = this.tcpIo === 'native' || resolveTcpIo(opts.udpIo, 'udpIo').io === 'native';
-    const sys = native ? openSockSys() : undefined;
-    this.udpIo = sys && typeof sys !== 'string' && resolveTcpIo(opts.udpIo, 'udpIo').io === 'native' ? NativeUdpIo.shared(sys) : NODE_UDP_IO;
-    if (sys && typeof sys !== 'string' && opts.log) {
+    const udpNative = resolveTcpIo(opts.udpIo, 'udpIo').io === 'native';
+    // resolveTcpIo answers 'native' only where the bindings load.
+    const sys = this.tcpIo === 'native' || udpNative ? openSockSys() as SockSys : undefined;
+    this.udpIo = sys && udpNative ? NativeUdpIo.shared(sys) : NODE_UDP_IO;
+    if (sys && opts.log) {
       const log = opts.log;
       NativeLoop.shared(sys).onHandlerError = (e) => log(`proxy: native socket handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     }
@@ -261,9 +262,13 @@ export class ProxyPlane {
   }
 
   private update(listener: Listener, svc: VirtualService, s: ServiceProxySettings): void {
-    listener.l.svc = svc;
-    if (listener.kind === 'tcp') listener.l.opts = this.tcpOptions(svc, s);
-    else listener.l.opts = this.udpOptions(svc);
+    if (listener.kind === 'tcp') {
+      listener.l.svc = svc;
+      listener.l.opts = this.tcpOptions(svc, s);
+    } else {
+      listener.l.setService(svc);
+      listener.l.opts = this.udpOptions(svc);
+    }
   }
 
   /** A service went away or moved: stop accepting; TCP sessions drain, UDP sessions end. */

@@ -146,7 +146,7 @@ export class UdpListener implements SocketHolder {
   readonly vipAddr: IpAddress | undefined;
 
   constructor(
-    public svc: VirtualService,
+    private current: VirtualService,
     readonly vip: string,
     readonly vport: number,
     readonly bindHost: string,
@@ -161,7 +161,35 @@ export class UdpListener implements SocketHolder {
     readonly io: UdpIo,
   ) {
     this.vipAddr = parseIp(vip);
+    this.onePacketMode = current.isOnePacket;
     this.sock = io.serviceSocket(bindHost, bindPort, () => { this.counters.sendErrors++; });
+  }
+
+  /** Whether the open sockets are -o upstreams (per real server) or sessions. */
+  private onePacketMode: boolean;
+
+  /** The service this listener serves (replaced by setService on an edit). */
+  get svc(): VirtualService {
+    return this.current;
+  }
+
+  /**
+   * The service after an edit. When -o (spec §2.8) was turned on or off, the sockets of the other
+   * mode go now (sessions, or per-server upstreams): they would hold budget slots and engine
+   * conns for as long as their clients keep sending.
+   */
+  setService(svc: VirtualService): void {
+    // An edit changes the service object in place: the mode the sockets were opened for is kept apart.
+    this.current = svc;
+    if (svc.isOnePacket === this.onePacketMode) return;
+    this.onePacketMode = svc.isOnePacket;
+    for (let c = this.oldest; c !== undefined;) {
+      const next = c.newer;
+      if (svc.isOnePacket) c.endSession();
+      else c.closeByDest(() => true);
+      this.forgetIfIdle(c);
+      c = next;
+    }
   }
 
   /** Binds the service socket; rejects with the socket error. */
@@ -194,14 +222,7 @@ export class UdpListener implements SocketHolder {
     }
     c.lastActive = this.clock.now;
     c.datagrams++;
-    if (this.svc.isOnePacket) {
-      // -o turned on by an edit (-E): the client's session from before goes.
-      if (c.session) c.endSession();
-      this.onePacket(c, msg);
-      return;
-    }
-    // -o turned off: the per-server upstreams from before go.
-    if (c.byDest !== undefined && c.byDest.size > 0) c.closeByDest(() => true);
+    if (this.svc.isOnePacket) { this.onePacket(c, msg); return; }
     const s = c.session;
     if (s && s.conn.alive) {
       s.conn.inData(msg.length);

@@ -17,8 +17,8 @@ import {
   hangupFlags,
 } from './session-flags.js';
 import {
-  AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
-  SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_LINGER, TCP_NODELAY,
+  AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
+  SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_LINGER, TCP_NODELAY, isOutOfResources,
 } from './sys.js';
 
 export class NativeTcpSession implements FdHandler, RetryingSession {
@@ -130,8 +130,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
     const sa = l.sockaddrOf(conn.dest, conn.destPort);
     const fd = sys.socket(conn.dest.addr.family === 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      const e = sys.errno();
-      if (e === EMFILE || e === ENFILE || e === ENOBUFS || e === ENOMEM) {
+      if (isOutOfResources(sys.errno())) {
         // Out of descriptors or memory here, not a real server's failure: no retry against
         // healthy servers; the client is reset and accepting pauses for a moment.
         conn.reset();

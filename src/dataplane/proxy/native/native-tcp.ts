@@ -13,8 +13,8 @@ import { type FdHandler, NativeLoop } from './loop.js';
 import { NativeTcpSession } from './native-session.js';
 import { SOCKADDR_MAX, decodeSockaddr, encodeSockaddr } from './sockaddr.js';
 import {
-  AF_INET, AF_INET6, EAGAIN, EINTR, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPOLLIN, INT_ONE, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK,
-  SOCK_STREAM, SOL_SOCKET, SO_OOBINLINE, SO_REUSEADDR, TCP_NODELAY, type SockSys, errnoName,
+  AF_INET, AF_INET6, EAGAIN, EINTR, EPOLLIN, INT_ONE, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK,
+  SOCK_STREAM, SOL_SOCKET, SO_OOBINLINE, SO_REUSEADDR, TCP_NODELAY, type SockSys, errnoName, isOutOfResources,
 } from './sys.js';
 
 /** Connections accepted per readiness event of one listening socket. */
@@ -101,7 +101,7 @@ export class NativeTcpListener implements FdHandler {
       const c = sys.accept4(this.fd, loop.mem + o, loop.mem + o + SOCKADDR_MAX, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (c < 0) {
         const e = sys.errno();
-        if (e === EMFILE || e === ENFILE || e === ENOBUFS || e === ENOMEM) this.pauseAccepting();
+        if (isOutOfResources(e)) this.pauseAccepting();
         // EAGAIN: done; ECONNABORTED and friends: that one connection is gone, the next may be fine.
         if (e === EAGAIN || e === EINTR || this.backoff) return;
         continue;

@@ -11,7 +11,7 @@ import type { FlowAddrs } from '../engine.js';
 import type { ReplyAddr, UdpIo, UdpSender, UdpServiceSocket, UdpUpstreamSocket, UpstreamEvents } from '../udp-io.js';
 import { type FdHandler, NativeLoop } from './loop.js';
 import { AcceptedFlow } from './native-tcp.js';
-import { SOCKADDR_MAX, decodeSockaddr, encodeSockaddr } from './sockaddr.js';
+import { SOCKADDR_MAX, decodeSockaddr, encodeSockaddr, ipv4SockaddrKey, writeIpv4Sockaddr } from './sockaddr.js';
 import { AF_INET, AF_INET6, EAGAIN, EINTR, EPOLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, type SockSys, errnoName } from './sys.js';
 
 /** Bytes in front of a received payload, for a PROXY v2 DGRAM header (IPv6: 52 bytes). */
@@ -111,18 +111,13 @@ class StagedSender implements UdpSender {
     const u8 = this.io.u8;
     const o = SA_OFF;
     this.len = len;
-    const family = u8[o] | (u8[o + 1] << 8);
-    const port = (u8[o + 2] << 8) | u8[o + 3];
-    if (family === AF_INET) {
-      // ip * 65536 + port: a number (below 2^48), so an IPv4 client costs no string per datagram.
-      this.key = (((u8[o + 4] << 24) | (u8[o + 5] << 16) | (u8[o + 6] << 8) | u8[o + 7]) >>> 0) * 65536 + port;
-      return true;
-    }
-    if (family !== AF_INET6) return false;
+    const v4 = ipv4SockaddrKey(u8, o);
+    if (v4 >= 0) { this.key = v4; return true; }
+    if ((u8[o] | (u8[o + 1] << 8)) !== AF_INET6) return false;
     // The address, its scope (a link-local address is one per interface) and the port.
     let k = '';
     for (let i = 8; i < 28; i++) k += String.fromCharCode(u8[o + i]);
-    this.key = `${k}|${port}`;
+    this.key = `${k}|${(u8[o + 2] << 8) | u8[o + 3]}`;
     return true;
   }
 
@@ -208,14 +203,7 @@ class NativeServiceSocket implements UdpServiceSocket, FdHandler {
     const u8 = io.u8;
     let len: number;
     if (typeof to === 'number') {
-      // sockaddr_in: family (host order), port and address (network order), zero padding.
-      const ip = Math.floor(to / 65536);
-      u8.fill(0, TO_OFF, TO_OFF + 16);
-      u8[TO_OFF] = AF_INET;
-      u8[TO_OFF + 2] = (to >>> 8) & 0xff;
-      u8[TO_OFF + 3] = to & 0xff;
-      u8[TO_OFF + 4] = ip >>> 24; u8[TO_OFF + 5] = (ip >>> 16) & 0xff; u8[TO_OFF + 6] = (ip >>> 8) & 0xff; u8[TO_OFF + 7] = ip & 0xff;
-      len = 16;
+      len = writeIpv4Sockaddr(u8, TO_OFF, to);
     } else {
       const sa = to as Uint8Array;
       u8.set(sa, TO_OFF);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatIp, parseIp } from '../../../core/net/addr.js';
-import { decodeSockaddr, encodeSockaddr } from './sockaddr.js';
+import { decodeSockaddr, encodeSockaddr, ipv4SockaddrKey, writeIpv4Sockaddr } from './sockaddr.js';
 
 function decoded(u8: Uint8Array, off: number): { ip: string; family: number; port: number } | undefined {
   const d = decodeSockaddr(u8, off);
@@ -42,6 +42,16 @@ describe('sockaddr encoding', () => {
     assert.notEqual(decodeSockaddr(encodeSockaddr(parseIp('198.18.3.5')!, 1000), 0)!.addr, a);
     buf.fill(0);
     assert.equal(formatIp(a), '198.18.3.4', 'a copy of the bytes, not a view of the receive buffer');
+  });
+
+  it('an IPv4 sockaddr as one number and back (the native UDP key and reply address)', () => {
+    const sa = encodeSockaddr(parseIp('255.18.0.7')!, 65535);
+    const key = ipv4SockaddrKey(sa, 0);
+    assert.equal(key, 0xff120007 * 65536 + 65535);
+    const out = new Uint8Array(20).fill(0xaa);
+    assert.equal(writeIpv4Sockaddr(out, 2, key), 16);
+    assert.deepEqual([...out.subarray(2, 18)], [...sa]);
+    assert.equal(ipv4SockaddrKey(encodeSockaddr(parseIp('2001:db8::1')!, 1), 0), -1);
   });
 
   it('answers undefined for other families (AF_UNIX)', () => {

@@ -36,7 +36,7 @@ const V4_INTERN_MAX = 16384;
  * Addresses are never written to once made.
  */
 function ipv4At(u8: Uint8Array, off: number): IpAddress {
-  const v = ((u8[off] << 24) | (u8[off + 1] << 16) | (u8[off + 2] << 8) | u8[off + 3]) >>> 0;
+  const v = u32At(u8, off);
   let a = V4_INTERN.get(v);
   if (a === undefined) {
     if (V4_INTERN.size >= V4_INTERN_MAX) V4_INTERN.clear();
@@ -44,6 +44,30 @@ function ipv4At(u8: Uint8Array, off: number): IpAddress {
     V4_INTERN.set(v, a);
   }
   return a;
+}
+
+function u32At(u8: Uint8Array, off: number): number {
+  return ((u8[off] << 24) | (u8[off + 1] << 16) | (u8[off + 2] << 8) | u8[off + 3]) >>> 0;
+}
+
+/**
+ * The sockaddr_in at `off` as one number, ip × 65536 + port (below 2^48: a key and a reply
+ * address that cost no string or buffer); -1 for another family.
+ */
+export function ipv4SockaddrKey(u8: Uint8Array, off: number): number {
+  if ((u8[off] | (u8[off + 1] << 8)) !== AF_INET) return -1;
+  return u32At(u8, off + 4) * 65536 + ((u8[off + 2] << 8) | u8[off + 3]);
+}
+
+/** Writes the sockaddr_in that ipv4SockaddrKey made `key` from at `off`; returns its length (16). */
+export function writeIpv4Sockaddr(u8: Uint8Array, off: number, key: number): number {
+  const ip = Math.floor(key / 65536);
+  u8.fill(0, off, off + 16);
+  u8[off] = AF_INET;
+  u8[off + 2] = (key >>> 8) & 0xff;
+  u8[off + 3] = key & 0xff;
+  u8[off + 4] = ip >>> 24; u8[off + 5] = (ip >>> 16) & 0xff; u8[off + 6] = (ip >>> 8) & 0xff; u8[off + 7] = ip & 0xff;
+  return 16;
 }
 
 /** Decodes the sockaddr at `off` in `u8`; undefined for other families. */

@@ -34,6 +34,11 @@ export const EPOLLET = 0x80000000;
 const E = osConstants.errno;
 export const { EAGAIN, EINTR, EINPROGRESS, EMFILE, ENFILE, ENOBUFS, ENOMEM } = E;
 
+/** The process (or the system) is out of descriptors or memory: nothing a peer did. */
+export function isOutOfResources(errno: number): boolean {
+  return errno === EMFILE || errno === ENFILE || errno === ENOBUFS || errno === ENOMEM;
+}
+
 /** Option values: an int 1, and a struct linger {on, 0 s} (close() then sends a reset). */
 export const INT_ONE = new Uint8Array([1, 0, 0, 0]);
 export const LINGER_RESET = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
