@@ -10,6 +10,7 @@
 #                service VIP:80 -> RIP:80 added by tsvsadm (-g, -m, -i ipip, --fullnat)
 #   tsvs-dr-xdp  the same DR service with `tsvs run --offload xdp` (ADR 0005): the engine schedules each
 #                flow, then generic XDP on l0 forwards it in the kernel
+#   tsvs-dr-tc   the same with `--offload tc`: a tcx ingress program on l0 instead of XDP
 # at 64-byte payloads (106-byte frames, packets per second) and 1400-byte frames (Gbit/s), then the
 # ratios to the ceiling and to nft-dnat.
 #   bench/packet-bench.sh [SECONDS=8] [PAYLOADS="64 1358"]   (after npm run build; DIST=dist by default;
@@ -121,8 +122,8 @@ start_tsvs() { # OFFLOAD FWD-OPTION...
   # Warm up (JIT, connection entries of the 64 flows), then measure.
   ip netns exec $C taskset -c 0 "$GEN" c0 02:00:00:00:01:00 02:00:00:00:00:c0 198.18.0.1 $VIP 80 64 1 >/dev/null
 }
-FWD_dr="-g"; FWD_nat="-m"; FWD_tun="-i"; FWD_fullnat="--fullnat"; FWD_dr_xdp="-g"
-OFFLOAD_dr_xdp=xdp
+FWD_dr="-g"; FWD_nat="-m"; FWD_tun="-i"; FWD_fullnat="--fullnat"; FWD_dr_xdp="-g"; FWD_dr_tc="-g"
+OFFLOAD_dr_xdp=xdp; OFFLOAD_dr_tc=tc
 thr() { [ "$THREADED" = 1 ] && "$@"; true; }
 declare -A W
 # Rounds: every row once per round, so that a slow minute of a shared host falls on all rows of a round

@@ -26,14 +26,14 @@ async function stderrOf(run: () => Promise<number>): Promise<{ code: number; err
 test('tsvs run --offload ebpf is refused', async () => {
   const r = await stderrOf(() => runMain(['--offload', 'ebpf']));
   assert.equal(r.code, 2);
-  assert.match(r.err, /tsvs run: --offload must be one of none, xdp, xdp-native: got 'ebpf'/);
+  assert.match(r.err, /tsvs run: --offload must be one of none, xdp, xdp-native, tc: got 'ebpf'/);
 });
 
 test('tsvs lab up dr --offload ebpf is refused before anything is made', async () => {
   const dir = join(tmpdir(), `tsvs-lab-args-${process.pid}`);
   const r = await stderrOf(() => labMain(['up', 'dr', '--offload', 'ebpf', '--dir', dir]));
   assert.equal(r.code, 2);
-  assert.match(r.err, /--offload must be one of none, xdp, xdp-native: got 'ebpf'/);
+  assert.match(r.err, /--offload must be one of none, xdp, xdp-native, tc: got 'ebpf'/);
   assert.equal(existsSync(dir), false, 'no lab state written');
 });
 
@@ -44,7 +44,7 @@ test('tsvs lab names a bad --offload before it asks for root (run as an unprivil
   const argv = [...asUser, process.execPath, TSVS, 'lab', 'up', 'dr'];
   const bad = spawnSync(argv[0], [...argv.slice(1), '--offload', 'ebpf'], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(bad.status, 2, bad.stderr);
-  assert.match(bad.stderr, /--offload must be one of none, xdp, xdp-native: got 'ebpf'/);
+  assert.match(bad.stderr, /--offload must be one of none, xdp, xdp-native, tc: got 'ebpf'/);
   // The same user with good arguments meets the root check: the order above is what made the difference.
   const good = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
   assert.notEqual(good.status, 2, good.stderr);

@@ -38,14 +38,16 @@ interface Mode {
   readonly seen: string;
   /** Replies bypass the director (DR, TUN): its OutPkts counters stay 0 (spec §5.4). */
   readonly bypass: boolean;
-  /** The director runs the XDP fast path (ADR 0005): established flows are forwarded by the kernel. */
-  readonly offload?: boolean;
+  /** The director runs a kernel fast path (ADR 0005): established flows are forwarded by the kernel. */
+  readonly offload?: 'xdp' | 'tc';
 }
 
 const MODES: readonly Mode[] = [
   { name: 'NAT (masq)', up: ['nat'], seen: CLIENT, bypass: false },
   { name: 'DR (droute)', up: ['dr'], seen: CLIENT, bypass: true },
-  { name: 'DR with the XDP fast path', up: ['dr', '--offload', 'xdp'], seen: CLIENT, bypass: true, offload: true },
+  { name: 'DR with the XDP fast path', up: ['dr', '--offload', 'xdp'], seen: CLIENT, bypass: true, offload: 'xdp' },
+  // tcx ingress: the director's receive rings are bound to IPv4, IPv6 and ARP instead of taps.
+  { name: 'DR with the tc fast path', up: ['dr', '--offload', 'tc'], seen: CLIENT, bypass: true, offload: 'tc' },
   { name: 'TUN with IPIP', up: ['tun', '--tun-type', 'ipip'], seen: CLIENT, bypass: true },
   { name: 'TUN with GUE', up: ['tun', '--tun-type', 'gue', '--tun-port', '6080'], seen: CLIENT, bypass: true },
   { name: 'full NAT', up: ['fullnat'], seen: DIRECTOR, bypass: false },
@@ -112,13 +114,22 @@ async function labDown(): Promise<void> {
 }
 
 /**
- * With the fast path on: the XDP program is attached to the director's interface, and the client's
- * ACKs of the 100 MB transfer (hundreds of packets of one established flow) went through
- * it, as the director's metrics say once the worker's next report is in.
+ * With the fast path on: the XDP program is attached to the director's interface (tc: its packet
+ * sockets are bound to IPv4, IPv6 and ARP, not taps), and the client's ACKs of the 100 MB transfer
+ * (hundreds of packets of one established flow) went through it, as the director's metrics say
+ * once the worker's next report is in.
  */
-async function offloadedPackets(): Promise<number> {
-  const link = await inNs('tsvs-lab-director', ['ip', '-d', 'link', 'show', LAB.iface], 10_000);
-  assert.match(link, /xdpgeneric/, `an XDP program on ${LAB.iface}: ${link}`);
+async function offloadedPackets(hook: 'xdp' | 'tc'): Promise<number> {
+  if (hook === 'xdp') {
+    const link = await inNs('tsvs-lab-director', ['ip', '-d', 'link', 'show', LAB.iface], 10_000);
+    assert.match(link, /xdpgeneric/, `an XDP program on ${LAB.iface}: ${link}`);
+  } else {
+    // /proc/net/packet: sk RefCnt Type Proto Iface ...; Proto in hex (0003 = ETH_P_ALL; 0000 is the
+    // send socket, which receives nothing).
+    const table = await inNs('tsvs-lab-director', ['cat', '/proc/net/packet'], 10_000);
+    const protos = table.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[3].toLowerCase()).filter((p) => p !== '0000').sort();
+    assert.deepEqual([...new Set(protos)], ['0800', '0806', '86dd'], `the director's packet sockets:\n${table}`);
+  }
   let packets = 0;
   for (let i = 0; i < 20 && packets < 100; i++) {
     await new Promise((r) => setTimeout(r, 500));
@@ -164,7 +175,7 @@ async function checkMode(mode: Mode, big: { path: string; sha256: string }, work
   assert.equal(Number(size), BIG_BYTES);
   assert.equal(await sha256File(got), big.sha256, '100 MB arrived byte for byte');
   rmSync(got, { force: true });
-  const offloaded = mode.offload ? await offloadedPackets() : 0;
+  const offloaded = mode.offload ? await offloadedPackets(mode.offload) : 0;
 
   // What the real servers logged: the source address of every request and query.
   for (const i of [1, 2]) {

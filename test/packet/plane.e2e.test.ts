@@ -127,11 +127,12 @@ describe('packet plane end to end: DR test engine in network namespaces', { skip
     if (webDir) rmSync(webDir, { recursive: true, force: true });
   });
 
-  test('the nft table is installed with the VIP rules on both devices', () => {
-    const out = sh(`ip netns exec ${topo.lb} nft list table netdev ${TABLE}`);
+  test('the nft tables are installed with the VIP rules for both devices', () => {
+    const out = sh(`ip netns exec ${topo.lb} nft list table inet ${TABLE}`);
     assert.match(out, /198\.18\.0\.100 \. 17 \. 5353|198\.18\.0\.100 \. udp \. 5353/);
-    assert.match(out, /device "l0"/);
-    assert.match(out, /device "l1"/);
+    assert.match(out, /hook prerouting priority -500/);
+    assert.match(out, /iifname != \{ "l0", "l1" \} accept/);
+    assert.match(sh(`ip netns exec ${topo.lb} nft list table arp ${TABLE}`), /arp daddr ip 198\.18\.0\.100 drop/);
   });
 
   test('ARP for the VIP is answered exactly once, by tsvs: the kernel (VIP on lo) is kept out by nft', async () => {
@@ -214,7 +215,7 @@ describe('packet plane end to end: DR test engine in network namespaces', { skip
     assert.equal(bad.ok, false);
     const ok = await host!.call<OpsResult>('applyOps', { ops: service('udp', DrTopology.VIP2, 5353, DrTopology.RIP, 5353) });
     assert.deepEqual(ok, { ok: true });
-    assert.match(sh(`ip netns exec ${topo.lb} nft list table netdev ${TABLE}`), /198\.18\.0\.101/);
+    assert.match(sh(`ip netns exec ${topo.lb} nft list table inet ${TABLE}`), /198\.18\.0\.101/);
     const before = udpSink!.out().split('\n').filter((l) => l.startsWith('msg-')).length;
     const r = await nsRun(topo.cli, ['python3', '-c', UDP_CLIENT, DrTopology.VIP2, '5353', '10']);
     assert.equal(r.code, 0, r.stderr);

@@ -3,7 +3,7 @@
 // (a strict parser and nginx), a real server killed mid-run, drain and reload under load.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -216,7 +216,11 @@ for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io}
           assert.match(out, /^client=127\.0\.3\.98:\d+$/m, `v${ver}: ${out}`);
         }
       } finally { await plane.stop(); }
-    } finally { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); }
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a real server killed mid-run: its clients are reset, new ones go elsewhere, the others are untouched', async () => {

@@ -4,7 +4,7 @@
 // once descriptors are free. The plane runs in a child process whose descriptor limit `prlimit` lowers once it serves.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,11 +51,16 @@ function hasPrlimit(): boolean {
 describe('native TCP path out of descriptors', { skip: !TCP_IO_PATHS.includes('native') || !hasPrlimit() }, () => {
   let backend: DemoBackend;
   let child: ChildProcess | undefined;
+  let dir: string | undefined;
   before(async () => { backend = await startDemoBackend('a', '127.0.4.11'); });
-  after(async () => { child?.kill('SIGKILL'); await backend.close(); });
+  after(async () => {
+    child?.kill('SIGKILL');
+    await backend.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('pauses accepting on EMFILE instead of spinning, and serves again once descriptors are free', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tsvs-emfile-'));
+    dir = mkdtempSync(join(tmpdir(), 'tsvs-emfile-'));
     writeFileSync(join(dir, 'child.mjs'), CHILD);
     const port = await freePort(VIP);
     child = spawn(process.execPath, [join(dir, 'child.mjs'), `${VIP}:${port}`, `${backend.host}:${backend.port}`],

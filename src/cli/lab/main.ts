@@ -8,7 +8,7 @@ import { LAB } from './topology.js';
 import type { LabMode } from './topology.js';
 
 const USAGE = `Usage:
-  tsvs lab up nat|dr|tun|fullnat [--servers N] [--tun-type ipip|gue] [--tun-port P] [--offload xdp|xdp-native]
+  tsvs lab up nat|dr|tun|fullnat [--servers N] [--tun-type ipip|gue] [--tun-port P] [--offload xdp|xdp-native|tc]
   tsvs lab down
   tsvs lab status
 
@@ -21,7 +21,7 @@ ${LAB_DIR}/state.json; 'down' removes exactly that.
   --servers N     real servers, 1-20 (default 2)
   --tun-type T    tun mode: ipip (default) or gue
   --tun-port P    GUE UDP port (default ${LAB.gueDefaultPort})
-  --offload M     the director's XDP fast path for established DR flows: xdp or xdp-native
+  --offload M     the director's kernel fast path for established DR flows: xdp, xdp-native or tc
 `;
 
 /** Entry point of `tsvs lab`. */

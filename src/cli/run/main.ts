@@ -13,7 +13,8 @@ const USAGE = `Usage: tsvs run [-c FILE] [--dataplane ${RUN_DATAPLANES.join('|')
   --dataplane KIND      proxy (sockets, no root; default), packet (AF_PACKET, root) or none
   --iface IF[,IF...]    interfaces of the packet data plane
   --offload MODE        packet plane: forward established direct-routing flows in the kernel with
-                        XDP (xdp: generic, any driver; xdp-native: the driver's), none (default)
+                        XDP (xdp: generic, any driver; xdp-native: the driver's), a tcx ingress
+                        program (tc: any driver, Linux 6.6+, no copy per frame), none (default)
   --control-socket PATH where tsvsadm reaches the daemon (default /run/tsvs/tsvs.sock, per-user when not root)
   --api ip:port         REST API listener, metrics too unless metrics.listen is set (default 127.0.0.1:9180)
   --no-api              do not start the REST API

@@ -97,7 +97,7 @@ describe('config loader: every error names file:line:col, the field path and the
     ['connection table bound', lines('dataplane:', '  maxConnections: 100'),
       ['tsvs.yaml:2:3: dataplane.maxConnections: must be an integer 1024..16777216: current value is 100']],
     ['packet fast path mode', lines('dataplane:', '  packet:', '    offload: ebpf'),
-      ['tsvs.yaml:3:5: dataplane.packet.offload: must be one of none, xdp, xdp-native: current value is "ebpf"']],
+      ['tsvs.yaml:3:5: dataplane.packet.offload: must be one of none, xdp, xdp-native, tc: current value is "ebpf"']],
     ['strict address', svc('    realServers:', '      - address: 10.0.0.01'),
       ['tsvs.yaml:6:9: services[0].realServers[0].address: must be an IPv4 or IPv6 address: current value is "10.0.0.01"']],
     ['port 0 needs persistence (spec §5.2)', lines('services:', '  - protocol: tcp', '    address: 192.0.2.1', '    port: 0'),

@@ -22,7 +22,7 @@ export type RunDataplane = (typeof RUN_DATAPLANES)[number];
 export const isRunDataplane = (s: string): s is RunDataplane => isOneOf(RUN_DATAPLANES, s);
 
 /** The packet plane's fast path settings (dataplane.packet.offload, tsvs run/lab --offload). */
-export const OFFLOAD_MODES = ['none', 'xdp', 'xdp-native'] as const;
+export const OFFLOAD_MODES = ['none', 'xdp', 'xdp-native', 'tc'] as const;
 export type OffloadMode = (typeof OFFLOAD_MODES)[number];
 export const isOffloadMode = (s: string): s is OffloadMode => isOneOf(OFFLOAD_MODES, s);
 
@@ -137,7 +137,8 @@ export const dataplaneSchema = z.object({
   packet: z.object({
     /**
      * The kernel fast path for established direct-routing flows (docs/adr/0005-xdp-fast-path.md):
-     * none, xdp (generic XDP: any driver) or xdp-native (the driver's XDP; veth, most NICs).
+     * none, xdp (generic XDP: any driver), xdp-native (the driver's XDP; veth, most NICs) or tc
+     * (a tcx ingress program: any driver, Linux 6.6+; no copy of each frame, unlike generic XDP).
      */
     offload: oneOf(OFFLOAD_MODES).default('none'),
     /** Flows the fast path holds at most (more stay in user space). */

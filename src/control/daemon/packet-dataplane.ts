@@ -9,9 +9,14 @@ import type { ServiceTable } from '../../core/service/service-table.js';
 import type { StatsCounters, StatsSnapshot } from '../../core/stats/counters.js';
 import { type PacketEngineOptions, TIMEOUT_SYSCTLS } from '../../dataplane/packet/engine-module.js';
 import { PacketPlane, type PlaneSnapshot } from '../../dataplane/packet/plane.js';
+import type { FastPathMode } from '../../dataplane/packet/xdp/fast-path.js';
+import type { OffloadMode } from '../config/schema.js';
 import type { ConnView, TableOp } from '../director-api.js';
 import { ipvsConnSource } from '../ipvs-conn-source.js';
 import type { DataPlane, DataPlaneContext } from './dataplanes.js';
+
+/** How the fast path hooks in for each configured offload mode. */
+const FAST_PATH_MODE: Record<Exclude<OffloadMode, 'none'>, FastPathMode> = { xdp: 'generic', 'xdp-native': 'native', tc: 'tc' };
 
 /** How often the main thread copies the workers' latest counters into its table (they report every second). */
 const COPY_EVERY_MS = 500;
@@ -97,7 +102,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
       ops: tableOps(table),
       sysctls: engineSettings(ctx),
       fullnatPorts: fullnatAddrs.length > 0 ? fullnatPorts : undefined,
-      offload: ctx.offload === 'none' ? undefined : { mode: ctx.offload === 'xdp' ? 'generic' : 'native', maxFlows: cfg.dataplane.packet.offloadFlows },
+      offload: ctx.offload === 'none' ? undefined : { mode: FAST_PATH_MODE[ctx.offload], maxFlows: cfg.dataplane.packet.offloadFlows },
       onWorkerError: (index, message) => ctx.log('packet-worker-failed', { index, message }),
     });
   } catch (e) {

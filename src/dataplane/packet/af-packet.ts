@@ -1,7 +1,9 @@
 // AF_PACKET sockets for the forwarding loop (design "The packet plane", lessons from the measured
-// prototype): a TPACKET_V3 receive ring per interface, bound with ETH_P_ALL (so it sees frames
-// before the nftables netdev ingress hook that keeps the kernel away from them), with
-// PACKET_IGNORE_OUTGOING and optional PACKET_FANOUT; one protocol-0 send socket (it never
+// prototype): a TPACKET_V3 receive ring per interface, bound with ETH_P_ALL (a tap, with
+// PACKET_IGNORE_OUTGOING), or with the tc fast path one ring per protocol the plane handles
+// (ETH_P_IP, ETH_P_IPV6, ETH_P_ARP: bound sockets see a frame after tc ingress, so not the frames
+// tc forwards); either way before the nftables prerouting rules that keep the kernel away from
+// them; optional PACKET_FANOUT; one protocol-0 send socket (it never
 // receives) with PACKET_QDISC_BYPASS that sends batches with sendmmsg, one sockaddr_ll per message
 // so a batch can leave on any interface.
 //
@@ -13,6 +15,7 @@ import { type Libc, check, fail, htons, intOpt, writeAddr, EAGAIN, ENOBUFS } fro
 export const AF_PACKET = 17;
 export const SOCK_RAW = 3;
 export const ETH_P_ALL = 0x0003;
+export const ETH_P_IP = 0x0800, ETH_P_ARP = 0x0806, ETH_P_IPV6 = 0x86dd;
 const SOL_SOCKET = 1;
 const SOL_PACKET = 263;
 const SO_RCVBUFFORCE = 33;
@@ -70,6 +73,25 @@ export interface RingGeometry {
 
 /** 64 blocks of 256 KiB (16 MiB per interface): the prototype's measured setting. */
 export const DEFAULT_RING: RingGeometry = { blockSize: 1 << 18, blockCount: 64, retireMs: 1 };
+
+/** A receive ring to open: its protocol (ETH_P_ALL: a tap) and geometry. */
+export interface CaptureRing {
+  readonly protocol: number;
+  readonly geometry: RingGeometry;
+}
+
+/**
+ * The receive rings one interface needs: one tap, or, with `bound`, one ring per EtherType the
+ * plane handles (IPv4, IPv6, ARP; ARP's ring small, it carries only requests and replies).
+ */
+export function captureRings(g: RingGeometry, bound: boolean): CaptureRing[] {
+  if (!bound) return [{ protocol: ETH_P_ALL, geometry: g }];
+  return [
+    { protocol: ETH_P_IP, geometry: g },
+    { protocol: ETH_P_IPV6, geometry: g },
+    { protocol: ETH_P_ARP, geometry: { ...g, blockCount: Math.min(g.blockCount, 4) } },
+  ];
+}
 
 /**
  * One reserved address range that native areas are mapped into at fixed offsets. Lay it out
@@ -153,22 +175,33 @@ export class RxRing {
   offset = 0;
   block = 0;
 
-  private constructor(private readonly libc: Libc, readonly fd: number, readonly ifIndex: number, readonly geometry: RingGeometry) {}
+  private constructor(
+    private readonly libc: Libc,
+    readonly fd: number,
+    readonly ifIndex: number,
+    readonly geometry: RingGeometry,
+    /** ETH_P_ALL (a tap) or the one EtherType this ring receives. */
+    readonly protocol: number,
+  ) {}
 
   /** Bytes the ring needs in the arena. */
   static size(g: RingGeometry): number {
     return g.blockSize * g.blockCount;
   }
 
-  /** Opens the socket and sets the ring up; map it with attach() next. */
-  static open(libc: Libc, ifIndex: number, g: RingGeometry): RxRing {
+  /** Opens the socket for `protocol` (ETH_P_ALL: a tap) and sets the ring up; map it with attach() next. */
+  static open(libc: Libc, ifIndex: number, g: RingGeometry, protocol = ETH_P_ALL): RxRing {
     if (g.blockSize % PAGE !== 0) throw new Error(`Cannot set up the receive ring as blockSize must be a multiple of ${PAGE}: current value is ${g.blockSize}`);
-    const fd = check(libc, 'socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)', libc.socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)));
-    const ring = new RxRing(libc, fd, ifIndex, g);
+    // A tap receives from the socket call on (until bind narrows it to one device); a bound ring
+    // opens with protocol 0, which receives nothing until bind() names the device and protocol.
+    const tap = protocol === ETH_P_ALL;
+    const fd = check(libc, `socket(AF_PACKET, SOCK_RAW, ${tap ? 'ETH_P_ALL' : '0'})`, libc.socket(AF_PACKET, SOCK_RAW, tap ? htons(ETH_P_ALL) : 0));
+    const ring = new RxRing(libc, fd, ifIndex, g, protocol);
     try {
       ring.opt(SOL_PACKET, PACKET_VERSION, TPACKET_V3, 'PACKET_VERSION');
-      // Our own transmissions must not come back into the ring (they would be forwarded again).
-      ring.opt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
+      // Our own transmissions must not come back into the ring (they would be forwarded again);
+      // only taps see outgoing frames at all.
+      if (tap) ring.opt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
       ring.opt(SOL_SOCKET, SO_RCVBUFFORCE, 32 << 20, 'SO_RCVBUFFORCE');
       const req = new Uint8Array(28);
       const dv = new DataView(req.buffer);
@@ -190,10 +223,11 @@ export class RxRing {
     check(this.libc, `setsockopt(${what})`, this.libc.setsockopt(this.fd, level, name, intOpt(v), 4));
   }
 
-  /** Maps the ring into the arena, binds to the interface and joins the fanout group. */
+  /** Maps the ring into the arena, binds to the interface and protocol and joins the fanout group. */
   attach(arena: Arena, fanout: FanoutConfig | undefined): void {
-    this.offset = arena.mapFd(this.fd, RxRing.size(this.geometry), `receive ring of ifindex ${this.ifIndex}`);
-    check(this.libc, `bind(ifindex ${this.ifIndex})`, this.libc.bind(this.fd, sockaddrLl(this.ifIndex, ETH_P_ALL), 20));
+    const what = `ifindex ${this.ifIndex}, protocol 0x${this.protocol.toString(16).padStart(4, '0')}`;
+    this.offset = arena.mapFd(this.fd, RxRing.size(this.geometry), `receive ring of ${what}`);
+    check(this.libc, `bind(${what})`, this.libc.bind(this.fd, sockaddrLl(this.ifIndex, this.protocol), 20));
     if (fanout) {
       // Fanout id in the low 16 bits, mode and flags above; DEFRAG keeps fragments of one datagram together.
       const arg = (fanout.groupId & 0xffff) | ((fanout.mode | PACKET_FANOUT_FLAG_DEFRAG) << 16);

@@ -7,7 +7,7 @@
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { type Verdict, VerdictKind, newVerdict } from '../../core/engine-contract.js';
 import {
-  Arena, PacketTx, RxRing, TP_STATUS_CSUMNOTREADY, TP_STATUS_GSO_TCP, TP_STATUS_USER, pageAlign,
+  Arena, PacketTx, RxRing, captureRings, TP_STATUS_CSUMNOTREADY, TP_STATUS_GSO_TCP, TP_STATUS_USER, pageAlign,
 } from './af-packet.js';
 import { NEIGH_FRAME_MAX, NEIGH_PASS, NEIGH_REPLIED, type NeighbourResponder } from './arp.js';
 import { ForwarderControl } from './forwarder-control.js';
@@ -102,13 +102,16 @@ export class Forwarder {
     for (const c of init.interfaces) maxMtu = Math.max(maxMtu, this.mtuOf.get(c.ifIndex) ?? 1500);
     this.slotSize = Math.max(2048, Math.ceil((maxMtu + 64) / 64) * 64);
     const B = init.batch;
-    const total = init.interfaces.length * RxRing.size(init.ring) + pageAlign(B * this.slotSize) + pageAlign(SEG_SLOTS * this.slotSize) +
+    // The tc fast path forwards in tc ingress, which taps run before: its rings are protocol-bound.
+    const capture = captureRings(init.ring, fast?.mode === 'tc');
+    const ringBytes = capture.reduce((n, c) => n + RxRing.size(c.geometry), 0);
+    const total = init.interfaces.length * ringBytes + pageAlign(B * this.slotSize) + pageAlign(SEG_SLOTS * this.slotSize) +
       pageAlign(PacketTx.size(B)) + 4096;
     this.arena = Arena.reserve(libc, total);
     try {
-      for (const c of init.interfaces) this.rings.push(RxRing.open(libc, c.ifIndex, init.ring));
+      for (const c of init.interfaces) for (const r of capture) this.rings.push(RxRing.open(libc, c.ifIndex, r.geometry, r.protocol));
       this.tx = PacketTx.open(libc, this.arena, B);
-      // A fanout group belongs to one device: one group id per captured interface.
+      // A fanout group belongs to one device and protocol: one group id per ring.
       this.rings.forEach((r, i) => r.attach(this.arena, init.fanout && { groupId: (init.fanout.groupId + i) & 0xffff, mode: init.fanout.mode }));
       this.stagingOff = this.arena.mapAnon(B * this.slotSize, 'staging slots');
       this.segOff = this.arena.mapAnon(SEG_SLOTS * this.slotSize, 'segment slots');

@@ -1,14 +1,18 @@
-// Keeping the kernel away from what tsvs forwards (design "The packet plane"): nftables netdev
-// ingress rules, in a table of our own, that drop VIP service traffic, ARP/NDP requests for VIPs
-// and the real servers' replies tsvs rewrites (masq, full NAT). AF_PACKET ETH_P_ALL taps run
-// before the ingress hook, so tsvs still sees every one of those frames; the kernel does not,
-// whatever the operator did (VIP also on lo, ip_forward=1). The table is replaced atomically on
-// every change, deleted on stop, and deleted at the next start if a crash left it behind.
+// Keeping the kernel away from what tsvs forwards (design "The packet plane"): nftables rules, in
+// tables of our own, that drop VIP service traffic, ARP/NDP requests for VIPs and the real servers'
+// replies tsvs rewrites (masq, full NAT) on the captured devices. They sit at IP prerouting (inet
+// family, priority -500: before defragmentation, conntrack and routing) and ARP input, which run
+// after every AF_PACKET socket has had its copy, whether it is an ETH_P_ALL tap or bound to
+// ETH_P_IP/IPV6/ARP (the tc fast path needs bound sockets, ADR 0005); a netdev ingress hook would
+// run before bound sockets and hide the frames from tsvs too. So tsvs sees every one of those
+// frames and the kernel does not, whatever the operator did (VIP also on lo, ip_forward=1). The
+// tables are replaced atomically on every change, deleted on stop, and deleted at the next start if
+// a crash left them behind.
 import { spawn } from 'node:child_process';
 import { type IpAddress, formatIp } from '../../core/net/addr.js';
 import type { AddrProtoPort } from './service-model.js';
 
-/** Default table name (netdev family). */
+/** Default table name (one inet and one arp table of this name). */
 export const DEFAULT_NFT_TABLE = 'tsvs';
 
 /** What must be kept from the kernel, on which devices. */
@@ -86,7 +90,6 @@ export function renderRuleset(table: string, spec: ExclusionSpec): string {
       // Non-first fragments carry no ports: keep them all from the kernel (the engine decides).
       rules.push('ip frag-off & 0x1fff != 0 ip daddr @vip4 drop');
       rules.push('icmp type { destination-unreachable, source-quench, time-exceeded, parameter-problem } ip daddr @vip4 drop');
-      rules.push('arp operation request arp daddr ip @vip4 drop');
     }
     if (hasVip && f === 6) {
       rules.push('icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } ip6 daddr @vip6 drop');
@@ -97,22 +100,32 @@ export function renderRuleset(table: string, spec: ExclusionSpec): string {
     each(fam(spec.fullnatReplies, f), `${ip} saddr . meta l4proto . th sport @fnat${f} ${ip} daddr @local${f}${ports} drop`,
       (x) => `${ip} saddr ${formatIp(x.addr)} meta l4proto ${x.proto} th sport ${x.port} ${ip} daddr @local${f}${ports} drop`);
   }
-  const chains = spec.devices.map((d, i) => [
-    `  chain in${i} {`,
-    `    type filter hook ingress device "${d}" priority -500; policy accept;`,
-    ...rules.map((r) => `    ${r}`),
+  // Both chains see every device of the namespace: the first rule lets the others pass at once.
+  const devs = spec.devices.length === 1 ? `"${spec.devices[0]}"` : `{ ${spec.devices.map((d) => `"${d}"`).join(', ')} }`;
+  const only = spec.devices.length > 0 ? [`iifname != ${devs} accept`] : [];
+  const vip4 = ipsOf(spec.vips, 4);
+  const arp = vip4.length === 0 ? [] : [`arp operation request arp daddr ip ${vip4.length === 1 ? vip4[0] : `{ ${vip4.join(', ')} }`} drop`];
+  const chain = (name: string, hook: string, body: string[]) => [
+    `  chain ${name} {`,
+    `    type filter hook ${hook} priority -500; policy accept;`,
+    ...(body.length > 0 ? [...only, ...body] : []).map((r) => `    ${r}`),
     '  }',
-  ].join('\n'));
+  ].join('\n');
   return [
-    `table netdev ${table} {}`,
-    `delete table netdev ${table}`,
-    `table netdev ${table} {`,
+    ...FAMILIES.flatMap((f) => [`table ${f} ${table} {}`, `delete table ${f} ${table}`]),
+    `table inet ${table} {`,
     ...sets,
-    ...chains,
+    chain('pre', 'prerouting', rules),
+    '}',
+    `table arp ${table} {`,
+    chain('in', 'input', arp),
     '}',
     '',
   ].join('\n');
 }
+
+/** Every family a table of ours may be in; netdev is where versions before the tc fast path kept it. */
+const FAMILIES = ['inet', 'arp', 'netdev'] as const;
 
 /** Runs `nft -f -` with `script` on stdin. */
 export function runNft(script: string, args: readonly string[] = ['-f', '-']): Promise<string> {
@@ -151,15 +164,15 @@ export class NftExclusion {
     this.last = '';
   }
 
-  /** Deletes `table` (netdev) if present. */
+  /** Deletes our tables named `table` (inet, arp, and netdev from older versions) if present. */
   static async removeTable(table: string): Promise<void> {
     if (!NAME_RE.test(table)) throw new Error(`Cannot use nft table name '${table}': it must match ${NAME_RE}`);
-    await runNft(`table netdev ${table} {}\ndelete table netdev ${table}\n`);
+    await runNft(FAMILIES.map((f) => `table ${f} ${table} {}\ndelete table ${f} ${table}\n`).join(''));
   }
 
-  /** True when `table` exists. */
+  /** True when any of our tables named `table` exists. */
   static async exists(table: string): Promise<boolean> {
-    const out = await runNft('', ['list', 'tables', 'netdev']);
-    return out.split('\n').some((l) => l.trim() === `table netdev ${table}`);
+    const out = await runNft('', ['list', 'tables']);
+    return out.split('\n').some((l) => FAMILIES.some((f) => l.trim() === `table ${f} ${table}`));
   }
 }

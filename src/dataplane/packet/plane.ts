@@ -51,7 +51,7 @@ export interface PacketPlaneOptions {
   readonly fanoutGroupId?: number;
   /** Called on a worker failure after start (the plane keeps the other workers). */
   readonly onWorkerError?: (index: number, message: string) => void;
-  /** The XDP fast path for established direct-routing flows (ADR 0005); one worker only. */
+  /** The kernel fast path (XDP or tcx) for established direct-routing flows (ADR 0005); one worker only. */
   readonly offload?: OffloadOptions;
 }
 
@@ -115,7 +115,7 @@ export class PacketPlane {
     this.model.apply(this.ops);
     if (count > 1 && this.model.hasNat()) throw new Error(`Cannot start ${count} forwarding workers: ${NAT_WITH_FANOUT}`);
     if (count > 1 && opts.offload) {
-      throw new Error(`Cannot start ${count} forwarding workers with the XDP fast path: an interface takes one XDP program, owned by one worker; use 1 worker`);
+      throw new Error(`Cannot start ${count} forwarding workers with the kernel fast path: its flow map and program belong to one worker (an interface takes one XDP program); use 1 worker`);
     }
     this.libc = openLibc();
     this.facts = await gatherNetFacts();

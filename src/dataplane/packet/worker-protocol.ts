@@ -18,7 +18,7 @@ import type { StatsSnapshot } from '../../core/stats/counters.js';
 import type { FanoutConfig, RingGeometry } from './af-packet.js';
 import type { ResolveLimits } from './neighbour.js';
 import type { NetFacts } from './net-context.js';
-import type { XdpMode } from './xdp/fast-path.js';
+import type { FastPathMode } from './xdp/fast-path.js';
 
 // ---------------------------------------------------------------- the engine as the worker hosts it
 
@@ -127,7 +127,7 @@ export interface WorkerInit {
   readonly neighbourLimits: ResolveLimits;
   /** Gratuitous ARP/NA rounds on start and on new VIPs, one second apart. */
   readonly announceRounds: number;
-  /** Attach the XDP fast path (ADR 0005) to the capture interfaces, in this XDP mode. */
+  /** Attach the kernel fast path (ADR 0005) to the capture interfaces, in this mode (XDP generic or native, or tcx). */
   readonly offload?: OffloadOptions;
   /** The shared control block (see CTL_*). */
   readonly control: SharedArrayBuffer;
@@ -193,9 +193,9 @@ export interface IoCounters {
   offloadActive: number;
 }
 
-/** The XDP fast path for established direct-routing flows (ADR 0005): XDP mode, and flows the kernel map holds at most. */
+/** The kernel fast path for established direct-routing flows (ADR 0005): its hook, and flows the kernel map holds at most. */
 export interface OffloadOptions {
-  readonly mode: XdpMode;
+  readonly mode: FastPathMode;
   readonly maxFlows: number;
 }
 

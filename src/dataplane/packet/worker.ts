@@ -50,8 +50,8 @@ async function main(init: WorkerInit): Promise<void> {
     let fwd: Forwarder;
     try {
       if (init.offload) {
-        fast = XdpFastPath.open({ maxFlows: init.offload.maxFlows });
-        for (const c of init.interfaces) fast.attach(c.ifIndex, init.offload.mode);
+        fast = XdpFastPath.open({ maxFlows: init.offload.maxFlows, mode: init.offload.mode });
+        for (const c of init.interfaces) fast.attach(c.ifIndex);
       }
       fwd = new Forwarder(libc, init, engine, net, neighbours, post, time, fast);
     } catch (e) {

@@ -38,10 +38,12 @@ test('net16 gives the host-order load of network-order bytes', () => {
   assert.equal(net16(0x0800), HOST_LE ? 0x0008 : 0x0800);
 });
 
-test('drProgram puts the map fd in its map loads and ends every path with exit', () => {
-  const p = drProgram(77);
-  const loads = [];
-  for (let i = 0; i < p.length; i += 8) if (p[i] === 0x18) loads.push(new DataView(p.buffer).getInt32(i + 4, HOST_LE));
-  assert.deepEqual(loads, [77]);
-  assert.equal(p[p.length - 8], 0x95);
+test('drProgram puts the map fd in its map loads and ends with exit, for each hook', () => {
+  for (const hook of ['xdp', 'tc'] as const) {
+    const p = drProgram(77, hook);
+    const loads = [];
+    for (let i = 0; i < p.length; i += 8) if (p[i] === 0x18) loads.push(new DataView(p.buffer).getInt32(i + 4, HOST_LE));
+    assert.deepEqual(loads, [77], hook);
+    assert.equal(p[p.length - 8], 0x95, hook);
+  }
 });

@@ -21,7 +21,7 @@ const LD = 0x00, LDX = 0x01, ST = 0x02, STX = 0x03, JMP = 0x05, ALU64 = 0x07;
 const MEM = 0x60, IMM = 0x00, ATOMIC = 0xc0;
 const K = 0x00, X = 0x08;
 const ADD = 0x00, SUB = 0x10, AND = 0x50, MOV = 0xb0;
-const JA = 0x00, JEQ = 0x10, JGT = 0x20, JNE = 0x50, JLT = 0xa0, JLE = 0xb0, CALL = 0x80, EXIT = 0x90;
+const JA = 0x00, JEQ = 0x10, JGT = 0x20, JGE = 0x30, JNE = 0x50, JLT = 0xa0, JLE = 0xb0, CALL = 0x80, EXIT = 0x90;
 /** src_reg of a 64-bit immediate load that the kernel replaces with a map pointer (the imm is a map fd). */
 const PSEUDO_MAP_FD = 1;
 /** The atomic operation in imm: plain add (no fetch). */
@@ -87,7 +87,9 @@ export class Asm {
   jneImm(dst: Reg, imm: number, label: string): this { return this.op(JMP | JNE | K, dst, 0, 0, imm, label); }
   jltImm(dst: Reg, imm: number, label: string): this { return this.op(JMP | JLT | K, dst, 0, 0, imm, label); }
   jleImm(dst: Reg, imm: number, label: string): this { return this.op(JMP | JLE | K, dst, 0, 0, imm, label); }
+  jgeImm(dst: Reg, imm: number, label: string): this { return this.op(JMP | JGE | K, dst, 0, 0, imm, label); }
   jgtReg(dst: Reg, src: Reg, label: string): this { return this.op(JMP | JGT | X, dst, src, 0, 0, label); }
+  jgeReg(dst: Reg, src: Reg, label: string): this { return this.op(JMP | JGE | X, dst, src, 0, 0, label); }
   /** Calls helper `id` (arguments in r1-r5, result in r0). */
   call(id: number): this { return this.op(JMP | CALL, 0, 0, 0, id); }
   exit(): this { return this.op(JMP | EXIT, 0, 0, 0, 0); }

@@ -4,7 +4,7 @@
 // stdin closing closes the fast path (detaching it) and ends the process.
 import { createInterface } from 'node:readline';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
-import { XdpFastPath, type XdpFlowKey, type XdpMode } from './fast-path.js';
+import { type FastPathMode, XdpFastPath, type XdpFlowKey } from './fast-path.js';
 
 interface Req { id: number; op: string; args: unknown[] }
 
@@ -26,11 +26,11 @@ if (isMainThread) {
   const out = { packets: 0, bytes: 0 };
   const mac = (s: string) => Uint8Array.from(s.split(':').map((h) => parseInt(h, 16)));
   const ops: Record<string, (...a: never[]) => unknown> = {
-    open: (maxFlows: number) => {
-      fp = XdpFastPath.open({ maxFlows });
+    open: (maxFlows: number, mode: FastPathMode) => {
+      fp = XdpFastPath.open({ maxFlows, mode });
       return { insnCount: fp.insnCount, verifierStats: fp.verifierStats };
     },
-    attach: (ifIndex: number, mode: XdpMode) => fp!.attach(ifIndex, mode),
+    attach: (ifIndex: number) => fp!.attach(ifIndex),
     insert: (k: XdpFlowKey, ifIndex: number, dst: string, src: string, mtu: number) => fp!.insert(k, ifIndex, mac(dst), mac(src), mtu),
     remove: (k: XdpFlowKey) => fp!.remove(k),
     read: (k: XdpFlowKey) => (fp!.read(k, out) ? { ...out } : null),

@@ -1,18 +1,19 @@
 // XdpFastPath on real packets (root, network namespaces tsvs-xdpt-*, removed in after() even on
 // failure):
 //
-//   S s0 198.18.0.1/24 <-> d0 198.18.0.2/24 D (XDP, generic) d1 198.18.1.2/24 <-> r0 198.18.1.1/24 R
+//   S s0 198.18.0.1/24 <-> d0 198.18.0.2/24 D (the program) d1 198.18.1.2/24 <-> r0 198.18.1.1/24 R
 //
 // R holds the VIP 198.18.2.100 on lo with a UDP receiver; S routes the VIP via D. D has no route
-// for the VIP and ip_forward=0, so a datagram reaches R only if the XDP program forwarded it — which
+// for the VIP and ip_forward=0, so a datagram reaches R only if the program forwarded it — which
 // also proves the MAC rewrite and a valid IPv4 checksum after the TTL decrement (R drops bad ones).
-// The fast path runs in a worker thread of a helper process in D (fast-path.test-host.ts).
+// The fast path runs in a worker thread of a helper process in D (fast-path.test-host.ts). Every
+// test runs for each hook: generic XDP and tcx ingress, on a fresh topology.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
-import { XdpFastPath, type XdpFlowKey, xdpUnavailable } from './fast-path.js';
+import { after, before, describe, test } from 'node:test';
+import { type FastPathMode, XdpFastPath, type XdpFlowKey, xdpUnavailable } from './fast-path.js';
 
 const S = 'tsvs-xdpt-s', D = 'tsvs-xdpt-d', R = 'tsvs-xdpt-r';
 const MAC = { s0: '02:00:00:00:0a:01', d0: '02:00:00:00:0a:02', d1: '02:00:00:00:0a:03', r0: '02:00:00:00:0a:04' };
@@ -134,134 +135,140 @@ async function receivedAfter(want: number, ms: number): Promise<number> {
   return received;
 }
 
-before(async () => {
-  if (skip) return;
-  up();
-  d1Index = Number(sh(`ip netns exec ${D} cat /sys/class/net/d1/ifindex`).trim());
-  receiver = inNs(R, [process.execPath, '-e', RECEIVER]);
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('receiver did not start')), 10_000);
-    createInterface({ input: receiver.stdout! }).on('line', (line) => {
-      if (line === 'ready') { clearTimeout(t); resolve(); } else if (line.startsWith('got ')) received++;
+const MODES: readonly FastPathMode[] = ['generic', 'tc'];
+
+for (const mode of MODES) describe(`fast path on ${mode === 'tc' ? 'tcx ingress' : 'generic XDP'}`, () => {
+  before(async () => {
+    if (skip) return;
+    up();
+    received = 0;
+    d1Index = Number(sh(`ip netns exec ${D} cat /sys/class/net/d1/ifindex`).trim());
+    receiver = inNs(R, [process.execPath, '-e', RECEIVER]);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('receiver did not start')), 10_000);
+      createInterface({ input: receiver.stdout! }).on('line', (line) => {
+        if (line === 'ready') { clearTimeout(t); resolve(); } else if (line.startsWith('got ')) received++;
+      });
     });
+    host = new Host();
   });
-  host = new Host();
-});
 
-after(async () => {
-  if (skip) return;
-  try {
-    await host?.close();
-  } finally {
-    if (receiver?.pid && receiver.exitCode === null) try { process.kill(receiver.pid, 'SIGKILL'); } catch { /* gone */ }
-    down();
-  }
-});
+  after(async () => {
+    if (skip) return;
+    try {
+      await host?.close();
+    } finally {
+      if (receiver?.pid && receiver.exitCode === null) try { process.kill(receiver.pid, 'SIGKILL'); } catch { /* gone */ }
+      down();
+    }
+  });
 
-test('open() loads the program and attach() puts it on the ingress veth in generic mode (in a worker thread)', { skip }, async () => {
-  const r = await host.call<{ insnCount: number; verifierStats: string }>('open', 1024);
-  assert.ok(r.insnCount > 50, JSON.stringify(r));
-  assert.match(r.verifierStats, /^processed \d+ insns/);
-  const d0 = Number(sh(`ip netns exec ${D} cat /sys/class/net/d0/ifindex`).trim());
-  await host.call('attach', d0, 'generic');
-  assert.match(sh(`ip -n ${D} link show d0`), /xdpgeneric/);
-});
+  test(`open() loads the program and attach() puts it on the ingress veth (${mode}, in a worker thread)`, { skip }, async () => {
+    const r = await host.call<{ insnCount: number; verifierStats: string }>('open', 1024, mode);
+    assert.ok(r.insnCount > 50, JSON.stringify(r));
+    assert.match(r.verifierStats, /^processed \d+ insns/);
+    const d0 = Number(sh(`ip netns exec ${D} cat /sys/class/net/d0/ifindex`).trim());
+    await host.call('attach', d0);
+    // tcx links do not show in `ip link`; the next test proves the attachment by forwarding.
+    if (mode === 'generic') assert.match(sh(`ip -n ${D} link show d0`), /xdpgeneric/);
+  });
 
-test('without an entry datagrams stay in the director; with one they reach the real server, counted; after remove() they stop', { skip }, async () => {
-  await send(3, 100);
-  await sleep(300);
-  assert.equal(received, 0, 'forwarded without an entry');
+  test('without an entry datagrams stay in the director; with one they reach the real server, counted; after remove() they stop', { skip }, async () => {
+    await send(3, 100);
+    await sleep(300);
+    assert.equal(received, 0, 'forwarded without an entry');
 
-  assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 1500), 0);
-  assert.equal(await host.call('count'), 1);
-  await send(5, 100);
-  assert.equal(await receivedAfter(5, 3000), 5);
-  assert.deepEqual(await host.call('read', UDP_KEY), { packets: 5, bytes: 5 * (20 + 8 + 100) });
+    assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 1500), 0);
+    assert.equal(await host.call('count'), 1);
+    await send(5, 100);
+    assert.equal(await receivedAfter(5, 3000), 5);
+    assert.deepEqual(await host.call('read', UDP_KEY), { packets: 5, bytes: 5 * (20 + 8 + 100) });
 
-  await host.call('remove', UDP_KEY);
-  await host.call('remove', UDP_KEY); // absent: no error
-  assert.equal(await host.call('read', UDP_KEY), null);
-  assert.equal(await host.call('count'), 0);
-  await send(3, 100);
-  await sleep(300);
-  assert.equal(received, 5, 'forwarded after remove()');
-});
+    await host.call('remove', UDP_KEY);
+    await host.call('remove', UDP_KEY); // absent: no error
+    assert.equal(await host.call('read', UDP_KEY), null);
+    assert.equal(await host.call('count'), 0);
+    await send(3, 100);
+    await sleep(300);
+    assert.equal(received, 5, 'forwarded after remove()');
+  });
 
-test('TTL 1 and packets over the entry MTU go to user space (not forwarded, not counted)', { skip }, async () => {
-  const before = received;
-  assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 1500), 0);
-  await send(3, 100, 1);
-  await sleep(300);
-  assert.equal(received, before, 'TTL 1 forwarded');
-  assert.deepEqual(await host.call('read', UDP_KEY), { packets: 0, bytes: 0 });
+  test('TTL 1 and packets over the entry MTU go to user space (not forwarded, not counted)', { skip }, async () => {
+    const before = received;
+    assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 1500), 0);
+    await send(3, 100, 1);
+    await sleep(300);
+    assert.equal(received, before, 'TTL 1 forwarded');
+    assert.deepEqual(await host.call('read', UDP_KEY), { packets: 0, bytes: 0 });
 
-  assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 100), 0);
-  await send(2, 200);
-  await sleep(300);
-  assert.equal(received, before, 'over-MTU packet forwarded');
-  assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 228), 0); // exactly the IP length: fits
-  await send(2, 200);
-  assert.equal(await receivedAfter(before + 2, 3000), before + 2);
-  await host.call('remove', UDP_KEY);
-});
+    assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 100), 0);
+    await send(2, 200);
+    await sleep(300);
+    assert.equal(received, before, 'over-MTU packet forwarded');
+    assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 228), 0); // exactly the IP length: fits
+    await send(2, 200);
+    assert.equal(await receivedAfter(before + 2, 3000), before + 2);
+    await host.call('remove', UDP_KEY);
+  });
 
-test('a TCP SYN is never forwarded even with a matching entry; a plain ACK of that flow is', { skip }, async () => {
-  assert.equal(await host.call('insert', TCP_KEY, d1Index, MAC.r0, MAC.d1, 1500), 0);
-  const connect = `const s=require('net').connect({host:'${VIP}',port:${TCP_PORT},localAddress:'${SRC}',localPort:${TCP_KEY.sport}});
-s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',()=>process.exit(2));setTimeout(()=>process.exit(1),1000);`;
-  const p = inNs(S, [process.execPath, '-e', connect]);
-  const code = await new Promise<number | null>((r) => p.on('close', r));
-  assert.notEqual(code, 0, 'the TCP connection was established through the fast path');
-  assert.deepEqual(await host.call('read', TCP_KEY), { packets: 0, bytes: 0 });
+  test('a TCP SYN is never forwarded even with a matching entry; a plain ACK of that flow is', { skip }, async () => {
+    assert.equal(await host.call('insert', TCP_KEY, d1Index, MAC.r0, MAC.d1, 1500), 0);
+    const connect = `const s=require('net').connect({host:'${VIP}',port:${TCP_PORT},localAddress:'${SRC}',localPort:${TCP_KEY.sport}});
+  s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',()=>process.exit(2));setTimeout(()=>process.exit(1),1000);`;
+    const p = inNs(S, [process.execPath, '-e', connect]);
+    const code = await new Promise<number | null>((r) => p.on('close', r));
+    assert.notEqual(code, 0, 'the TCP connection was established through the fast path');
+    assert.deepEqual(await host.call('read', TCP_KEY), { packets: 0, bytes: 0 });
 
-  // A bare ACK (no SYN/FIN/RST) of the same flow, sent raw: the fast path forwards and counts it.
-  let python = true;
-  try { execFileSync('python3', ['-c', 'pass'], { stdio: 'ignore' }); } catch { python = false; }
-  if (!python) return; // the SYN half above is the part that matters
-  const ack = `import socket,struct
+    // A bare ACK (no SYN/FIN/RST) of the same flow, sent raw: the fast path forwards and counts it.
+    let python = true;
+    try { execFileSync('python3', ['-c', 'pass'], { stdio: 'ignore' }); } catch { python = false; }
+    if (!python) return; // the SYN half above is the part that matters
+    const ack = `import socket,struct
 s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_RAW)
 ip=struct.pack('!BBHHHBBH4s4s',0x45,0,40,1,0,64,6,0,socket.inet_aton('${SRC}'),socket.inet_aton('${VIP}'))
 tcp=struct.pack('!HHIIBBHHH',${TCP_KEY.sport},${TCP_PORT},1,1,0x50,0x10,1024,0,0)
 s.sendto(ip+tcp,('${VIP}',0))`;
-  execFileSync('ip', ['netns', 'exec', S, 'python3', '-c', ack], { timeout: 10_000 });
-  let got: unknown = null;
-  for (const end = Date.now() + 2000; Date.now() < end; await sleep(20)) {
-    got = await host.call('read', TCP_KEY);
-    if ((got as { packets: number }).packets === 1) break;
-  }
-  assert.deepEqual(got, { packets: 1, bytes: 40 });
-  await host.call('remove', TCP_KEY);
-});
+    execFileSync('ip', ['netns', 'exec', S, 'python3', '-c', ack], { timeout: 10_000 });
+    let got: unknown = null;
+    for (const end = Date.now() + 2000; Date.now() < end; await sleep(20)) {
+      got = await host.call('read', TCP_KEY);
+      if ((got as { packets: number }).packets === 1) break;
+    }
+    assert.deepEqual(got, { packets: 1, bytes: 40 });
+    await host.call('remove', TCP_KEY);
+  });
 
-test('close() detaches: the link is gone and an entry no longer forwards', { skip }, async () => {
-  assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 1500), 0);
-  const before = received;
-  await host.call('close');
-  await host.call('close'); // idempotent
-  assert.doesNotMatch(sh(`ip -n ${D} link show d0`), /xdpgeneric|prog\/xdp/);
-  await send(3, 100);
-  await sleep(300);
-  assert.equal(received, before);
-});
+  test('close() detaches: the link is gone and an entry no longer forwards', { skip }, async () => {
+    assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 1500), 0);
+    const before = received;
+    await host.call('close');
+    await host.call('close'); // idempotent
+    assert.doesNotMatch(sh(`ip -n ${D} link show d0`), /xdpgeneric|prog\/xdp/);
+    await send(3, 100);
+    await sleep(300);
+    assert.equal(received, before);
+  });
 
-test('on the main thread: map operations, E2BIG when full, and attach() to a missing ifindex names it', { skip }, () => {
-  const fp = XdpFastPath.open({ maxFlows: 2 });
-  try {
-    const m = new Uint8Array(6);
-    const k = (sport: number): XdpFlowKey => ({ ...UDP_KEY, sport });
-    assert.equal(fp.insert(k(1), 1, m, m, 1500), 0);
-    assert.equal(fp.insert(k(2), 1, m, m, 1500), 0);
-    assert.equal(fp.insert(k(2), 1, m, m, 1400), 0); // replace
-    assert.equal(fp.insert(k(3), 1, m, m, 1500), 7 /* E2BIG */);
-    assert.equal(fp.count(), 2);
-    const out = { packets: -1, bytes: -1 };
-    assert.equal(fp.read(k(1), out), true);
-    assert.deepEqual(out, { packets: 0, bytes: 0 });
-    assert.equal(fp.read(k(3), out), false);
-    assert.throws(() => fp.attach(987654, 'generic'), /ifindex 987654, generic\).*BPF_LINK_CREATE: E/);
-  } finally {
+  test('on the main thread: map operations, E2BIG when full, and attach() to a missing ifindex names it', { skip }, () => {
+    const fp = XdpFastPath.open({ maxFlows: 2, mode });
+    try {
+      const m = new Uint8Array(6);
+      const k = (sport: number): XdpFlowKey => ({ ...UDP_KEY, sport });
+      assert.equal(fp.insert(k(1), 1, m, m, 1500), 0);
+      assert.equal(fp.insert(k(2), 1, m, m, 1500), 0);
+      assert.equal(fp.insert(k(2), 1, m, m, 1400), 0); // replace
+      assert.equal(fp.insert(k(3), 1, m, m, 1500), 7 /* E2BIG */);
+      assert.equal(fp.count(), 2);
+      const out = { packets: -1, bytes: -1 };
+      assert.equal(fp.read(k(1), out), true);
+      assert.deepEqual(out, { packets: 0, bytes: 0 });
+      assert.equal(fp.read(k(3), out), false);
+      assert.throws(() => fp.attach(987654), new RegExp(`ifindex 987654, ${mode}\\).*BPF_LINK_CREATE: E`));
+    } finally {
+      fp.close();
+    }
     fp.close();
-  }
-  fp.close();
-  assert.throws(() => fp.count(), /closed/);
+    assert.throws(() => fp.count(), /closed/);
+  });
 });

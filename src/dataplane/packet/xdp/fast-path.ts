@@ -1,22 +1,26 @@
-// The kernel fast path for direct-routing flows: a BPF hash map of offloaded flows and the XDP
-// program (program.ts) that forwards their later packets without waking user space. The packet
-// plane schedules a flow with its engine, then installs it here once established; this class is
-// the user-space side: create the map, load and attach the program (bpf(2) through koffi, no clang
-// or libbpf), and insert / read / remove flows with no allocation per call.
+// The kernel fast path for direct-routing flows: a BPF hash map of offloaded flows and the program
+// (program.ts: XDP or tcx ingress) that forwards their later packets without
+// waking user space. The packet plane schedules a flow with its engine, then installs it here once
+// established; this class is the user-space side: create the map, load and attach the program
+// (bpf(2) through koffi, no clang or libbpf), and insert / read / remove flows with no allocation
+// per call.
 //
 // One instance belongs to the thread that opened it (koffi bindings and module state are per
 // thread); the fds it holds are the process's, and close() releases them.
 import { HOST_LE } from './asm.js';
 import {
   ATTR_SIZE, BPF_ANY, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_MAP_DELETE_ELEM, BPF_MAP_GET_NEXT_KEY,
-  BPF_MAP_LOOKUP_ELEM, BPF_MAP_TYPE_HASH, BPF_MAP_UPDATE_ELEM, BPF_PROG_LOAD, BPF_PROG_TYPE_XDP, BPF_XDP,
+  BPF_MAP_LOOKUP_ELEM, BPF_MAP_TYPE_HASH, BPF_MAP_UPDATE_ELEM, BPF_PROG_LOAD, BPF_PROG_TYPE_SCHED_CLS,
+  BPF_PROG_TYPE_XDP, BPF_TCX_INGRESS, BPF_XDP,
   EACCES, EBUSY, EINVAL, ENODEV, ENOENT, EOPNOTSUPP, EPERM, errnoName, openBpfSys, setAddr, getU64, type BpfSys,
 } from './bpf-sys.js';
-import { drProgram, KEY_SIZE, V_BYTES, V_DST_MAC, V_IFINDEX, V_MTU, V_PACKETS, V_SRC_MAC, VALUE_SIZE } from './program.js';
+import { drProgram, type ProgramHook, KEY_SIZE, V_BYTES, V_DST_MAC, V_IFINDEX, V_MTU, V_PACKETS, V_SRC_MAC, VALUE_SIZE } from './program.js';
 
 /** An IPv4 flow in host-order numbers (as the core's conn table holds them). */
 export interface XdpFlowKey { saddr: number; daddr: number; sport: number; dport: number; proto: number }
-export type XdpMode = 'generic' | 'native';
+/** generic / native: the XDP program in the kernel's generic (skb) or the driver's mode; tc: the
+ * tcx ingress program (the packet plane's receive sockets must then be protocol-bound, not taps). */
+export type FastPathMode = 'generic' | 'native' | 'tc';
 
 /** A failed bpf(2) call: `call` names the command, `errno` the C errno. */
 export class XdpError extends Error {
@@ -26,7 +30,7 @@ export class XdpError extends Error {
   }
 }
 
-const XDP_FLAGS: Record<XdpMode, number> = { generic: 2 /* XDP_FLAGS_SKB_MODE */, native: 4 /* XDP_FLAGS_DRV_MODE */ };
+const XDP_FLAGS = { generic: 2 /* XDP_FLAGS_SKB_MODE */, native: 4 /* XDP_FLAGS_DRV_MODE */ };
 
 // One calloc'ed region holds everything the per-flow calls hand the kernel. The lookup/update attr
 // and the delete attr are filled once (fd, key and value addresses never change); the kernel
@@ -37,9 +41,9 @@ const LOG_SIZE = 3072, SCRATCH = LOG + LOG_SIZE;
 const FAIL_LOG_SIZE = 1 << 20;
 const BPF_LOG_LEVEL1 = 1, BPF_LOG_STATS = 4;
 
-/** The XDP DR fast path: one flow map, one program, attached to any number of interfaces. */
+/** The DR fast path: one flow map, one program, attached to any number of interfaces. */
 export class XdpFastPath {
-  /** Instructions in the loaded program. */
+  /** Instructions in the loaded forwarding program. */
   readonly insnCount: number;
   /** The verifier's statistics line ("processed N insns ..."): proof in tests that the verifier ran the whole program. */
   readonly verifierStats: string;
@@ -53,6 +57,7 @@ export class XdpFastPath {
     private readonly mem: number,
     private readonly mapFd: number,
     private readonly progFd: number,
+    readonly mode: FastPathMode,
     insnCount: number,
     verifierStats: string,
   ) {
@@ -69,9 +74,9 @@ export class XdpFastPath {
     this.dv.setUint32(A_ELEM + 24, BPF_ANY, HOST_LE); // update: create or replace; lookup: flags 0 as well
   }
 
-  /** Creates the flow map (maxFlows entries, BPF_MAP_TYPE_HASH) and loads the program. Throws an XdpError naming what failed. */
-  static open(opts: { maxFlows: number }): XdpFastPath {
-    const { maxFlows } = opts;
+  /** Creates the flow map (maxFlows entries, BPF_MAP_TYPE_HASH) and loads the program(s) for `mode`. Throws an XdpError naming what failed. */
+  static open(opts: { maxFlows: number; mode: FastPathMode }): XdpFastPath {
+    const { maxFlows, mode } = opts;
     if (!Number.isInteger(maxFlows) || maxFlows < 1 || maxFlows > 0xffffffff) {
       throw new RangeError(`XdpFastPath.open: maxFlows must be a positive integer: current value is ${maxFlows}`);
     }
@@ -79,7 +84,7 @@ export class XdpFastPath {
     const mem = sys.alloc(SCRATCH);
     const bytes = new Uint8Array(sys.view(mem, SCRATCH));
     const dv = new DataView(bytes.buffer);
-    let mapFd = -1;
+    let mapFd = -1, progFd = -1;
     try {
       // BPF_MAP_CREATE: map_type, key_size, value_size, max_entries, map_flags, inner_map_fd, numa_node, map_name[16].
       dv.setUint32(A_CTL, BPF_MAP_TYPE_HASH, HOST_LE);
@@ -89,32 +94,37 @@ export class XdpFastPath {
       putString(bytes, A_CTL + 28, 'tsvs_flows');
       mapFd = sys.bpf(BPF_MAP_CREATE, mem + A_CTL);
       if (mapFd < 0) throw bpfError('BPF_MAP_CREATE', -mapFd);
-      const { progFd, insnCount, stats } = loadProgram(sys, mem, bytes, dv, mapFd);
-      return new XdpFastPath(sys, mem, mapFd, progFd, insnCount, stats);
+      const main = loadProgram(sys, mem, bytes, dv, mapFd, mode === 'tc' ? 'tc' : 'xdp');
+      progFd = main.progFd;
+      return new XdpFastPath(sys, mem, mapFd, progFd, mode, main.insnCount, main.stats);
     } catch (e) {
+      if (progFd >= 0) sys.close(progFd);
       if (mapFd >= 0) sys.close(mapFd);
       sys.free(mem);
       throw e;
     }
   }
 
-  /** Attaches the program to ifIndex with BPF_LINK_CREATE (generic = XDP_FLAGS_SKB_MODE, native = XDP_FLAGS_DRV_MODE). */
-  attach(ifIndex: number, mode: XdpMode): void {
+  /** Attaches the program to ifIndex with BPF_LINK_CREATE (generic = XDP_FLAGS_SKB_MODE, native =
+   * XDP_FLAGS_DRV_MODE, tc = BPF_TCX_INGRESS, appended after programs already there). */
+  attach(ifIndex: number): void {
     this.live();
+    const mode = this.mode;
     const where = `attach(ifindex ${ifIndex}, ${mode})`;
     if (!Number.isInteger(ifIndex) || ifIndex < 1) throw new RangeError(`XdpFastPath.${where}: ifIndex must be a positive integer`);
     if (this.links.has(ifIndex)) throw new XdpError(`XdpFastPath.${where}: already attached to ifindex ${ifIndex}`, 'BPF_LINK_CREATE', 0);
     const a = this.ctl();
-    // link_create: prog_fd, target_ifindex, attach_type, flags.
+    // link_create: prog_fd, target_ifindex, attach_type, flags (tcx: 0, no relative program or revision).
     this.dv.setUint32(a, this.progFd, HOST_LE);
     this.dv.setUint32(a + 4, ifIndex, HOST_LE);
-    this.dv.setUint32(a + 8, BPF_XDP, HOST_LE);
-    this.dv.setUint32(a + 12, XDP_FLAGS[mode], HOST_LE);
+    this.dv.setUint32(a + 8, mode === 'tc' ? BPF_TCX_INGRESS : BPF_XDP, HOST_LE);
+    this.dv.setUint32(a + 12, mode === 'tc' ? 0 : XDP_FLAGS[mode], HOST_LE);
     const fd = this.sys.bpf(BPF_LINK_CREATE, this.mem + a);
     if (fd < 0) {
       const e = -fd;
       const hint = e === EPERM ? ' (need root or CAP_NET_ADMIN)' : e === EBUSY ? ' (another XDP program is attached)'
-        : e === EINVAL || e === ENODEV ? ' (no such interface in this network namespace, or a bad mode)' : e === EOPNOTSUPP ? ' (the driver has no native XDP: use generic)' : '';
+        : e === EINVAL || e === ENODEV ? ' (no such interface in this network namespace, or a bad mode; tc needs Linux 6.6 or later)'
+          : e === EOPNOTSUPP ? ' (the driver has no native XDP: use generic)' : '';
       throw new XdpError(`XdpFastPath.${where}: BPF_LINK_CREATE: ${errnoName(e)}${hint}`, 'BPF_LINK_CREATE', e);
     }
     this.links.set(ifIndex, fd);
@@ -222,10 +232,13 @@ export function xdpUnavailable(): string | undefined {
   return undefined;
 }
 
+const PROG_TYPE: Record<ProgramHook, number> = { xdp: BPF_PROG_TYPE_XDP, tc: BPF_PROG_TYPE_SCHED_CLS };
+const PROG_NAME: Record<ProgramHook, string> = { xdp: 'tsvs_xdp_dr', tc: 'tsvs_tc_dr' };
+
 /** Loads the program: first with only the verifier's statistics, then, if it fails with a
  * verifier complaint, again with the full log so the error can quote it. */
-function loadProgram(sys: BpfSys, mem: number, bytes: Uint8Array, dv: DataView, mapFd: number): { progFd: number; insnCount: number; stats: string } {
-  const insns = drProgram(mapFd);
+function loadProgram(sys: BpfSys, mem: number, bytes: Uint8Array, dv: DataView, mapFd: number, hook: ProgramHook): { progFd: number; insnCount: number; stats: string } {
+  const insns = drProgram(mapFd, hook);
   const insnCount = insns.length / 8;
   const code = sys.alloc(insns.length);
   try {
@@ -234,15 +247,15 @@ function loadProgram(sys: BpfSys, mem: number, bytes: Uint8Array, dv: DataView, 
     const attempt = (logLevel: number, logAddr: number, logSize: number): number => {
       bytes.fill(0, A_CTL, A_CTL + ATTR_SIZE);
       // prog_type, insn_cnt, insns, license, log_level, log_size, log_buf, ..., prog_name[16] @48, expected_attach_type @68.
-      dv.setUint32(A_CTL, BPF_PROG_TYPE_XDP, HOST_LE);
+      dv.setUint32(A_CTL, PROG_TYPE[hook], HOST_LE);
       dv.setUint32(A_CTL + 4, insnCount, HOST_LE);
       setAddr(dv, A_CTL + 8, code, HOST_LE);
       setAddr(dv, A_CTL + 16, mem + LICENSE, HOST_LE);
       dv.setUint32(A_CTL + 24, logLevel, HOST_LE);
       dv.setUint32(A_CTL + 28, logSize, HOST_LE);
       setAddr(dv, A_CTL + 32, logAddr, HOST_LE);
-      putString(bytes, A_CTL + 48, 'tsvs_xdp_dr');
-      dv.setUint32(A_CTL + 68, BPF_XDP, HOST_LE);
+      putString(bytes, A_CTL + 48, PROG_NAME[hook]);
+      dv.setUint32(A_CTL + 68, hook === 'xdp' ? BPF_XDP : 0, HOST_LE); // tc programs need none
       return sys.bpf(BPF_PROG_LOAD, mem + A_CTL);
     };
     bytes.fill(0, LOG, LOG + LOG_SIZE);
@@ -252,14 +265,14 @@ function loadProgram(sys: BpfSys, mem: number, bytes: Uint8Array, dv: DataView, 
       return { progFd: fd, insnCount, stats: /processed[^\n]*/.exec(log)?.[0] ?? '' };
     }
     const e = -fd;
-    if (e !== EINVAL && e !== EACCES) throw bpfError('BPF_PROG_LOAD', e);
+    if (e !== EINVAL && e !== EACCES) throw bpfError(`BPF_PROG_LOAD (${PROG_NAME[hook]})`, e);
     const logMem = sys.alloc(FAIL_LOG_SIZE);
     try {
       const again = attempt(BPF_LOG_LEVEL1, logMem, FAIL_LOG_SIZE);
       if (again >= 0) return { progFd: again, insnCount, stats: '' }; // a transient failure: take it
       const log = cString(new Uint8Array(sys.view(logMem, FAIL_LOG_SIZE)), 0, FAIL_LOG_SIZE);
       const lines = log.split('\n').filter((l) => l.trim() !== '');
-      const err = bpfError('BPF_PROG_LOAD', -again);
+      const err = bpfError(`BPF_PROG_LOAD (${PROG_NAME[hook]})`, -again);
       err.message += `; verifier log (${insnCount} insns), last lines:\n${lines.slice(-12).join('\n')}`;
       throw err;
     } finally {

@@ -1,9 +1,18 @@
-// The XDP direct-routing fast path, hand-assembled (no clang or libbpf at run time). For a frame of
-// an offloaded flow it does what the user-space engine does for an established DR connection —
+// The direct-routing fast path, hand-assembled (no clang or libbpf at run time). For a frame of an
+// offloaded flow it does what the user-space engine does for an established DR connection —
 // decrement the TTL, rewrite the Ethernet addresses, send it out of the real server's interface —
-// and anything it is not sure about goes to user space with XDP_PASS, which then decides as usual.
+// and anything it is not sure about goes to user space, which then decides as usual.
+//
+// One decision, two hooks (ADR 0005):
+//  - 'xdp': an XDP program (generic or native);
+//  - 'tc':  a tcx ingress program (SCHED_CLS) doing the same on the skb, so veth and other skb
+//           paths forward without generic XDP's copy of every frame into a fresh buffer. The
+//           packet plane's receive sockets are then bound to their protocols instead of being
+//           ETH_P_ALL taps: a tap sees a frame before tc ingress does, a bound socket only after.
 // The flow map's key and value layouts are defined here and written by fast-path.ts.
 import { Asm, FP, HOST_LE, net16 } from './asm.js';
+
+export type ProgramHook = 'xdp' | 'tc';
 
 /** Flow map key: saddr[4] daddr[4] sport[2] dport[2] (network order, as in the headers), proto u8, 3 zero bytes. */
 export const KEY_SIZE = 16;
@@ -15,28 +24,50 @@ export const V_PACKETS = 0, V_BYTES = 8, V_IFINDEX = 16, V_DST_MAC = 20, V_SRC_M
 const ETH_TYPE = 12, IP = 14, IP_LEN = 20;
 const IP_VER_IHL = IP + 0, IP_FRAG = IP + 6, IP_TTL = IP + 8, IP_PROTO = IP + 9, IP_CSUM = IP + 10, IP_SADDR = IP + 12;
 const L4 = IP + IP_LEN;
-const TCP_FLAGS = L4 + 13;
+const TCP_FLAGS = L4 + 13, UDP_END = L4 + 8, TCP_END = L4 + 20;
 const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04;
 
-// Helper ids (enum bpf_func_id) and verdicts.
-const BPF_FUNC_MAP_LOOKUP_ELEM = 1, BPF_FUNC_REDIRECT = 23;
-const XDP_PASS = 2;
+// Context fields: struct xdp_md {data, data_end}; struct __sk_buff {len @0, vlan_present @20, data @76, data_end @80}.
+const XDP_DATA = 0, XDP_DATA_END = 4;
+const SKB_LEN = 0, SKB_VLAN_PRESENT = 20, SKB_DATA = 76, SKB_DATA_END = 80;
+
+// Helper ids (enum bpf_func_id).
+const BPF_FUNC_MAP_LOOKUP_ELEM = 1, BPF_FUNC_REDIRECT = 23, BPF_FUNC_SKB_PULL_DATA = 39;
+/** What each hook returns for "not mine": XDP_PASS; TCX_NEXT (TC_ACT_UNSPEC: later programs, then the stack). */
+const PASS: Record<ProgramHook, number> = { xdp: 2, tc: -1 };
 
 // The key is built on the stack (helpers read map keys from the stack, never from the packet).
 const KEY = -KEY_SIZE;
 
-/** Assembles the program against the flow map `mapFd`; returns `struct bpf_insn[]`. */
-export function drProgram(mapFd: number): Uint8Array {
+/** Assembles the forwarding program for `hook` against the flow map `mapFd`; returns `struct bpf_insn[]`. */
+export function drProgram(mapFd: number, hook: ProgramHook): Uint8Array {
   const a = new Asm();
-  // r6 = ctx, r7 = data, r8 = data_end (callee-saved: they survive the map lookup).
-  a.movReg(6, 1)
-    .ldx('w', 7, 6, 0)
-    .ldx('w', 8, 6, 4);
+  // r6 = ctx, r7 = the frame's first byte, r8 = data_end, r9 = the frame's length; all
+  // callee-saved, so they survive helper calls.
+  a.movReg(6, 1);
+  if (hook === 'xdp') {
+    a.ldx('w', 7, 6, XDP_DATA).ldx('w', 8, 6, XDP_DATA_END)
+      .movReg(9, 8).subReg(9, 7);
+    bounds(a, L4);
+  } else {
+    // tc ingress sees the frame from its Ethernet header on. Headers beyond the skb's linear part
+    // are pulled in (a paged skb may hold them in a fragment), so both hooks decide on the same
+    // bytes; the helper invalidates the pointers, so they are loaded again.
+    a.ldx('w', 7, 6, SKB_DATA).ldx('w', 8, 6, SKB_DATA_END).ldx('w', 9, 6, SKB_LEN)
+      .movReg(1, 8).subReg(1, 7)
+      .jgeImm(1, TCP_END, 'linear')
+      .jgeReg(1, 9, 'linear') // the whole frame is linear (and short)
+      .movReg(1, 6).movImm(2, TCP_END).call(BPF_FUNC_SKB_PULL_DATA)
+      .ldx('w', 7, 6, SKB_DATA).ldx('w', 8, 6, SKB_DATA_END)
+      .label('linear');
+    bounds(a, L4);
+    // A VLAN tag the kernel already took off the frame (XDP sees it in the data instead): the out
+    // interface would lose it, so tagged frames stay user space's.
+    a.ldx('w', 1, 6, SKB_VLAN_PRESENT).jneImm(1, 0, 'pass');
+  }
 
-  // 1. Ethernet + IPv4 headers present, EtherType IPv4 (a VLAN tag makes it 0x8100: user space).
-  a.movReg(1, 7).addImm(1, L4)
-    .jgtReg(1, 8, 'pass')
-    .ldx('h', 1, 7, ETH_TYPE).jneImm(1, net16(0x0800), 'pass')
+  // 1. EtherType IPv4 (a VLAN tag in the frame makes it 0x8100: user space).
+  a.ldx('h', 1, 7, ETH_TYPE).jneImm(1, net16(0x0800), 'pass')
     // Version 4, IHL 5: options would move the L4 header, and are rare enough to leave to user space.
     .ldx('b', 1, 7, IP_VER_IHL).jneImm(1, 0x45, 'pass')
     // MF or a fragment offset: only the first fragment has ports, so fragments are user space's.
@@ -46,14 +77,12 @@ export function drProgram(mapFd: number): Uint8Array {
   // only the engine tracks, so they always go up.
   a.ldx('b', 1, 7, IP_PROTO)
     .jeqImm(1, 17, 'udp')
-    .jneImm(1, 6, 'pass')
-    .movReg(1, 7).addImm(1, L4 + 20)
-    .jgtReg(1, 8, 'pass')
-    .ldx('b', 1, 7, TCP_FLAGS).andImm(1, TCP_FIN | TCP_SYN | TCP_RST).jneImm(1, 0, 'pass')
+    .jneImm(1, 6, 'pass');
+  bounds(a, TCP_END);
+  a.ldx('b', 1, 7, TCP_FLAGS).andImm(1, TCP_FIN | TCP_SYN | TCP_RST).jneImm(1, 0, 'pass')
     .ja('key')
-    .label('udp')
-    .movReg(1, 7).addImm(1, L4 + 8)
-    .jgtReg(1, 8, 'pass');
+    .label('udp');
+  bounds(a, UDP_END);
 
   // 3. Key = addresses and ports copied as they are (network order), proto, zero padding; a stored
   // zero-extended byte writes the proto and the three pad bytes at once. Lookup; a miss is a flow
@@ -74,13 +103,14 @@ export function drProgram(mapFd: number): Uint8Array {
   // 4. TTL 0 or 1 expires here: user space sends ICMP time exceeded. A packet bigger than the out
   // MTU: user space sends frag-needed (or fragments). r9 = IP length as the wire carried it.
   a.ldx('b', 1, 7, IP_TTL).jleImm(1, 1, 'pass')
-    .movReg(9, 8).subReg(9, 7).addImm(9, -IP)
+    .addImm(9, -IP)
     .ldx('h', 2, 6, V_MTU)
     .jgtReg(9, 2, 'pass');
 
   // 5. TTL - 1, and the header checksum patched incrementally (RFC 1624, as the kernel's
   // ip_decrease_ttl): the TTL is the high byte of the 16-bit word at IP offset 8, so the checksum
-  // grows by 0x0100 (in network order) with the end-around carry folded back in.
+  // grows by 0x0100 (in network order) with the end-around carry folded back in. The header's
+  // ones'-complement sum is unchanged, so an skb's CHECKSUM_COMPLETE stays valid.
   a.addImm(1, -1).stx('b', 7, IP_TTL, 1)
     .ldx('h', 1, 7, IP_CSUM).addImm(1, net16(0x0100))
     .jltImm(1, 0xffff, 'csum')
@@ -92,7 +122,8 @@ export function drProgram(mapFd: number): Uint8Array {
   a.movImm(1, 1).atomicAdd64(6, V_PACKETS, 1)
     .atomicAdd64(6, V_BYTES, 9);
 
-  // 7. Next hop = the real server's MAC, source = our out interface's MAC; then out of that interface.
+  // 7. Next hop = the real server's MAC, source = our out interface's MAC; then out of that
+  // interface (XDP_REDIRECT, or TC_ACT_REDIRECT to its egress).
   a.ldx('w', 1, 6, V_DST_MAC).stx('w', 7, 0, 1)
     .ldx('h', 1, 6, V_DST_MAC + 4).stx('h', 7, 4, 1)
     .ldx('h', 1, 6, V_SRC_MAC).stx('h', 7, 6, 1)
@@ -101,6 +132,12 @@ export function drProgram(mapFd: number): Uint8Array {
     .call(BPF_FUNC_REDIRECT)
     .exit();
 
-  a.label('pass').movImm(0, XDP_PASS).exit();
+  a.label('pass').movImm(0, PASS[hook]).exit();
   return a.assemble();
+}
+
+/** Direct packet access: `end` bytes of the frame present, or not ours. */
+function bounds(a: Asm, end: number): void {
+  a.movReg(1, 7).addImm(1, end)
+    .jgtReg(1, 8, 'pass');
 }
