@@ -22,7 +22,7 @@ async function runPacketBench(): Promise<string> {
   let md = `### Packet plane (REPEAT=${repeat} bench/packet-bench.sh 4 "64 1358")\n`;
   for (const threaded of ['0', '1']) {
     const r = spawnSync('bash', ['bench/packet-bench.sh', '4', '64 1358'], {
-      cwd: root, encoding: 'utf8', env: { ...process.env, DIST: 'dist', REPEAT: repeat, MODES: process.env.MODES ?? 'dr dr-xdp nat tun fullnat', THREADED: threaded },
+      cwd: root, encoding: 'utf8', env: { ...process.env, DIST: 'dist', REPEAT: repeat, MODES: process.env.MODES ?? 'dr dr-xdp dr-tc nat tun fullnat', THREADED: threaded },
     });
     md += `\nTHREADED=${threaded}${r.status === 0 ? '' : ` (exit ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')})`}\n\n\`\`\`\n${r.stdout.trim()}\n\`\`\`\n`;
   }
