@@ -102,23 +102,61 @@ test('ServiceModel: VIP ports, distinct VIPs, masq and fullnat reply sources fol
   assert.deepEqual(m.vipPorts(), []);
 });
 
-test('renderRuleset: one atomic replace of our inet and arp tables (and an old netdev one), sets, one prerouting chain for the devices', () => {
-  const text = renderRuleset('tsvs_t', {
-    devices: ['eth0'], vipPorts: [{ addr: ip('198.18.0.100'), proto: 6, port: 80 }, { addr: ip('2001:db8::100'), proto: 17, port: 0 }],
-    vips: [ip('198.18.0.100'), ip('2001:db8::100')], masqReplies: [{ addr: ip('198.18.1.1'), proto: 6, port: 8080 }],
-    fullnatReplies: [], fullnatPorts: { min: 40000, max: 49999 }, localAddrs: [ip('198.18.0.2')],
-  });
+/** The exclusion both renderRuleset tests render, and the sets it declares whatever the hook. */
+const SPEC = {
+  devices: ['eth0'], vipPorts: [{ addr: ip('198.18.0.100'), proto: 6, port: 80 }, { addr: ip('2001:db8::100'), proto: 17, port: 0 }],
+  vips: [ip('198.18.0.100'), ip('2001:db8::100')], masqReplies: [{ addr: ip('198.18.1.1'), proto: 6, port: 8080 }],
+  fullnatReplies: [], fullnatPorts: { min: 40000, max: 49999 }, localAddrs: [ip('198.18.0.2')],
+};
+const SPEC_SETS = [
+  '  set svc4 { type ipv4_addr . inet_proto . inet_service; elements = { 198.18.0.100 . 6 . 80 } }',
+  '  set vipany6 { type ipv6_addr . inet_proto; elements = { 2001:db8::100 . 17 } }',
+  '  set masq4 { type ipv4_addr . inet_proto . inet_service; elements = { 198.18.1.1 . 6 . 8080 } }',
+  '  set local4 { type ipv4_addr; elements = { 198.18.0.2 } }',
+  '  set fnat4 { type ipv4_addr . inet_proto . inet_service; }',
+];
+
+test('renderRuleset (ingress, for taps): one atomic replace of our tables, sets and one netdev ingress chain per device', () => {
+  const text = renderRuleset('tsvs_t', SPEC);
+  const lines = text.split('\n');
+  // Tables of ours in every family go first (a change of hook leaves nothing behind).
+  assert.deepEqual(lines.slice(0, 7), [
+    'table inet tsvs_t {}', 'delete table inet tsvs_t', 'table arp tsvs_t {}', 'delete table arp tsvs_t',
+    'table netdev tsvs_t {}', 'delete table netdev tsvs_t', 'table netdev tsvs_t {',
+  ]);
+  for (const want of [
+    ...SPEC_SETS,
+    '    type filter hook ingress device "eth0" priority -500; policy accept;',
+    '    arp operation request arp daddr ip @vip4 drop',
+    '    icmpv6 type nd-neighbor-solicit @th,64,128 0x20010db8000000000000000000000100 drop',
+    // Small sets: one compare rule per element (cheaper than a set lookup for every packet).
+    '    ip saddr 198.18.1.1 meta l4proto 6 th sport 8080 ip daddr != @local4 drop',
+    '    ip6 daddr 2001:db8::100 meta l4proto 17 drop',
+  ]) assert.ok(lines.includes(want), `missing: ${want}`);
+  // Service traffic, the common case, matches the first rule; rules over empty sets are left out.
+  const chain = lines.indexOf('    type filter hook ingress device "eth0" priority -500; policy accept;');
+  assert.equal(lines[chain + 1], '    ip daddr 198.18.0.100 meta l4proto 6 th dport 80 drop');
+  assert.ok(!text.includes('@fnat4 ip daddr') && !text.includes('@svc6') && !text.includes('@vipany4'), 'rules over empty sets');
+  // Larger sets: one lookup.
+  const many = Array.from({ length: SMALL_SET + 1 }, (_, i) => ({ addr: ip(`198.18.1.${i + 1}`), proto: 17, port: 53 }));
+  const big = renderRuleset('tsvs_t', {
+    devices: ['eth0'], vipPorts: many, vips: [], masqReplies: [], fullnatReplies: many,
+    fullnatPorts: { min: 40000, max: 49999 }, localAddrs: [ip('198.18.0.2')],
+  }).split('\n');
+  assert.equal(big[big.indexOf('    type filter hook ingress device "eth0" priority -500; policy accept;') + 1], '    ip daddr . meta l4proto . th dport @svc4 drop');
+  assert.ok(big.includes('    ip saddr . meta l4proto . th sport @fnat4 ip daddr @local4 th dport 40000-49999 drop'));
+  assert.ok(big.includes(`  set svc4 { type ipv4_addr . inet_proto . inet_service; elements = { ${many.map((x) => `${x.addr.bytes.join('.')} . 17 . 53`).join(', ')} } }`));
+});
+
+test('renderRuleset (prerouting, for bound sockets): inet and arp tables, one prerouting chain for the devices', () => {
+  const text = renderRuleset('tsvs_t', SPEC, 'prerouting');
   const lines = text.split('\n');
   assert.deepEqual(lines.slice(0, 7), [
     'table inet tsvs_t {}', 'delete table inet tsvs_t', 'table arp tsvs_t {}', 'delete table arp tsvs_t',
     'table netdev tsvs_t {}', 'delete table netdev tsvs_t', 'table inet tsvs_t {',
   ]);
   for (const want of [
-    '  set svc4 { type ipv4_addr . inet_proto . inet_service; elements = { 198.18.0.100 . 6 . 80 } }',
-    '  set vipany6 { type ipv6_addr . inet_proto; elements = { 2001:db8::100 . 17 } }',
-    '  set masq4 { type ipv4_addr . inet_proto . inet_service; elements = { 198.18.1.1 . 6 . 8080 } }',
-    '  set local4 { type ipv4_addr; elements = { 198.18.0.2 } }',
-    '  set fnat4 { type ipv4_addr . inet_proto . inet_service; }',
+    ...SPEC_SETS,
     '    type filter hook prerouting priority -500; policy accept;',
     '    icmpv6 type nd-neighbor-solicit @th,64,128 0x20010db8000000000000000000000100 drop',
     // Small sets: one compare rule per element (cheaper than a set lookup for every packet).
@@ -141,7 +179,7 @@ test('renderRuleset: one atomic replace of our inet and arp tables (and an old n
   const big = renderRuleset('tsvs_t', {
     devices: ['eth0', 'eth1'], vipPorts: many, vips: [], masqReplies: [], fullnatReplies: many,
     fullnatPorts: { min: 40000, max: 49999 }, localAddrs: [ip('198.18.0.2')],
-  }).split('\n');
+  }, 'prerouting').split('\n');
   const bigChain = big.indexOf('    type filter hook prerouting priority -500; policy accept;');
   assert.deepEqual(big.slice(bigChain + 1, bigChain + 3), ['    iifname != { "eth0", "eth1" } accept', '    ip daddr . meta l4proto . th dport @svc4 drop']);
   assert.ok(big.includes('    ip saddr . meta l4proto . th sport @fnat4 ip daddr @local4 th dport 40000-49999 drop'));
@@ -149,6 +187,7 @@ test('renderRuleset: one atomic replace of our inet and arp tables (and an old n
   // No IPv4 VIP: an empty arp chain (no rule at all, not even the device filter).
   const arpBig = big.indexOf('  chain in {');
   assert.deepEqual(big.slice(arpBig + 1, arpBig + 3), ['    type filter hook input priority -500; policy accept;', '  }']);
+  assert.throws(() => renderRuleset('t', { devices: [], vipPorts: [], vips: [], masqReplies: [], fullnatReplies: [], localAddrs: [] }, 'prerouting'), /without devices/);
   assert.throws(() => renderRuleset('bad name', { devices: [], vipPorts: [], vips: [], masqReplies: [], fullnatReplies: [], localAddrs: [] }), /nft table name/);
   assert.throws(() => renderRuleset('t', { devices: ['eth0"; flush ruleset'], vipPorts: [], vips: [], masqReplies: [], fullnatReplies: [], localAddrs: [] }), /not a valid interface name/);
 });

@@ -3,7 +3,8 @@
 // client to a real server; tsvs answers ARP for the VIP and the nft rules keep the kernel out even
 // with the VIP on the director's lo and ip_forward=1; partial checksums and GSO superframes from
 // local senders arrive correct; table operations and snapshots go through the worker protocol; stop
-// removes the rules.
+// removes the rules. All of it twice: with ETH_P_ALL taps and netdev ingress rules (the default),
+// and with the tc fast path's protocol-bound sockets and prerouting/ARP rules (ADR 0005).
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TableOp } from '../../src/control/director-api.js';
 import type { ConnPage, OpsResult } from '../../src/dataplane/packet/worker-protocol.js';
 import type { PlaneSnapshot } from '../../src/dataplane/packet/plane.js';
+import { tcxUnavailable } from '../../src/dataplane/packet/xdp/fast-path.js';
 import { DirectorHost, DrTopology, Procs, fixture, nsRun, packetSkipReason, sh } from './helpers.js';
 import { ip } from './fixtures/wire.js';
 
@@ -96,8 +98,10 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms 
   assert.fail(`timed out waiting for ${what}`);
 }
 
-describe('packet plane end to end: DR test engine in network namespaces', { skip }, () => {
+for (const fast of [false, true]) describe(`packet plane end to end: DR test engine in network namespaces, ${fast ? 'tc fast path (bound sockets)' : 'taps'}`, { skip: skip || (fast && tcxUnavailable()) }, () => {
   const topo = new DrTopology('e2e');
+  // The table as `nft list` names it: netdev for taps; inet (with an arp one beside it) for bound sockets.
+  const family = fast ? 'inet' : 'netdev';
   const procs = new Procs();
   let host: DirectorHost | undefined;
   let webDir = '';
@@ -113,6 +117,7 @@ describe('packet plane end to end: DR test engine in network namespaces', { skip
     host = new DirectorHost(topo.lb);
     await host.call('start', {
       interfaces: ['l0', 'l1'], announceInterfaces: ['l0'], engineModule: fixture('dr-engine'), nftTable: TABLE,
+      ...(fast ? { offload: { mode: 'tc', maxFlows: 1024 } } : {}),
       ops: [...service('udp', DrTopology.VIP, 5353, DrTopology.RIP, 5353), ...service('tcp', DrTopology.VIP, 80, DrTopology.RIP, 80),
         ...service('tcp', DrTopology.VIP, 81, DrTopology.RIP, 81)],
     });
@@ -127,12 +132,20 @@ describe('packet plane end to end: DR test engine in network namespaces', { skip
     if (webDir) rmSync(webDir, { recursive: true, force: true });
   });
 
-  test('the nft tables are installed with the VIP rules for both devices', () => {
-    const out = sh(`ip netns exec ${topo.lb} nft list table inet ${TABLE}`);
+  test('the nft table is installed with the VIP rules on both devices', () => {
+    const out = sh(`ip netns exec ${topo.lb} nft list table ${family} ${TABLE}`);
     assert.match(out, /198\.18\.0\.100 \. 17 \. 5353|198\.18\.0\.100 \. udp \. 5353/);
-    assert.match(out, /hook prerouting priority -500/);
-    assert.match(out, /iifname != \{ "l0", "l1" \} accept/);
-    assert.match(sh(`ip netns exec ${topo.lb} nft list table arp ${TABLE}`), /arp daddr ip 198\.18\.0\.100 drop/);
+    if (fast) {
+      assert.match(out, /hook prerouting priority -500/);
+      assert.match(out, /iifname != \{ "l0", "l1" \} accept/);
+      assert.match(sh(`ip netns exec ${topo.lb} nft list table arp ${TABLE}`), /arp daddr ip 198\.18\.0\.100 drop/);
+      // /proc/net/packet: Proto column; bound rings only (0000 is the send socket), no 0003 tap.
+      const protos = sh(`ip netns exec ${topo.lb} cat /proc/net/packet`).trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[3]);
+      assert.deepEqual([...new Set(protos)].sort(), ['0000', '0800', '0806', '86dd']);
+    } else {
+      assert.match(out, /device "l0"/);
+      assert.match(out, /device "l1"/);
+    }
   });
 
   test('ARP for the VIP is answered exactly once, by tsvs: the kernel (VIP on lo) is kept out by nft', async () => {
@@ -215,7 +228,7 @@ describe('packet plane end to end: DR test engine in network namespaces', { skip
     assert.equal(bad.ok, false);
     const ok = await host!.call<OpsResult>('applyOps', { ops: service('udp', DrTopology.VIP2, 5353, DrTopology.RIP, 5353) });
     assert.deepEqual(ok, { ok: true });
-    assert.match(sh(`ip netns exec ${topo.lb} nft list table inet ${TABLE}`), /198\.18\.0\.101/);
+    assert.match(sh(`ip netns exec ${topo.lb} nft list table ${family} ${TABLE}`), /198\.18\.0\.101/);
     const before = udpSink!.out().split('\n').filter((l) => l.startsWith('msg-')).length;
     const r = await nsRun(topo.cli, ['python3', '-c', UDP_CLIENT, DrTopology.VIP2, '5353', '10']);
     assert.equal(r.code, 0, r.stderr);

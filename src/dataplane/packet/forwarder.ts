@@ -55,6 +55,7 @@ export class Forwarder {
   private segOff = 0;
   private pollOff = 0;
   private pollCount = 0;
+  private pollBytes = 0;
   private readonly verdict: Verdict = newVerdict();
   private readonly fixup = new FrameFixup();
   private readonly responder: NeighbourResponder;
@@ -105,8 +106,10 @@ export class Forwarder {
     // The tc fast path forwards in tc ingress, which taps run before: its rings are protocol-bound.
     const capture = captureRings(init.ring, fast?.mode === 'tc');
     const ringBytes = capture.reduce((n, c) => n + RxRing.size(c.geometry), 0);
+    // pollfds (8 bytes each: every ring, then the eventfd), then 8 bytes to drain the eventfd into.
+    this.pollBytes = pageAlign((init.interfaces.length * capture.length + 1) * 8 + 8);
     const total = init.interfaces.length * ringBytes + pageAlign(B * this.slotSize) + pageAlign(SEG_SLOTS * this.slotSize) +
-      pageAlign(PacketTx.size(B)) + 4096;
+      pageAlign(PacketTx.size(B)) + this.pollBytes;
     this.arena = Arena.reserve(libc, total);
     try {
       for (const c of init.interfaces) for (const r of capture) this.rings.push(RxRing.open(libc, c.ifIndex, r.geometry, r.protocol));
@@ -115,7 +118,7 @@ export class Forwarder {
       this.rings.forEach((r, i) => r.attach(this.arena, init.fanout && { groupId: (init.fanout.groupId + i) & 0xffff, mode: init.fanout.mode }));
       this.stagingOff = this.arena.mapAnon(B * this.slotSize, 'staging slots');
       this.segOff = this.arena.mapAnon(SEG_SLOTS * this.slotSize, 'segment slots');
-      this.pollOff = this.arena.mapAnon(4096, 'pollfds');
+      this.pollOff = this.arena.mapAnon(this.pollBytes, 'pollfds');
       this.eventFd = check(libc, 'eventfd', libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     } catch (e) {
       for (const r of this.rings) r.close();
@@ -200,7 +203,7 @@ export class Forwarder {
         this.io.polls++;
         this.libc.poll(this.arena.base + this.pollOff, this.pollCount, 100);
         // Reset the eventfd counter (non-blocking; EAGAIN when nobody wrote).
-        this.libc.readAt(this.eventFd, this.arena.base + this.pollOff + 1024, 8);
+        this.libc.readAt(this.eventFd, this.arena.base + this.pollOff + this.pollCount * 8, 8);
         this.clock.ms = performance.now();
       }
     }

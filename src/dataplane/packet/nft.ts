@@ -1,18 +1,23 @@
 // Keeping the kernel away from what tsvs forwards (design "The packet plane"): nftables rules, in
 // tables of our own, that drop VIP service traffic, ARP/NDP requests for VIPs and the real servers'
-// replies tsvs rewrites (masq, full NAT) on the captured devices. They sit at IP prerouting (inet
-// family, priority -500: before defragmentation, conntrack and routing) and ARP input, which run
-// after every AF_PACKET socket has had its copy, whether it is an ETH_P_ALL tap or bound to
-// ETH_P_IP/IPV6/ARP (the tc fast path needs bound sockets, ADR 0005); a netdev ingress hook would
-// run before bound sockets and hide the frames from tsvs too. So tsvs sees every one of those
-// frames and the kernel does not, whatever the operator did (VIP also on lo, ip_forward=1). The
-// tables are replaced atomically on every change, deleted on stop, and deleted at the next start if
-// a crash left them behind.
+// replies tsvs rewrites (masq, full NAT) on the captured devices. Where they sit depends on how the
+// plane receives (ADR 0005, "The tcx hook"):
+//  - 'ingress' (ETH_P_ALL taps, the default): one netdev ingress chain per captured device. Taps
+//    get their copy before that hook; it also runs before any receive handler or VLAN untagging,
+//    so it covers bridge ports, bond slaves and VLAN trunks too.
+//  - 'prerouting' (the tc fast path's protocol-bound sockets, which netdev ingress would starve,
+//    as it runs before protocol delivery): an inet prerouting chain at priority -500 (before
+//    defragmentation, conntrack and routing) and an arp input chain, matched by iifname. The
+//    kernel hands the IP/ARP receive path and each bound socket their own reference (ip_rcv and
+//    arp_rcv clone a shared skb), so a drop there hides nothing from tsvs.
+// Either way the kernel never handles those frames, whatever the operator did (VIP also on lo,
+// ip_forward=1). The tables are replaced atomically on every change, deleted on stop, and deleted
+// at the next start if a crash left them behind.
 import { spawn } from 'node:child_process';
 import { type IpAddress, formatIp } from '../../core/net/addr.js';
 import type { AddrProtoPort } from './service-model.js';
 
-/** Default table name (one inet and one arp table of this name). */
+/** Default table name (netdev family, or one inet and one arp table of this name). */
 export const DEFAULT_NFT_TABLE = 'tsvs';
 
 /** What must be kept from the kernel, on which devices. */
@@ -49,10 +54,16 @@ function hex128(a: IpAddress): string {
   return '0x' + Array.from(a.bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** The nft script that (re)creates the table for `spec` in one transaction. */
-export function renderRuleset(table: string, spec: ExclusionSpec): string {
+/** Where the exclusion rules sit (see the top of this file). */
+export type ExclusionHook = 'ingress' | 'prerouting';
+
+/** The nft script that (re)creates the tables for `spec` at `hook` in one transaction (removing
+ * any table of ours in the other families, so a change of hook leaves nothing behind). */
+export function renderRuleset(table: string, spec: ExclusionSpec, hook: ExclusionHook = 'ingress'): string {
   if (!NAME_RE.test(table)) throw new Error(`Cannot use nft table name '${table}': it must match ${NAME_RE}`);
   for (const d of spec.devices) if (!DEV_RE.test(d)) throw new Error(`Cannot install nft rules on device '${d}': not a valid interface name`);
+  // Without a device to match, prerouting rules would apply to every interface of the namespace.
+  if (hook === 'prerouting' && spec.devices.length === 0) throw new Error('Cannot install nft prerouting rules without devices');
   const fam = <T extends { addr: IpAddress }>(xs: readonly T[], f: 4 | 6) => xs.filter((x) => x.addr.family === f);
   const ipsOf = (xs: readonly IpAddress[], f: 4 | 6) => xs.filter((x) => x.family === f).map(formatIp);
   const sets: string[] = [];
@@ -90,6 +101,7 @@ export function renderRuleset(table: string, spec: ExclusionSpec): string {
       // Non-first fragments carry no ports: keep them all from the kernel (the engine decides).
       rules.push('ip frag-off & 0x1fff != 0 ip daddr @vip4 drop');
       rules.push('icmp type { destination-unreachable, source-quench, time-exceeded, parameter-problem } ip daddr @vip4 drop');
+      if (hook === 'ingress') rules.push('arp operation request arp daddr ip @vip4 drop');
     }
     if (hasVip && f === 6) {
       rules.push('icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } ip6 daddr @vip6 drop');
@@ -100,31 +112,35 @@ export function renderRuleset(table: string, spec: ExclusionSpec): string {
     each(fam(spec.fullnatReplies, f), `${ip} saddr . meta l4proto . th sport @fnat${f} ${ip} daddr @local${f}${ports} drop`,
       (x) => `${ip} saddr ${formatIp(x.addr)} meta l4proto ${x.proto} th sport ${x.port} ${ip} daddr @local${f}${ports} drop`);
   }
+  const cleanup = FAMILIES.flatMap((f) => [`table ${f} ${table} {}`, `delete table ${f} ${table}`]);
+  if (hook === 'ingress') {
+    const chains = spec.devices.map((d, i) => [
+      `  chain in${i} {`,
+      `    type filter hook ingress device "${d}" priority -500; policy accept;`,
+      ...rules.map((r) => `    ${r}`),
+      '  }',
+    ].join('\n'));
+    return [...cleanup, `table netdev ${table} {`, ...sets, ...chains, '}', ''].join('\n');
+  }
   // Both chains see every device of the namespace: the first rule lets the others pass at once.
   const devs = spec.devices.length === 1 ? `"${spec.devices[0]}"` : `{ ${spec.devices.map((d) => `"${d}"`).join(', ')} }`;
-  const only = spec.devices.length > 0 ? [`iifname != ${devs} accept`] : [];
   const vip4 = ipsOf(spec.vips, 4);
   const arp = vip4.length === 0 ? [] : [`arp operation request arp daddr ip ${vip4.length === 1 ? vip4[0] : `{ ${vip4.join(', ')} }`} drop`];
-  const chain = (name: string, hook: string, body: string[]) => [
+  const chain = (name: string, kind: string, body: string[]) => [
     `  chain ${name} {`,
-    `    type filter hook ${hook} priority -500; policy accept;`,
-    ...(body.length > 0 ? [...only, ...body] : []).map((r) => `    ${r}`),
+    `    type filter hook ${kind} priority -500; policy accept;`,
+    ...(body.length > 0 ? [`iifname != ${devs} accept`, ...body] : []).map((r) => `    ${r}`),
     '  }',
   ].join('\n');
   return [
-    ...FAMILIES.flatMap((f) => [`table ${f} ${table} {}`, `delete table ${f} ${table}`]),
-    `table inet ${table} {`,
-    ...sets,
-    chain('pre', 'prerouting', rules),
-    '}',
-    `table arp ${table} {`,
-    chain('in', 'input', arp),
-    '}',
+    ...cleanup,
+    `table inet ${table} {`, ...sets, chain('pre', 'prerouting', rules), '}',
+    `table arp ${table} {`, chain('in', 'input', arp), '}',
     '',
   ].join('\n');
 }
 
-/** Every family a table of ours may be in; netdev is where versions before the tc fast path kept it. */
+/** Every family a table of ours may be in (netdev for 'ingress', inet and arp for 'prerouting'). */
 const FAMILIES = ['inet', 'arp', 'netdev'] as const;
 
 /** Runs `nft -f -` with `script` on stdin. */
@@ -146,11 +162,11 @@ export class NftExclusion {
   private installed = false;
   private last = '';
 
-  constructor(readonly table: string = DEFAULT_NFT_TABLE) {}
+  constructor(readonly table: string = DEFAULT_NFT_TABLE, readonly hook: ExclusionHook = 'ingress') {}
 
   /** Installs or atomically replaces the rules (no-op when unchanged). */
   async apply(spec: ExclusionSpec): Promise<void> {
-    const script = renderRuleset(this.table, spec);
+    const script = renderRuleset(this.table, spec, this.hook);
     if (this.installed && script === this.last) return;
     await runNft(script);
     this.installed = true;
@@ -164,7 +180,7 @@ export class NftExclusion {
     this.last = '';
   }
 
-  /** Deletes our tables named `table` (inet, arp, and netdev from older versions) if present. */
+  /** Deletes our tables named `table` (netdev, inet, arp) if present. */
   static async removeTable(table: string): Promise<void> {
     if (!NAME_RE.test(table)) throw new Error(`Cannot use nft table name '${table}': it must match ${NAME_RE}`);
     await runNft(FAMILIES.map((f) => `table ${f} ${table} {}\ndelete table ${f} ${table}\n`).join(''));

@@ -128,7 +128,8 @@ export class PacketPlane {
     };
     const interfaces = opts.interfaces.map((name) => ({ name, ifIndex: idx(name) }));
     const announce = (opts.announceInterfaces ?? opts.interfaces).map(idx);
-    if (opts.nftTable !== false) this.nft = new NftExclusion(opts.nftTable ?? DEFAULT_NFT_TABLE);
+    // The tc fast path's bound sockets receive after netdev ingress: their exclusion sits at prerouting.
+    if (opts.nftTable !== false) this.nft = new NftExclusion(opts.nftTable ?? DEFAULT_NFT_TABLE, opts.offload?.mode === 'tc' ? 'prerouting' : 'ingress');
     try {
       await this.nft?.apply(this.exclusion());
       this.control = new SharedArrayBuffer(CTL_SLOTS * 4);

@@ -7,6 +7,7 @@
 //
 // One instance belongs to the thread that opened it (koffi bindings and module state are per
 // thread); the fds it holds are the process's, and close() releases them.
+import { release } from 'node:os';
 import { HOST_LE } from './asm.js';
 import {
   ATTR_SIZE, BPF_ANY, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_MAP_DELETE_ELEM, BPF_MAP_GET_NEXT_KEY,
@@ -229,6 +230,15 @@ export function xdpUnavailable(): string | undefined {
   } catch (e) {
     return `the XDP fast path needs koffi: ${(e as Error).message}`;
   }
+  return undefined;
+}
+
+/** Why the tc hook cannot run here (tcx links came with Linux 6.6), or undefined; includes xdpUnavailable(). */
+export function tcxUnavailable(): string | undefined {
+  const base = xdpUnavailable();
+  if (base) return base;
+  const [major, minor] = release().split('.').map((x) => parseInt(x, 10));
+  if (!(major > 6 || (major === 6 && minor >= 6))) return `the tc fast path needs Linux 6.6 or later (tcx links): this kernel is ${release()}`;
   return undefined;
 }
 

@@ -50,20 +50,25 @@ export function drProgram(mapFd: number, hook: ProgramHook): Uint8Array {
       .movReg(9, 8).subReg(9, 7);
     bounds(a, L4);
   } else {
-    // tc ingress sees the frame from its Ethernet header on. Headers beyond the skb's linear part
-    // are pulled in (a paged skb may hold them in a fragment), so both hooks decide on the same
-    // bytes; the helper invalidates the pointers, so they are loaded again.
+    // tc ingress sees the frame from its Ethernet header on, and that header is always in the
+    // linear part. A VLAN tag the kernel already took off the frame (XDP sees it in the data
+    // instead): the out interface would lose it, so tagged frames stay user space's. Only an
+    // untagged IPv4 frame is worth the rest.
     a.ldx('w', 7, 6, SKB_DATA).ldx('w', 8, 6, SKB_DATA_END).ldx('w', 9, 6, SKB_LEN)
+      .ldx('w', 1, 6, SKB_VLAN_PRESENT).jneImm(1, 0, 'pass');
+    bounds(a, IP);
+    // Headers beyond the linear part are pulled in (a paged skb may hold them in a fragment), at
+    // most the frame's length (asking for more fails), so both hooks decide on the same bytes. The
+    // helper invalidates packet pointers, so they are loaded again; the length does not change.
+    a.ldx('h', 1, 7, ETH_TYPE).jneImm(1, net16(0x0800), 'pass')
       .movReg(1, 8).subReg(1, 7)
       .jgeImm(1, TCP_END, 'linear')
       .jgeReg(1, 9, 'linear') // the whole frame is linear (and short)
-      .movReg(1, 6).movImm(2, TCP_END).call(BPF_FUNC_SKB_PULL_DATA)
+      .movImm(2, TCP_END).jgeImm(9, TCP_END, 'pull').movReg(2, 9).label('pull')
+      .movReg(1, 6).call(BPF_FUNC_SKB_PULL_DATA)
       .ldx('w', 7, 6, SKB_DATA).ldx('w', 8, 6, SKB_DATA_END)
       .label('linear');
     bounds(a, L4);
-    // A VLAN tag the kernel already took off the frame (XDP sees it in the data instead): the out
-    // interface would lose it, so tagged frames stay user space's.
-    a.ldx('w', 1, 6, SKB_VLAN_PRESENT).jneImm(1, 0, 'pass');
   }
 
   // 1. EtherType IPv4 (a VLAN tag in the frame makes it 0x8100: user space).
