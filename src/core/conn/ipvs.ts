@@ -3,7 +3,6 @@
 // conn_schedule and state_transition hooks, ip_vs_conn.c expiry; spec §2). Scheduling glue,
 // stats and connection accounting go through the service table's objects; storage is ConnTable.
 import type { Destination } from '../service/destination.js';
-import { DEST_F_OVERLOAD } from '../service/types.js';
 import type { VirtualService } from '../service/virtual-service.js';
 import type { ConnKey } from './conn-key.js';
 import { METHOD_OF, protoNum } from './conn-core.js';
@@ -29,8 +28,8 @@ export class Ipvs extends ConnScheduling {
   /**
    * A client → virtual service packet (ip_vs_in_hook, spec §2.4–§2.9). `exclude`: destinations the
    * scheduler must skip if this packet schedules a new conn (a proxy's retry after a failed
-   * connect); they are OVERLOADed for the scheduling step only, after any old entry this packet
-   * expires, because expiring it unbinds its destination, which clears OVERLOAD.
+   * connect); they are marked `excluded` (which schedulers read as OVERLOAD) for the scheduling
+   * step only, apart from the real OVERLOAD that binding and unbinding keep.
    */
   inbound(p: PacketMeta, exclude?: readonly Destination[]): InResult {
     const c = this.conns;
@@ -94,14 +93,13 @@ export class Ipvs extends ConnScheduling {
     return r;
   }
 
-  /** schedule() with `exclude` OVERLOADed (every scheduler skips those, spec §1) for the call. */
+  /** schedule() with `exclude` skipped as if OVERLOADed (every scheduler skips those, spec §1) for the call. */
   private scheduleExcluding(svc: VirtualService, k: ConnKey, fwmark: number, exclude: readonly Destination[]): number {
-    const saved = exclude.map((d) => d.flags & DEST_F_OVERLOAD);
-    for (const d of exclude) d.flags |= DEST_F_OVERLOAD;
+    for (const d of exclude) d.excluded = true;
     try {
       return this.schedule(svc, k, fwmark);
     } finally {
-      exclude.forEach((d, i) => { d.flags = (d.flags & ~DEST_F_OVERLOAD) | saved[i]; });
+      for (const d of exclude) d.excluded = false;
     }
   }
 

@@ -59,8 +59,16 @@ export class Destination {
     return (this.flags & DEST_F_AVAILABLE) !== 0;
   }
 
+  /**
+   * Skipped by the scheduler for one call (Ipvs.inbound's `exclude`: a retry after a failed
+   * connect); never set outside that call. Kept apart from `flags`, so an OVERLOAD that binding or
+   * unbinding sets or clears during the call stays as they left it.
+   */
+  excluded = false;
+
+  /** What every scheduler skips: OVERLOAD, or excluded for the current call. */
   get isOverloaded(): boolean {
-    return (this.flags & DEST_F_OVERLOAD) !== 0;
+    return (this.flags & DEST_F_OVERLOAD) !== 0 || this.excluded;
   }
 
   /** active + inactive: what thresholds compare against (templates do not count). */

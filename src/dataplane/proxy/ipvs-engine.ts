@@ -201,7 +201,7 @@ export class IpvsEngine implements ProxyEngine {
     return this.openExcluding(svc, p, undefined);
   }
 
-  /** Feeds the SYN (or first datagram) with the failed destinations excluded (OVERLOAD while scheduling). */
+  /** Feeds the SYN (or first datagram) with the failed destinations excluded from scheduling. */
   openExcluding(svc: VirtualService, p: PacketMeta, failed: Destination[] | undefined): IpvsConn | RefuseReason {
     p.tcpFlags = p.protocol === 'tcp' ? SYN : 0;
     // The failed destinations are skipped by the scheduler only (Ipvs.inbound's `exclude`): existing

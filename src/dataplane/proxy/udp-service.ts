@@ -2,11 +2,12 @@
 // proxy did that the engine does not count (shared by every UDP listener of a plane, exported as
 // tsvs_proxy_events_total{protocol="udp"}).
 import type { Destination } from '../../core/service/destination.js';
+import type { ProxyProtocolVersion } from './proxy-protocol.js';
 
 /** Per-service settings of the UDP proxy. */
 export interface UdpServiceOptions {
   /** Sends a PROXY v2 DGRAM header in front of every datagram to this real server when not 0. */
-  proxyProtocolFor(dest: Destination): 0 | 1 | 2;
+  proxyProtocolFor(dest: Destination): ProxyProtocolVersion;
   /** Most datagrams queued per session while its upstream socket connects. */
   readonly maxPending: number;
 }

@@ -1,6 +1,7 @@
 // struct sockaddr_in / sockaddr_in6 to and from the core's addresses (Linux layout: family in host
 // order, port and address in network order).
 import type { IpAddress } from '../../../core/net/addr.js';
+import { rd16, rd32, wr16, wr32 } from '../../../core/packet/frame.js';
 import { AF_INET, AF_INET6 } from './sys.js';
 
 /** sizeof(struct sockaddr_in6), enough for both families. */
@@ -11,8 +12,7 @@ export function encodeSockaddr(addr: IpAddress, port: number): Uint8Array {
   const v6 = addr.family === 6;
   const b = new Uint8Array(v6 ? 28 : 16);
   b[0] = v6 ? AF_INET6 : AF_INET;
-  b[2] = port >> 8;
-  b[3] = port & 0xff;
+  wr16(b, 2, port);
   b.set(addr.bytes, v6 ? 8 : 4);
   return b;
 }
@@ -36,7 +36,7 @@ const V4_INTERN_MAX = 16384;
  * Addresses are never written to once made.
  */
 function ipv4At(u8: Uint8Array, off: number): IpAddress {
-  const v = u32At(u8, off);
+  const v = rd32(u8, off);
   let a = V4_INTERN.get(v);
   if (a === undefined) {
     if (V4_INTERN.size >= V4_INTERN_MAX) V4_INTERN.clear();
@@ -46,34 +46,28 @@ function ipv4At(u8: Uint8Array, off: number): IpAddress {
   return a;
 }
 
-function u32At(u8: Uint8Array, off: number): number {
-  return ((u8[off] << 24) | (u8[off + 1] << 16) | (u8[off + 2] << 8) | u8[off + 3]) >>> 0;
-}
-
 /**
  * The sockaddr_in at `off` as one number, ip × 65536 + port (below 2^48: a key and a reply
  * address that cost no string or buffer); -1 for another family.
  */
 export function ipv4SockaddrKey(u8: Uint8Array, off: number): number {
   if ((u8[off] | (u8[off + 1] << 8)) !== AF_INET) return -1;
-  return u32At(u8, off + 4) * 65536 + ((u8[off + 2] << 8) | u8[off + 3]);
+  return rd32(u8, off + 4) * 65536 + rd16(u8, off + 2);
 }
 
 /** Writes the sockaddr_in that ipv4SockaddrKey made `key` from at `off`; returns its length (16). */
 export function writeIpv4Sockaddr(u8: Uint8Array, off: number, key: number): number {
-  const ip = Math.floor(key / 65536);
   u8.fill(0, off, off + 16);
   u8[off] = AF_INET;
-  u8[off + 2] = (key >>> 8) & 0xff;
-  u8[off + 3] = key & 0xff;
-  u8[off + 4] = ip >>> 24; u8[off + 5] = (ip >>> 16) & 0xff; u8[off + 6] = (ip >>> 8) & 0xff; u8[off + 7] = ip & 0xff;
+  wr16(u8, off + 2, key % 65536);
+  wr32(u8, off + 4, Math.floor(key / 65536));
   return 16;
 }
 
 /** Decodes the sockaddr at `off` in `u8`; undefined for other families. */
 export function decodeSockaddr(u8: Uint8Array, off: number): SockAddr | undefined {
   const family = u8[off] | (u8[off + 1] << 8);
-  const port = (u8[off + 2] << 8) | u8[off + 3];
+  const port = rd16(u8, off + 2);
   if (family === AF_INET) return { addr: ipv4At(u8, off + 4), port };
   if (family !== AF_INET6) return undefined;
   // ::ffff:a.b.c.d (an IPv4 client of a dual-stack socket) reads as a.b.c.d, as on the Node path.
