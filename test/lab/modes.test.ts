@@ -8,6 +8,7 @@
 // replies pass through it, that -c lists the connections, and that 100 MB of random bytes arrive
 // byte for byte (sha256).
 
+import { packetSocketProtocols } from '../packet/helpers.js';
 import { tcxUnavailable } from '../../src/dataplane/packet/xdp/fast-path.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -125,11 +126,8 @@ async function offloadedPackets(hook: 'xdp' | 'tc'): Promise<number> {
     const link = await inNs('tsvs-lab-director', ['ip', '-d', 'link', 'show', LAB.iface], 10_000);
     assert.match(link, /xdpgeneric/, `an XDP program on ${LAB.iface}: ${link}`);
   } else {
-    // /proc/net/packet: sk RefCnt Type Proto Iface ...; Proto in hex (0003 = ETH_P_ALL; 0000 is the
-    // send socket, which receives nothing).
     const table = await inNs('tsvs-lab-director', ['cat', '/proc/net/packet'], 10_000);
-    const protos = table.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[3].toLowerCase()).filter((p) => p !== '0000').sort();
-    assert.deepEqual([...new Set(protos)], ['0800', '0806', '86dd'], `the director's packet sockets:\n${table}`);
+    assert.deepEqual(packetSocketProtocols(table), ['0800', '0806', '86dd'], `the director's packet sockets:\n${table}`);
   }
   let packets = 0;
   for (let i = 0; i < 20 && packets < 100; i++) {

@@ -108,6 +108,11 @@ const SPEC = {
   vips: [ip('198.18.0.100'), ip('2001:db8::100')], masqReplies: [{ addr: ip('198.18.1.1'), proto: 6, port: 8080 }],
   fullnatReplies: [], fullnatPorts: { min: 40000, max: 49999 }, localAddrs: [ip('198.18.0.2')],
 };
+/** Every rendering starts by deleting our tables in every family (a change of hook leaves nothing behind). */
+const DROP_TABLES = [
+  'table inet tsvs_t {}', 'delete table inet tsvs_t', 'table arp tsvs_t {}', 'delete table arp tsvs_t',
+  'table netdev tsvs_t {}', 'delete table netdev tsvs_t',
+];
 const SPEC_SETS = [
   '  set svc4 { type ipv4_addr . inet_proto . inet_service; elements = { 198.18.0.100 . 6 . 80 } }',
   '  set vipany6 { type ipv6_addr . inet_proto; elements = { 2001:db8::100 . 17 } }',
@@ -120,14 +125,11 @@ test('renderRuleset (ingress, for taps): one atomic replace of our tables, sets 
   const text = renderRuleset('tsvs_t', SPEC);
   const lines = text.split('\n');
   // Tables of ours in every family go first (a change of hook leaves nothing behind).
-  assert.deepEqual(lines.slice(0, 7), [
-    'table inet tsvs_t {}', 'delete table inet tsvs_t', 'table arp tsvs_t {}', 'delete table arp tsvs_t',
-    'table netdev tsvs_t {}', 'delete table netdev tsvs_t', 'table netdev tsvs_t {',
-  ]);
+  assert.deepEqual(lines.slice(0, 7), [...DROP_TABLES, 'table netdev tsvs_t {']);
   for (const want of [
     ...SPEC_SETS,
     '    type filter hook ingress device "eth0" priority -500; policy accept;',
-    '    arp operation request arp daddr ip @vip4 drop',
+    '    arp operation request arp daddr ip 198.18.0.100 drop',
     '    icmpv6 type nd-neighbor-solicit @th,64,128 0x20010db8000000000000000000000100 drop',
     // Small sets: one compare rule per element (cheaper than a set lookup for every packet).
     '    ip saddr 198.18.1.1 meta l4proto 6 th sport 8080 ip daddr != @local4 drop',
@@ -151,10 +153,7 @@ test('renderRuleset (ingress, for taps): one atomic replace of our tables, sets 
 test('renderRuleset (prerouting, for bound sockets): inet and arp tables, one prerouting chain for the devices', () => {
   const text = renderRuleset('tsvs_t', SPEC, 'prerouting');
   const lines = text.split('\n');
-  assert.deepEqual(lines.slice(0, 7), [
-    'table inet tsvs_t {}', 'delete table inet tsvs_t', 'table arp tsvs_t {}', 'delete table arp tsvs_t',
-    'table netdev tsvs_t {}', 'delete table netdev tsvs_t', 'table inet tsvs_t {',
-  ]);
+  assert.deepEqual(lines.slice(0, 7), [...DROP_TABLES, 'table inet tsvs_t {']);
   for (const want of [
     ...SPEC_SETS,
     '    type filter hook prerouting priority -500; policy accept;',

@@ -46,6 +46,16 @@ export function nsRun(ns: string, argv: readonly string[], timeoutMs = 15_000): 
   });
 }
 
+/**
+ * The protocols a namespace's packet sockets receive, from its /proc/net/packet (columns: sk
+ * RefCnt Type Proto ...; Proto in hex, 0003 = ETH_P_ALL), once each and sorted; 0000, a send-only
+ * socket that receives nothing, left out. The packet plane in tc mode shows 0800, 0806, 86dd.
+ */
+export function packetSocketProtocols(procNetPacket: string): string[] {
+  const protos = procNetPacket.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[3].toLowerCase());
+  return [...new Set(protos)].filter((p) => p !== '0000').sort();
+}
+
 /** A compiled fixture's path (fixtures/NAME.js next to this file). */
 export function fixture(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));

@@ -10,12 +10,13 @@
 // Everything native lives in one Arena: a reserved address range into which the rings and the
 // anonymous areas (staging slots, mmsghdr/iovec arrays, pollfds) are mapped with MAP_FIXED, so a
 // single ArrayBuffer (koffi.view) covers all of it and frames move with copyWithin.
+import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from '../../core/packet/frame.js';
 import { type Libc, check, fail, htons, intOpt, writeAddr, EAGAIN, ENOBUFS } from './ffi.js';
+import type { FastPathMode } from './xdp/fast-path.js';
 
 export const AF_PACKET = 17;
 export const SOCK_RAW = 3;
 export const ETH_P_ALL = 0x0003;
-export const ETH_P_IP = 0x0800, ETH_P_ARP = 0x0806, ETH_P_IPV6 = 0x86dd;
 const SOL_SOCKET = 1;
 const SOL_PACKET = 263;
 const SO_RCVBUFFORCE = 33;
@@ -81,11 +82,22 @@ export interface CaptureRing {
 }
 
 /**
- * The receive rings one interface needs: one tap, or, with `bound`, one ring per EtherType the
- * plane handles (IPv4, IPv6, ARP; ARP's ring small, it carries only requests and replies).
+ * How the plane receives: ETH_P_ALL taps, or (the tc fast path, which taps would see ahead of)
+ * sockets bound to the EtherTypes it handles. The nft exclusion's hook follows from it (nft.ts).
  */
-export function captureRings(g: RingGeometry, bound: boolean): CaptureRing[] {
-  if (!bound) return [{ protocol: ETH_P_ALL, geometry: g }];
+export type CaptureMode = 'tap' | 'bound';
+
+/** The one place that decides the capture mode: bound sockets for the tc fast path, taps otherwise. */
+export function captureModeFor(fastPath: FastPathMode | undefined): CaptureMode {
+  return fastPath === 'tc' ? 'bound' : 'tap';
+}
+
+/**
+ * The receive rings one interface needs: one tap, or, bound, one ring per EtherType the plane
+ * handles (IPv4, IPv6, ARP; ARP's ring small, it carries only requests and replies).
+ */
+export function captureRings(g: RingGeometry, mode: CaptureMode): CaptureRing[] {
+  if (mode === 'tap') return [{ protocol: ETH_P_ALL, geometry: g }];
   return [
     { protocol: ETH_P_IP, geometry: g },
     { protocol: ETH_P_IPV6, geometry: g },

@@ -7,7 +7,7 @@
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { type Verdict, VerdictKind, newVerdict } from '../../core/engine-contract.js';
 import {
-  Arena, PacketTx, RxRing, captureRings, TP_STATUS_CSUMNOTREADY, TP_STATUS_GSO_TCP, TP_STATUS_USER, pageAlign,
+  Arena, PacketTx, RxRing, captureModeFor, captureRings, TP_STATUS_CSUMNOTREADY, TP_STATUS_GSO_TCP, TP_STATUS_USER, pageAlign,
 } from './af-packet.js';
 import { NEIGH_FRAME_MAX, NEIGH_PASS, NEIGH_REPLIED, type NeighbourResponder } from './arp.js';
 import { ForwarderControl } from './forwarder-control.js';
@@ -17,7 +17,7 @@ import type { NeighbourCache } from './neighbour.js';
 import { NeighbourTalk } from './neighbour-talk.js';
 import type { LinuxNetContext } from './net-context.js';
 import { FlowOffloader } from './offload.js';
-import type { XdpFastPath } from './xdp/fast-path.js';
+import type { BpfFastPath } from './xdp/fast-path.js';
 import {
   CTL_MAIL, CTL_STOP, type FromWorker, type IoCounters, type PacketEngine, type ToWorker, type WorkerInit, type WorkerSnapshot,
   newIoCounters,
@@ -55,7 +55,6 @@ export class Forwarder {
   private segOff = 0;
   private pollOff = 0;
   private pollCount = 0;
-  private pollBytes = 0;
   private readonly verdict: Verdict = newVerdict();
   private readonly fixup = new FrameFixup();
   private readonly responder: NeighbourResponder;
@@ -80,8 +79,8 @@ export class Forwarder {
     private readonly post: (m: FromWorker) => void,
     /** The engine's clock, set here once per ring block and loop turn (a performance.now() per packet cost ~3 % of the loop). */
     private readonly clock: { ms: number } = { ms: 0 },
-    /** The XDP fast path, attached to the capture interfaces (ADR 0005); closed with the forwarder. */
-    private readonly fast?: XdpFastPath,
+    /** The kernel fast path (XDP or tcx), attached to the capture interfaces (ADR 0005); closed with the forwarder. */
+    private readonly fast?: BpfFastPath,
   ) {
     this.offloader = fast && new FlowOffloader(fast, engine);
     this.ctl = new Int32Array(init.control);
@@ -103,13 +102,12 @@ export class Forwarder {
     for (const c of init.interfaces) maxMtu = Math.max(maxMtu, this.mtuOf.get(c.ifIndex) ?? 1500);
     this.slotSize = Math.max(2048, Math.ceil((maxMtu + 64) / 64) * 64);
     const B = init.batch;
-    // The tc fast path forwards in tc ingress, which taps run before: its rings are protocol-bound.
-    const capture = captureRings(init.ring, fast?.mode === 'tc');
+    const capture = captureRings(init.ring, captureModeFor(fast?.mode));
     const ringBytes = capture.reduce((n, c) => n + RxRing.size(c.geometry), 0);
     // pollfds (8 bytes each: every ring, then the eventfd), then 8 bytes to drain the eventfd into.
-    this.pollBytes = pageAlign((init.interfaces.length * capture.length + 1) * 8 + 8);
+    const pollBytes = pageAlign((init.interfaces.length * capture.length + 1) * 8 + 8);
     const total = init.interfaces.length * ringBytes + pageAlign(B * this.slotSize) + pageAlign(SEG_SLOTS * this.slotSize) +
-      pageAlign(PacketTx.size(B)) + this.pollBytes;
+      pageAlign(PacketTx.size(B)) + pollBytes;
     this.arena = Arena.reserve(libc, total);
     try {
       for (const c of init.interfaces) for (const r of capture) this.rings.push(RxRing.open(libc, c.ifIndex, r.geometry, r.protocol));
@@ -118,7 +116,7 @@ export class Forwarder {
       this.rings.forEach((r, i) => r.attach(this.arena, init.fanout && { groupId: (init.fanout.groupId + i) & 0xffff, mode: init.fanout.mode }));
       this.stagingOff = this.arena.mapAnon(B * this.slotSize, 'staging slots');
       this.segOff = this.arena.mapAnon(SEG_SLOTS * this.slotSize, 'segment slots');
-      this.pollOff = this.arena.mapAnon(this.pollBytes, 'pollfds');
+      this.pollOff = this.arena.mapAnon(pollBytes, 'pollfds');
       this.eventFd = check(libc, 'eventfd', libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     } catch (e) {
       for (const r of this.rings) r.close();

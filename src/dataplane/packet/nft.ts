@@ -15,6 +15,7 @@
 // at the next start if a crash left them behind.
 import { spawn } from 'node:child_process';
 import { type IpAddress, formatIp } from '../../core/net/addr.js';
+import type { CaptureMode } from './af-packet.js';
 import type { AddrProtoPort } from './service-model.js';
 
 /** Default table name (netdev family, or one inet and one arp table of this name). */
@@ -35,6 +36,9 @@ export interface ExclusionSpec {
   /** The director's own addresses. */
   readonly localAddrs: readonly IpAddress[];
 }
+
+/** Every family a table of ours may be in (netdev for 'ingress', inet and arp for 'prerouting'). */
+const FAMILIES = ['inet', 'arp', 'netdev'] as const;
 
 /** Sets up to this size are matched with one compare rule per element instead of a set lookup. */
 export const SMALL_SET = 8;
@@ -57,6 +61,9 @@ function hex128(a: IpAddress): string {
 /** Where the exclusion rules sit (see the top of this file). */
 export type ExclusionHook = 'ingress' | 'prerouting';
 
+/** The hook that lets the plane's receive sockets see a frame before the kernel drops it. */
+export const EXCLUSION_HOOK: Readonly<Record<CaptureMode, ExclusionHook>> = { tap: 'ingress', bound: 'prerouting' };
+
 /** The nft script that (re)creates the tables for `spec` at `hook` in one transaction (removing
  * any table of ours in the other families, so a change of hook leaves nothing behind). */
 export function renderRuleset(table: string, spec: ExclusionSpec, hook: ExclusionHook = 'ingress'): string {
@@ -76,6 +83,8 @@ export function renderRuleset(table: string, spec: ExclusionSpec, hook: Exclusio
     sets.push(`  set fnat${f} { type ${t} . inet_proto . inet_service;${els(fam(spec.fullnatReplies, f).map(app))} }`);
     sets.push(`  set local${f} { type ${t};${els(ipsOf(spec.localAddrs, f))} }`);
   }
+  const vip4 = ipsOf(spec.vips, 4);
+  const arpRule = vip4.length > 0 ? `arp operation request arp daddr ip ${anon(vip4)} drop` : '';
   const ports = spec.fullnatPorts ? ` th dport ${spec.fullnatPorts.min}-${spec.fullnatPorts.max}` : '';
   // Every rule only drops and the policy accepts, so the chain is a union and any order means the
   // same. The order is for cost: every packet to a VIP walks this chain in the softirq of whoever
@@ -101,7 +110,8 @@ export function renderRuleset(table: string, spec: ExclusionSpec, hook: Exclusio
       // Non-first fragments carry no ports: keep them all from the kernel (the engine decides).
       rules.push('ip frag-off & 0x1fff != 0 ip daddr @vip4 drop');
       rules.push('icmp type { destination-unreachable, source-quench, time-exceeded, parameter-problem } ip daddr @vip4 drop');
-      if (hook === 'ingress') rules.push('arp operation request arp daddr ip @vip4 drop');
+      // netdev ingress sees ARP too; with 'prerouting' the rule goes to an arp table of its own.
+      if (hook === 'ingress') rules.push(arpRule);
     }
     if (hasVip && f === 6) {
       rules.push('icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } ip6 daddr @vip6 drop');
@@ -112,36 +122,35 @@ export function renderRuleset(table: string, spec: ExclusionSpec, hook: Exclusio
     each(fam(spec.fullnatReplies, f), `${ip} saddr . meta l4proto . th sport @fnat${f} ${ip} daddr @local${f}${ports} drop`,
       (x) => `${ip} saddr ${formatIp(x.addr)} meta l4proto ${x.proto} th sport ${x.port} ${ip} daddr @local${f}${ports} drop`);
   }
-  const cleanup = FAMILIES.flatMap((f) => [`table ${f} ${table} {}`, `delete table ${f} ${table}`]);
-  if (hook === 'ingress') {
-    const chains = spec.devices.map((d, i) => [
-      `  chain in${i} {`,
-      `    type filter hook ingress device "${d}" priority -500; policy accept;`,
-      ...rules.map((r) => `    ${r}`),
-      '  }',
-    ].join('\n'));
-    return [...cleanup, `table netdev ${table} {`, ...sets, ...chains, '}', ''].join('\n');
-  }
-  // Both chains see every device of the namespace: the first rule lets the others pass at once.
-  const devs = spec.devices.length === 1 ? `"${spec.devices[0]}"` : `{ ${spec.devices.map((d) => `"${d}"`).join(', ')} }`;
-  const vip4 = ipsOf(spec.vips, 4);
-  const arp = vip4.length === 0 ? [] : [`arp operation request arp daddr ip ${vip4.length === 1 ? vip4[0] : `{ ${vip4.join(', ')} }`} drop`];
-  const chain = (name: string, kind: string, body: string[]) => [
+  const chain = (name: string, kind: string, body: readonly string[], guard: readonly string[] = []) => [
     `  chain ${name} {`,
     `    type filter hook ${kind} priority -500; policy accept;`,
-    ...(body.length > 0 ? [`iifname != ${devs} accept`, ...body] : []).map((r) => `    ${r}`),
+    ...(body.length > 0 ? [...guard, ...body] : []).map((r) => `    ${r}`),
     '  }',
   ].join('\n');
+  if (hook === 'ingress') {
+    const chains = spec.devices.map((d, i) => chain(`in${i}`, `ingress device "${d}"`, rules));
+    return [...dropTables(table), `table netdev ${table} {`, ...sets, ...chains, '}', ''].join('\n');
+  }
+  // Both chains see every device of the namespace: the first rule lets the others pass at once.
+  const guard = [`iifname != ${anon(spec.devices.map((d) => `"${d}"`))} accept`];
   return [
-    ...cleanup,
-    `table inet ${table} {`, ...sets, chain('pre', 'prerouting', rules), '}',
-    `table arp ${table} {`, chain('in', 'input', arp), '}',
+    ...dropTables(table),
+    `table inet ${table} {`, ...sets, chain('pre', 'prerouting', rules, guard), '}',
+    `table arp ${table} {`, chain('in', 'input', arpRule ? [arpRule] : [], guard), '}',
     '',
   ].join('\n');
 }
 
-/** Every family a table of ours may be in (netdev for 'ingress', inet and arp for 'prerouting'). */
-const FAMILIES = ['inet', 'arp', 'netdev'] as const;
+/** One element as it is, several as an anonymous set. */
+function anon(xs: readonly string[]): string {
+  return xs.length === 1 ? xs[0] : `{ ${xs.join(', ')} }`;
+}
+
+/** The script lines that delete every table of ours named `table`, in any family, if present. */
+function dropTables(table: string): string[] {
+  return FAMILIES.flatMap((f) => [`table ${f} ${table} {}`, `delete table ${f} ${table}`]);
+}
 
 /** Runs `nft -f -` with `script` on stdin. */
 export function runNft(script: string, args: readonly string[] = ['-f', '-']): Promise<string> {
@@ -183,12 +192,6 @@ export class NftExclusion {
   /** Deletes our tables named `table` (netdev, inet, arp) if present. */
   static async removeTable(table: string): Promise<void> {
     if (!NAME_RE.test(table)) throw new Error(`Cannot use nft table name '${table}': it must match ${NAME_RE}`);
-    await runNft(FAMILIES.map((f) => `table ${f} ${table} {}\ndelete table ${f} ${table}\n`).join(''));
-  }
-
-  /** True when any of our tables named `table` exists. */
-  static async exists(table: string): Promise<boolean> {
-    const out = await runNft('', ['list', 'tables']);
-    return out.split('\n').some((l) => FAMILIES.some((f) => l.trim() === `table ${f} ${table}`));
+    await runNft(dropTables(table).join('\n') + '\n');
   }
 }

@@ -16,7 +16,7 @@ export interface FlowKey {
   proto: number;
 }
 
-/** What the offloader needs of a fast path (XdpFastPath; an in-memory fake in tests). */
+/** What the offloader needs of a fast path (BpfFastPath; an in-memory fake in tests). */
 export interface FlowFastPath {
   /** Installs or replaces an entry (counters from 0); 0 or an errno. */
   insert(k: FlowKey, outIfIndex: number, dstMac: Uint8Array, srcMac: Uint8Array, mtu: number): number;

@@ -8,11 +8,11 @@ import type { TableOp } from '../../control/director-api.js';
 import { type IpAddress, formatIp } from '../../core/net/addr.js';
 import { serviceKeyString } from '../../core/service/keys.js';
 import type { StatsSnapshot } from '../../core/stats/counters.js';
-import { DEFAULT_RING, PACKET_FANOUT_HASH, type RingGeometry } from './af-packet.js';
+import { DEFAULT_RING, PACKET_FANOUT_HASH, type RingGeometry, captureModeFor } from './af-packet.js';
 import { type Libc, openLibc } from './ffi.js';
 import { DEFAULT_RESOLVE_LIMITS, type ResolveLimits } from './neighbour.js';
 import { type NetFacts, factsDigest, gatherNetFacts } from './net-context.js';
-import { DEFAULT_NFT_TABLE, type ExclusionSpec, NftExclusion } from './nft.js';
+import { DEFAULT_NFT_TABLE, EXCLUSION_HOOK, type ExclusionSpec, NftExclusion } from './nft.js';
 import { ServiceModel } from './service-model.js';
 import {
   CTL_MAIL, CTL_SLOTS, CTL_STOP, type ConnPage, type EngineSnapshot, type FromWorker, type IoCounters, type OffloadOptions, type OpsResult,
@@ -128,8 +128,9 @@ export class PacketPlane {
     };
     const interfaces = opts.interfaces.map((name) => ({ name, ifIndex: idx(name) }));
     const announce = (opts.announceInterfaces ?? opts.interfaces).map(idx);
-    // The tc fast path's bound sockets receive after netdev ingress: their exclusion sits at prerouting.
-    if (opts.nftTable !== false) this.nft = new NftExclusion(opts.nftTable ?? DEFAULT_NFT_TABLE, opts.offload?.mode === 'tc' ? 'prerouting' : 'ingress');
+    // The workers' rings follow the same captureModeFor(offload mode) (forwarder.ts).
+    const hook = EXCLUSION_HOOK[captureModeFor(opts.offload?.mode)];
+    if (opts.nftTable !== false) this.nft = new NftExclusion(opts.nftTable ?? DEFAULT_NFT_TABLE, hook);
     try {
       await this.nft?.apply(this.exclusion());
       this.control = new SharedArrayBuffer(CTL_SLOTS * 4);

@@ -184,7 +184,7 @@ export interface IoCounters {
   neighRequests: number;
   neighLimited: number;
   announcements: number;
-  /** The XDP fast path (ADR 0005): flows installed / removed / refused (table full, other), packets it forwarded, flows in it now. */
+  /** The kernel fast path (ADR 0005): flows installed / removed / refused (table full, other), packets it forwarded, flows in it now. */
   offloadInstalled: number;
   offloadRemoved: number;
   offloadFull: number;

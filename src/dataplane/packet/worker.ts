@@ -8,7 +8,7 @@ import { openLibc } from './ffi.js';
 import { Forwarder } from './forwarder.js';
 import { NeighbourCache } from './neighbour.js';
 import { LinuxNetContext } from './net-context.js';
-import { XdpFastPath } from './xdp/fast-path.js';
+import { BpfFastPath } from './xdp/fast-path.js';
 import type { EngineModule, FromWorker, WorkerInit } from './worker-protocol.js';
 
 /** Random numbers from a crypto-seeded pool refilled in blocks (no syscall per draw). */
@@ -46,11 +46,11 @@ async function main(init: WorkerInit): Promise<void> {
       worker: { index: init.index, count: init.count },
       options: init.engineOptions,
     });
-    let fast: XdpFastPath | undefined;
+    let fast: BpfFastPath | undefined;
     let fwd: Forwarder;
     try {
       if (init.offload) {
-        fast = XdpFastPath.open({ maxFlows: init.offload.maxFlows, mode: init.offload.mode });
+        fast = BpfFastPath.open({ maxFlows: init.offload.maxFlows, mode: init.offload.mode });
         for (const c of init.interfaces) fast.attach(c.ifIndex);
       }
       fwd = new Forwarder(libc, init, engine, net, neighbours, post, time, fast);

@@ -38,12 +38,23 @@ test('net16 gives the host-order load of network-order bytes', () => {
   assert.equal(net16(0x0800), HOST_LE ? 0x0008 : 0x0800);
 });
 
-test('drProgram puts the map fd in its map loads and ends with exit, for each hook', () => {
+test('drProgram, for each hook: the map fd in its map load, the hook\'s context offsets, bpf_redirect, and "not mine" as the hook spells it', () => {
+  // struct bpf_insn: code u8, dst:4 src:4, off s16, imm s32.
+  const insns = (p: Uint8Array) => Array.from({ length: p.length / 8 }, (_, i) => {
+    const dv = new DataView(p.buffer, p.byteOffset + i * 8, 8);
+    return { code: p[i * 8], dst: p[i * 8 + 1] & 0xf, src: p[i * 8 + 1] >> 4, off: dv.getInt16(2, HOST_LE), imm: dv.getInt32(4, HOST_LE) };
+  });
+  // The context (r1, copied to r6) is read at data/data_end: xdp_md 0/4, __sk_buff 76/80.
+  const CTX: Record<'xdp' | 'tc', number[]> = { xdp: [0, 4], tc: [76, 80] };
+  // XDP_PASS is 2; for tc, 2 would be TC_ACT_SHOT (every frame dropped): TCX_NEXT is -1.
+  const PASS = { xdp: 2, tc: -1 };
   for (const hook of ['xdp', 'tc'] as const) {
-    const p = drProgram(77, hook);
-    const loads = [];
-    for (let i = 0; i < p.length; i += 8) if (p[i] === 0x18) loads.push(new DataView(p.buffer).getInt32(i + 4, HOST_LE));
-    assert.deepEqual(loads, [77], hook);
-    assert.equal(p[p.length - 8], 0x95, hook);
+    const p = insns(drProgram(77, hook));
+    assert.deepEqual(p.filter((x) => x.code === 0x18).map((x) => x.imm), [77], hook);
+    const ctxLoads = p.filter((x) => x.code === 0x61 && x.src === 6 && x.dst !== 1).map((x) => x.off);
+    for (const off of CTX[hook]) assert.ok(ctxLoads.includes(off), `${hook}: a load of ctx+${off}`);
+    assert.ok(p.some((x) => x.code === 0x85 && x.imm === 23), `${hook}: calls bpf_redirect`);
+    // Ends with the shared "not mine" path: r0 = PASS; exit.
+    assert.deepEqual(p.slice(-2).map((x) => [x.code, x.dst, x.imm]), [[0xb7, 0, PASS[hook]], [0x95, 0, 0]], hook);
   }
 });

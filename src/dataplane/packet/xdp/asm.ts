@@ -1,4 +1,4 @@
-// A tiny eBPF assembler: named helpers for the handful of instructions the XDP fast path uses, and
+// A tiny eBPF assembler: named helpers for the handful of instructions the kernel fast path uses, and
 // jumps to labels resolved at link time, so the program (program.ts) can be edited without
 // recounting offsets. The output is the kernel's `struct bpf_insn` array, ready for BPF_PROG_LOAD:
 //

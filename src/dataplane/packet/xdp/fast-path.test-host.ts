@@ -1,10 +1,11 @@
 // Test helper for fast-path.test.ts: run inside the director's network namespace (an XDP link binds
-// to an ifindex of the caller's namespace), it drives one XdpFastPath from a worker thread — where
+// to an ifindex of the caller's namespace), it drives one BpfFastPath from a worker thread — where
 // the packet plane's forwarder uses it — over JSON lines: {id, op, args} in, {id, ok, result|error} out.
 // stdin closing closes the fast path (detaching it) and ends the process.
 import { createInterface } from 'node:readline';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
-import { type FastPathMode, XdpFastPath, type XdpFlowKey } from './fast-path.js';
+import type { FlowKey } from '../offload.js';
+import { type FastPathMode, BpfFastPath } from './fast-path.js';
 
 interface Req { id: number; op: string; args: unknown[] }
 
@@ -22,18 +23,18 @@ if (isMainThread) {
     worker.once('message', () => void worker.terminate().then(() => process.exit(0)));
   });
 } else {
-  let fp: XdpFastPath | undefined;
+  let fp: BpfFastPath | undefined;
   const out = { packets: 0, bytes: 0 };
   const mac = (s: string) => Uint8Array.from(s.split(':').map((h) => parseInt(h, 16)));
   const ops: Record<string, (...a: never[]) => unknown> = {
     open: (maxFlows: number, mode: FastPathMode) => {
-      fp = XdpFastPath.open({ maxFlows, mode });
+      fp = BpfFastPath.open({ maxFlows, mode });
       return { insnCount: fp.insnCount, verifierStats: fp.verifierStats };
     },
     attach: (ifIndex: number) => fp!.attach(ifIndex),
-    insert: (k: XdpFlowKey, ifIndex: number, dst: string, src: string, mtu: number) => fp!.insert(k, ifIndex, mac(dst), mac(src), mtu),
-    remove: (k: XdpFlowKey) => fp!.remove(k),
-    read: (k: XdpFlowKey) => (fp!.read(k, out) ? { ...out } : null),
+    insert: (k: FlowKey, ifIndex: number, dst: string, src: string, mtu: number) => fp!.insert(k, ifIndex, mac(dst), mac(src), mtu),
+    remove: (k: FlowKey) => fp!.remove(k),
+    read: (k: FlowKey) => (fp!.read(k, out) ? { ...out } : null),
     count: () => fp!.count(),
     close: () => fp?.close(),
   };

@@ -1,4 +1,4 @@
-// XdpFastPath on real packets (root, network namespaces tsvs-xdpt-*, removed in after() even on
+// BpfFastPath on real packets (root, network namespaces tsvs-xdpt-*, removed in after() even on
 // failure):
 //
 //   S s0 198.18.0.1/24 <-> d0 198.18.0.2/24 D (the program) d1 198.18.1.2/24 <-> r0 198.18.1.1/24 R
@@ -13,17 +13,18 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { type FastPathMode, XdpFastPath, type XdpFlowKey, tcxUnavailable, xdpUnavailable } from './fast-path.js';
+import type { FlowKey } from '../offload.js';
+import { type FastPathMode, BpfFastPath, fastPathUnavailable, tcxUnavailable } from './fast-path.js';
 
 const S = 'tsvs-xdpt-s', D = 'tsvs-xdpt-d', R = 'tsvs-xdpt-r';
 const MAC = { s0: '02:00:00:00:0a:01', d0: '02:00:00:00:0a:02', d1: '02:00:00:00:0a:03', r0: '02:00:00:00:0a:04' };
 const SRC = '198.18.0.1', VIP = '198.18.2.100', UDP_PORT = 9000, TCP_PORT = 9001, SPORT = 40000;
 const ip4 = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-const UDP_KEY: XdpFlowKey = { saddr: ip4(SRC), daddr: ip4(VIP), sport: SPORT, dport: UDP_PORT, proto: 17 };
-const TCP_KEY: XdpFlowKey = { saddr: ip4(SRC), daddr: ip4(VIP), sport: SPORT + 1, dport: TCP_PORT, proto: 6 };
+const UDP_KEY: FlowKey = { saddr: ip4(SRC), daddr: ip4(VIP), sport: SPORT, dport: UDP_PORT, proto: 17 };
+const TCP_KEY: FlowKey = { saddr: ip4(SRC), daddr: ip4(VIP), sport: SPORT + 1, dport: TCP_PORT, proto: 6 };
 
 function skipReason(): string | false {
-  const why = xdpUnavailable();
+  const why = fastPathUnavailable();
   if (why) return why;
   try {
     execFileSync('ip', ['-V'], { stdio: 'ignore' });
@@ -253,10 +254,10 @@ s.sendto(ip+tcp,('${VIP}',0))`;
   });
 
   test('on the main thread: map operations, E2BIG when full, and attach() to a missing ifindex names it', { skip }, () => {
-    const fp = XdpFastPath.open({ maxFlows: 2, mode });
+    const fp = BpfFastPath.open({ maxFlows: 2, mode });
     try {
       const m = new Uint8Array(6);
-      const k = (sport: number): XdpFlowKey => ({ ...UDP_KEY, sport });
+      const k = (sport: number): FlowKey => ({ ...UDP_KEY, sport });
       assert.equal(fp.insert(k(1), 1, m, m, 1500), 0);
       assert.equal(fp.insert(k(2), 1, m, m, 1500), 0);
       assert.equal(fp.insert(k(2), 1, m, m, 1400), 0); // replace

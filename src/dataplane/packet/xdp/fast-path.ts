@@ -8,6 +8,7 @@
 // One instance belongs to the thread that opened it (koffi bindings and module state are per
 // thread); the fds it holds are the process's, and close() releases them.
 import { release } from 'node:os';
+import type { FlowKey } from '../offload.js';
 import { HOST_LE } from './asm.js';
 import {
   ATTR_SIZE, BPF_ANY, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_MAP_DELETE_ELEM, BPF_MAP_GET_NEXT_KEY,
@@ -18,16 +19,15 @@ import {
 import { drProgram, type ProgramHook, KEY_SIZE, V_BYTES, V_DST_MAC, V_IFINDEX, V_MTU, V_PACKETS, V_SRC_MAC, VALUE_SIZE } from './program.js';
 
 /** An IPv4 flow in host-order numbers (as the core's conn table holds them). */
-export interface XdpFlowKey { saddr: number; daddr: number; sport: number; dport: number; proto: number }
 /** generic / native: the XDP program in the kernel's generic (skb) or the driver's mode; tc: the
  * tcx ingress program (the packet plane's receive sockets must then be protocol-bound, not taps). */
 export type FastPathMode = 'generic' | 'native' | 'tc';
 
 /** A failed bpf(2) call: `call` names the command, `errno` the C errno. */
-export class XdpError extends Error {
+export class BpfError extends Error {
   constructor(message: string, readonly call: string, readonly errno: number) {
     super(message);
-    this.name = 'XdpError';
+    this.name = 'BpfError';
   }
 }
 
@@ -43,7 +43,7 @@ const FAIL_LOG_SIZE = 1 << 20;
 const BPF_LOG_LEVEL1 = 1, BPF_LOG_STATS = 4;
 
 /** The DR fast path: one flow map, one program, attached to any number of interfaces. */
-export class XdpFastPath {
+export class BpfFastPath {
   /** Instructions in the loaded forwarding program. */
   readonly insnCount: number;
   /** The verifier's statistics line ("processed N insns ..."): proof in tests that the verifier ran the whole program. */
@@ -75,17 +75,17 @@ export class XdpFastPath {
     this.dv.setUint32(A_ELEM + 24, BPF_ANY, HOST_LE); // update: create or replace; lookup: flags 0 as well
   }
 
-  /** Creates the flow map (maxFlows entries, BPF_MAP_TYPE_HASH) and loads the program(s) for `mode`. Throws an XdpError naming what failed. */
-  static open(opts: { maxFlows: number; mode: FastPathMode }): XdpFastPath {
+  /** Creates the flow map (maxFlows entries, BPF_MAP_TYPE_HASH) and loads the program for `mode`. Throws a BpfError naming what failed. */
+  static open(opts: { maxFlows: number; mode: FastPathMode }): BpfFastPath {
     const { maxFlows, mode } = opts;
     if (!Number.isInteger(maxFlows) || maxFlows < 1 || maxFlows > 0xffffffff) {
-      throw new RangeError(`XdpFastPath.open: maxFlows must be a positive integer: current value is ${maxFlows}`);
+      throw new RangeError(`BpfFastPath.open: maxFlows must be a positive integer: current value is ${maxFlows}`);
     }
     const sys = openBpfSys();
     const mem = sys.alloc(SCRATCH);
     const bytes = new Uint8Array(sys.view(mem, SCRATCH));
     const dv = new DataView(bytes.buffer);
-    let mapFd = -1, progFd = -1;
+    let mapFd = -1;
     try {
       // BPF_MAP_CREATE: map_type, key_size, value_size, max_entries, map_flags, inner_map_fd, numa_node, map_name[16].
       dv.setUint32(A_CTL, BPF_MAP_TYPE_HASH, HOST_LE);
@@ -95,11 +95,9 @@ export class XdpFastPath {
       putString(bytes, A_CTL + 28, 'tsvs_flows');
       mapFd = sys.bpf(BPF_MAP_CREATE, mem + A_CTL);
       if (mapFd < 0) throw bpfError('BPF_MAP_CREATE', -mapFd);
-      const main = loadProgram(sys, mem, bytes, dv, mapFd, mode === 'tc' ? 'tc' : 'xdp');
-      progFd = main.progFd;
-      return new XdpFastPath(sys, mem, mapFd, progFd, mode, main.insnCount, main.stats);
+      const { progFd, insnCount, stats } = loadProgram(sys, mem, bytes, dv, mapFd, mode === 'tc' ? 'tc' : 'xdp');
+      return new BpfFastPath(sys, mem, mapFd, progFd, mode, insnCount, stats);
     } catch (e) {
-      if (progFd >= 0) sys.close(progFd);
       if (mapFd >= 0) sys.close(mapFd);
       sys.free(mem);
       throw e;
@@ -112,8 +110,8 @@ export class XdpFastPath {
     this.live();
     const mode = this.mode;
     const where = `attach(ifindex ${ifIndex}, ${mode})`;
-    if (!Number.isInteger(ifIndex) || ifIndex < 1) throw new RangeError(`XdpFastPath.${where}: ifIndex must be a positive integer`);
-    if (this.links.has(ifIndex)) throw new XdpError(`XdpFastPath.${where}: already attached to ifindex ${ifIndex}`, 'BPF_LINK_CREATE', 0);
+    if (!Number.isInteger(ifIndex) || ifIndex < 1) throw new RangeError(`BpfFastPath.${where}: ifIndex must be a positive integer`);
+    if (this.links.has(ifIndex)) throw new BpfError(`BpfFastPath.${where}: already attached to ifindex ${ifIndex}`, 'BPF_LINK_CREATE', 0);
     const a = this.ctl();
     // link_create: prog_fd, target_ifindex, attach_type, flags (tcx: 0, no relative program or revision).
     this.dv.setUint32(a, this.progFd, HOST_LE);
@@ -123,18 +121,18 @@ export class XdpFastPath {
     const fd = this.sys.bpf(BPF_LINK_CREATE, this.mem + a);
     if (fd < 0) {
       const e = -fd;
-      const hint = e === EPERM ? ' (need root or CAP_NET_ADMIN)' : e === EBUSY ? ' (another XDP program is attached)'
+      const hint = e === EPERM ? ' (need root or CAP_NET_ADMIN)' : e === EBUSY ? (mode === 'tc' ? ' (busy)' : ' (another XDP program is attached)')
         : e === EINVAL || e === ENODEV ? ' (no such interface in this network namespace, or a bad mode; tc needs Linux 6.6 or later)'
           : e === EOPNOTSUPP ? ' (the driver has no native XDP: use generic)' : '';
-      throw new XdpError(`XdpFastPath.${where}: BPF_LINK_CREATE: ${errnoName(e)}${hint}`, 'BPF_LINK_CREATE', e);
+      throw new BpfError(`BpfFastPath.${where}: BPF_LINK_CREATE: ${errnoName(e)}${hint}`, 'BPF_LINK_CREATE', e);
     }
     this.links.set(ifIndex, fd);
   }
 
   /** Installs or replaces (BPF_ANY) the entry for k. Counters start at 0. Returns 0 or the errno (E2BIG when the map is full). */
-  insert(k: XdpFlowKey, outIfIndex: number, dstMac: Uint8Array, srcMac: Uint8Array, mtu: number): number {
+  insert(k: FlowKey, outIfIndex: number, dstMac: Uint8Array, srcMac: Uint8Array, mtu: number): number {
     this.live();
-    if (dstMac.length !== 6 || srcMac.length !== 6) throw new TypeError('XdpFastPath.insert: MAC addresses must be 6 bytes');
+    if (dstMac.length !== 6 || srcMac.length !== 6) throw new TypeError('BpfFastPath.insert: MAC addresses must be 6 bytes');
     this.putKey(k);
     const dv = this.dv;
     dv.setUint32(VALUE + V_PACKETS, 0); dv.setUint32(VALUE + V_PACKETS + 4, 0);
@@ -149,7 +147,7 @@ export class XdpFastPath {
   }
 
   /** Removes the entry (no error when absent). */
-  remove(k: XdpFlowKey): void {
+  remove(k: FlowKey): void {
     this.live();
     this.putKey(k);
     const r = this.sys.bpf(BPF_MAP_DELETE_ELEM, this.mem + A_DEL);
@@ -157,7 +155,7 @@ export class XdpFastPath {
   }
 
   /** Reads the entry's cumulative packet and byte counters into out; false when there is no entry. */
-  read(k: XdpFlowKey, out: { packets: number; bytes: number }): boolean {
+  read(k: FlowKey, out: { packets: number; bytes: number }): boolean {
     this.live();
     this.putKey(k);
     const r = this.sys.bpf(BPF_MAP_LOOKUP_ELEM, this.mem + A_ELEM);
@@ -201,7 +199,7 @@ export class XdpFastPath {
   }
 
   private live(): void {
-    if (this.closed) throw new Error('XdpFastPath is closed');
+    if (this.closed) throw new Error('BpfFastPath is closed');
   }
 
   /** Zeroes the control attr and returns its offset. */
@@ -211,7 +209,7 @@ export class XdpFastPath {
   }
 
   /** The map key of k: addresses and ports in network order, proto, zero padding. */
-  private putKey(k: XdpFlowKey): void {
+  private putKey(k: FlowKey): void {
     const dv = this.dv;
     dv.setUint32(KEY, k.saddr >>> 0);
     dv.setUint32(KEY + 4, k.daddr >>> 0);
@@ -222,20 +220,20 @@ export class XdpFastPath {
 }
 
 /** Why the fast path cannot run here (not Linux, not root, koffi missing), or undefined when it can be tried. */
-export function xdpUnavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'the XDP fast path needs Linux';
-  if (process.getuid?.() !== 0) return 'the XDP fast path needs root (CAP_BPF and CAP_NET_ADMIN)';
+export function fastPathUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'the kernel fast path needs Linux';
+  if (process.getuid?.() !== 0) return 'the kernel fast path needs root (CAP_BPF and CAP_NET_ADMIN)';
   try {
     openBpfSys();
   } catch (e) {
-    return `the XDP fast path needs koffi: ${(e as Error).message}`;
+    return `the kernel fast path needs koffi: ${(e as Error).message}`;
   }
   return undefined;
 }
 
-/** Why the tc hook cannot run here (tcx links came with Linux 6.6), or undefined; includes xdpUnavailable(). */
+/** Why the tc hook cannot run here (tcx links came with Linux 6.6), or undefined; includes fastPathUnavailable(). */
 export function tcxUnavailable(): string | undefined {
-  const base = xdpUnavailable();
+  const base = fastPathUnavailable();
   if (base) return base;
   const [major, minor] = release().split('.').map((x) => parseInt(x, 10));
   if (!(major > 6 || (major === 6 && minor >= 6))) return `the tc fast path needs Linux 6.6 or later (tcx links): this kernel is ${release()}`;
@@ -293,9 +291,9 @@ function loadProgram(sys: BpfSys, mem: number, bytes: Uint8Array, dv: DataView, 
   }
 }
 
-function bpfError(call: string, errno: number): XdpError {
+function bpfError(call: string, errno: number): BpfError {
   const hint = errno === EPERM ? ' (need root or CAP_BPF)' : '';
-  return new XdpError(`${call}: ${errnoName(errno)}${hint}`, call, errno);
+  return new BpfError(`${call}: ${errnoName(errno)}${hint}`, call, errno);
 }
 
 function putString(bytes: Uint8Array, at: number, s: string): void {

@@ -10,6 +10,7 @@
 //           packet plane's receive sockets are then bound to their protocols instead of being
 //           ETH_P_ALL taps: a tap sees a frame before tc ingress does, a bound socket only after.
 // The flow map's key and value layouts are defined here and written by fast-path.ts.
+import { ETH_P_IP } from '../../../core/packet/frame.js';
 import { Asm, FP, HOST_LE, net16 } from './asm.js';
 
 export type ProgramHook = 'xdp' | 'tc';
@@ -48,33 +49,32 @@ export function drProgram(mapFd: number, hook: ProgramHook): Uint8Array {
   if (hook === 'xdp') {
     a.ldx('w', 7, 6, XDP_DATA).ldx('w', 8, 6, XDP_DATA_END)
       .movReg(9, 8).subReg(9, 7);
-    bounds(a, L4);
   } else {
-    // tc ingress sees the frame from its Ethernet header on, and that header is always in the
-    // linear part. A VLAN tag the kernel already took off the frame (XDP sees it in the data
-    // instead): the out interface would lose it, so tagged frames stay user space's. Only an
-    // untagged IPv4 frame is worth the rest.
+    // tc ingress sees the frame from its Ethernet header on. A VLAN tag the kernel already took
+    // off the frame (XDP sees it in the data instead): the out interface would lose it, so tagged
+    // frames stay user space's.
     a.ldx('w', 7, 6, SKB_DATA).ldx('w', 8, 6, SKB_DATA_END).ldx('w', 9, 6, SKB_LEN)
       .ldx('w', 1, 6, SKB_VLAN_PRESENT).jneImm(1, 0, 'pass');
-    bounds(a, IP);
-    // Headers beyond the linear part are pulled in (a paged skb may hold them in a fragment), at
-    // most the frame's length (asking for more fails), so both hooks decide on the same bytes. The
-    // helper invalidates packet pointers, so they are loaded again; the length does not change.
-    a.ldx('h', 1, 7, ETH_TYPE).jneImm(1, net16(0x0800), 'pass')
-      .movReg(1, 8).subReg(1, 7)
+  }
+
+  // 1. EtherType IPv4 (a VLAN tag in the frame makes it 0x8100: user space).
+  bounds(a, IP);
+  a.ldx('h', 1, 7, ETH_TYPE).jneImm(1, net16(ETH_P_IP), 'pass');
+  if (hook === 'tc') {
+    // Headers beyond the skb's linear part are pulled in (a paged skb may hold them in a fragment),
+    // at most the frame's length (asking for more fails), so both hooks decide on the same bytes.
+    // The helper invalidates packet pointers, so they are loaded again; the length does not change.
+    a.movReg(1, 8).subReg(1, 7)
       .jgeImm(1, TCP_END, 'linear')
       .jgeReg(1, 9, 'linear') // the whole frame is linear (and short)
       .movImm(2, TCP_END).jgeImm(9, TCP_END, 'pull').movReg(2, 9).label('pull')
       .movReg(1, 6).call(BPF_FUNC_SKB_PULL_DATA)
       .ldx('w', 7, 6, SKB_DATA).ldx('w', 8, 6, SKB_DATA_END)
       .label('linear');
-    bounds(a, L4);
   }
-
-  // 1. EtherType IPv4 (a VLAN tag in the frame makes it 0x8100: user space).
-  a.ldx('h', 1, 7, ETH_TYPE).jneImm(1, net16(0x0800), 'pass')
-    // Version 4, IHL 5: options would move the L4 header, and are rare enough to leave to user space.
-    .ldx('b', 1, 7, IP_VER_IHL).jneImm(1, 0x45, 'pass')
+  bounds(a, L4);
+  // Version 4, IHL 5: options would move the L4 header, and are rare enough to leave to user space.
+  a.ldx('b', 1, 7, IP_VER_IHL).jneImm(1, 0x45, 'pass')
     // MF or a fragment offset: only the first fragment has ports, so fragments are user space's.
     .ldx('h', 1, 7, IP_FRAG).andImm(1, net16(0x3fff)).jneImm(1, 0, 'pass');
 
