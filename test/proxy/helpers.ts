@@ -14,7 +14,7 @@ import { ServiceTable } from '../../src/core/service/service-table.js';
 import { DEST_DEFAULTS, type DestConfig, type Protocol, type ServiceConfig, type ServiceKey, defaultNetmask } from '../../src/core/service/types.js';
 import type { ProxyEngine } from '../../src/dataplane/proxy/engine.js';
 import { IpvsEngine } from '../../src/dataplane/proxy/ipvs-engine.js';
-import { ProxyPlane, type ProxyPlaneOptions, resolveTcpIo } from '../../src/dataplane/proxy/plane.js';
+import { ProxyPlane, type ProxyPlaneOptions, resolveSocketIo } from '../../src/dataplane/proxy/plane.js';
 
 /** A real monotonic clock for the table. */
 export const realClock = { nowMs: () => performance.now() };
@@ -97,22 +97,31 @@ export async function rawServer(host: string, onConn: (s: net.Socket) => void, p
   };
 }
 
-/** A free TCP port on host (bound then released). */
-/** Ports freePort has handed out in this process: the kernel may give a closed port out again at once,
- * and a test that asks for two ports before binding either must not get the same one twice. */
-const handedOut = new Set<number>();
-
-/** A TCP port that is free on host now and that this process has not been handed before. */
-export async function freePort(host: string): Promise<number> {
+/**
+ * A port `probe` got from the kernel (bound to port 0, then released) that this process has not
+ * handed out before: the kernel may give a closed port out again at once, and a test that asks for
+ * two ports before binding either must not get the same one twice.
+ */
+async function freshPort(handedOut: Set<number>, probe: () => Promise<number>): Promise<number> {
   for (;;) {
-    const s = net.createServer();
-    await new Promise<void>((r) => s.listen({ host, port: 0 }, () => r()));
-    const p = (s.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
+    const p = await probe();
     if (handedOut.has(p)) continue;
     handedOut.add(p);
     return p;
   }
+}
+
+const tcpHandedOut = new Set<number>();
+
+/** A TCP port that is free on host now and that this process has not been handed before. */
+export function freePort(host: string): Promise<number> {
+  return freshPort(tcpHandedOut, async () => {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen({ host, port: 0 }, () => r()));
+    const p = (s.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return p;
+  });
 }
 
 /** Waits until cond() holds, polling, at most timeoutMs. */
@@ -125,25 +134,31 @@ export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condi
 }
 
 /** The TCP I/O paths the proxy tests run over: native (where it loads) and Node sockets. */
-export const TCP_IO_PATHS: readonly ('native' | 'node')[] = resolveTcpIo('auto').io === 'native' ? ['native', 'node'] : ['node'];
+export const TCP_IO_PATHS: readonly ('native' | 'node')[] = resolveSocketIo('auto').io === 'native' ? ['native', 'node'] : ['node'];
 /** The UDP I/O paths, the same two (the plane's udpIo). */
 export const UDP_IO_PATHS = TCP_IO_PATHS;
 
-/** UDP ports udpPort has handed out in this process. */
 const udpHandedOut = new Set<number>();
 
-/** A free UDP port on `host` (bound once, then released). */
-export async function udpPort(host: string): Promise<number> {
-  for (;;) {
+/** A UDP port that is free on `host` now and that this process has not been handed before. */
+export function udpPort(host: string): Promise<number> {
+  return freshPort(udpHandedOut, async () => {
     const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     await new Promise<void>((r) => s.bind(0, host, () => r()));
     const p = s.address().port;
     await new Promise<void>((r) => s.close(() => r()));
-    // As freePort: a port the kernel hands out again must not go to a second caller of this process.
-    if (udpHandedOut.has(p)) continue;
-    udpHandedOut.add(p);
     return p;
-  }
+  });
+}
+
+/** A table with one UDP service on vip (rr) and real servers `rs`; its port is a fresh one unless given. */
+export async function udpService(vip: string, rs: readonly string[], extra: Partial<ServiceConfig> = {}, port?: number): Promise<{ table: ServiceTable; port: number; k: ServiceKey }> {
+  const table = makeTable();
+  const p = port ?? await udpPort(vip);
+  const k = key('udp', vip.includes(':') ? `[${vip}]:${p}` : `${vip}:${p}`);
+  table.addService(svcCfg(k, 'rr', extra));
+  for (const r of rs) table.addDest(k, destCfg(r));
+  return { table, port: p, k };
 }
 
 /**

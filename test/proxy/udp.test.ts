@@ -6,26 +6,16 @@ import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { formatIp } from '../../src/core/net/addr.js';
-import { SVC_F_ONEPACKET, type ServiceConfig } from '../../src/core/service/types.js';
+import { SVC_F_ONEPACKET } from '../../src/core/service/types.js';
 import { ProxyPlane } from '../../src/dataplane/proxy/plane.js';
 import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
-import { HAVE_DNS, destCfg, dig as digAt, digFresh, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, until } from './helpers.js';
+import { HAVE_DNS, dig as digAt, digFresh, dnsQuery, ipvsEngine, destCfg, key, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, udpService, until } from './helpers.js';
 
 const VIP = '127.0.5.1';
 const DNS = ['127.0.5.11', '127.0.5.12'];
 
 
-
-/** A table with one rr UDP service on vip (a fresh port unless given) and `rs` as its real servers. */
-async function udpService(rs: string[], extra: Partial<ServiceConfig> = {}, vip = VIP, port?: number) {
-  const table = makeTable();
-  const p = port ?? await udpPort(vip);
-  const k = key('udp', vip.includes(':') ? `[${vip}]:${p}` : `${vip}:${p}`);
-  table.addService(svcCfg(k, 'rr', extra));
-  for (const r of rs) table.addDest(k, destCfg(r));
-  return { table, port: p, k };
-}
 
 for (const udpIo of UDP_IO_PATHS) {
   describe(`udp proxy (${udpIo} sockets)`, { skip: HAVE_DNS ? false : 'dnsmasq/dig not installed (apt-get install -y dnsmasq dnsutils)' }, () => {
@@ -42,7 +32,7 @@ for (const udpIo of UDP_IO_PATHS) {
     after(() => { for (const p of procs) p.kill('SIGTERM'); });
 
     it('dig through the VIP: a session per client ip:port, answers from the VIP, stats (spec §2.6)', async () => {
-      const { table, port, k } = await udpService(DNS.map((ip, i) => `${ip}:${ports[i]}`));
+      const { table, port, k } = await udpService(VIP, DNS.map((ip, i) => `${ip}:${ports[i]}`));
       const plane = await startPlane(table, ipvsEngine(table), { udpIo });
       try {
         const answers: string[] = [];
@@ -59,7 +49,7 @@ for (const udpIo of UDP_IO_PATHS) {
     });
 
     it('one-packet scheduling (-o) schedules every datagram on its own (spec §2.8)', async () => {
-      const { table, port, k } = await udpService(DNS.map((ip, i) => `${ip}:${ports[i]}`), { flags: SVC_F_ONEPACKET });
+      const { table, port, k } = await udpService(VIP, DNS.map((ip, i) => `${ip}:${ports[i]}`), { flags: SVC_F_ONEPACKET });
       const engine = ipvsEngine(table);
       const plane = await startPlane(table, engine, { udpIo });
       const sock = dgram.createSocket('udp4');
@@ -92,7 +82,7 @@ for (const udpIo of UDP_IO_PATHS) {
         up.on('message', (ans) => { relay.send(ans, rinfo.port, rinfo.address); up.close(); });
         up.send(m.subarray(r.length), ports[0], DNS[0]);
       });
-      const { table, port } = await udpService([`127.0.5.21:${relay.address().port}`]);
+      const { table, port } = await udpService(VIP, [`127.0.5.21:${relay.address().port}`]);
       const engine = ipvsEngine(table);
       const plane = await startPlane(table, engine, { udpIo, proxyProtocolFor: () => 2 });
       try {
@@ -103,7 +93,7 @@ for (const udpIo of UDP_IO_PATHS) {
     });
 
     it('turning -o on and off with an edit closes the other mode\'s sockets (spec §2.8)', async () => {
-      const { table, port, k } = await udpService(DNS.map((ip, i) => `${ip}:${ports[i]}`));
+      const { table, port, k } = await udpService(VIP, DNS.map((ip, i) => `${ip}:${ports[i]}`));
       const plane = await startPlane(table, ipvsEngine(table), { udpIo });
       const sock = dgram.createSocket('udp4');
       try {
@@ -130,6 +120,10 @@ for (const udpIo of UDP_IO_PATHS) {
       } finally { sock.close(); await plane.stop(); }
     });
 
+  });
+
+  // These need no DNS server: they run wherever the proxy does.
+  describe(`udp proxy, real servers of its own (${udpIo} sockets)`, () => {
     it('a reload that turns PROXY v2 on for a real server reaches a session already open', async () => {
       // The real server echoes whether a datagram came with a PROXY v2 header.
       const rs = dgram.createSocket('udp4');
@@ -139,7 +133,7 @@ for (const udpIo of UDP_IO_PATHS) {
       const sock = dgram.createSocket('udp4');
       let plane: Awaited<ReturnType<typeof startPlane>> | undefined;
       try {
-        const { table, port } = await udpService([`127.0.5.22:${rs.address().port}`]);
+        const { table, port } = await udpService(VIP, [`127.0.5.22:${rs.address().port}`]);
         plane = await startPlane(table, ipvsEngine(table), { udpIo, proxyProtocolFor: () => version });
         await new Promise<void>((r) => sock.bind(0, '127.0.5.96', () => r()));
         const got: string[] = [];
@@ -155,19 +149,61 @@ for (const udpIo of UDP_IO_PATHS) {
       } finally { sock.close(); await plane?.stop(); rs.close(); }
     });
 
-    it('a VIP port another socket holds: the listener fails with EADDRINUSE and its address; the plane runs on', async () => {
+    it('a VIP port another socket holds: that listener fails with EADDRINUSE and its address; the plane\'s other service serves on', async () => {
       const holder = dgram.createSocket('udp4');
       await new Promise<void>((r) => holder.bind(0, VIP, () => r()));
-      const port = holder.address().port;
-      const { table } = await udpService([`${DNS[0]}:${ports[0]}`], {}, VIP, port);
+      const held = holder.address().port;
+      // The real server echoes.
+      const rs = dgram.createSocket('udp4');
+      await new Promise<void>((r) => rs.bind(0, '127.0.5.23', () => r()));
+      rs.on('message', (m, rinfo) => rs.send(m, rinfo.port, rinfo.address));
+      const { table } = await udpService(VIP, [`127.0.5.23:${rs.address().port}`], {}, held);
+      const free = await udpPort(VIP);
+      const k2 = key('udp', `${VIP}:${free}`);
+      table.addService(svcCfg(k2, 'rr'));
+      table.addDest(k2, destCfg(`127.0.5.23:${rs.address().port}`));
       const plane = new ProxyPlane({ table, engine: ipvsEngine(table), udpIo });
+      const sock = dgram.createSocket('udp4');
       try {
-        const [st] = await plane.start();
-        assert.equal(st.state, 'failed');
-        assert.match(st.error ?? '', new RegExp(`EADDRINUSE.*${VIP.replace(/\./g, '\\.')}:${port}`));
-        assert.equal(plane.udpSockets.used, 0);
-      } finally { await plane.stop(); holder.close(); }
+        const statuses = await plane.start();
+        const st = statuses.find((x) => x.bind.endsWith(`:${held}`));
+        assert.equal(st?.state, 'failed');
+        assert.match(st?.error ?? '', new RegExp(`EADDRINUSE.*${VIP.replace(/\./g, '\\.')}:${held}`));
+        assert.equal(statuses.find((x) => x.bind.endsWith(`:${free}`))?.state, 'listening');
+        const got: string[] = [];
+        sock.on('message', (m) => got.push(m.toString()));
+        sock.send(Buffer.from('still here'), free, VIP);
+        await until(() => got.length >= 1, 3000, 'the other service\'s reply');
+        assert.deepEqual(got, ['still here']);
+        assert.equal(plane.udpSockets.used, 1, 'one session, on the other service');
+      } finally { sock.close(); await plane.stop(); holder.close(); rs.close(); }
     });
+
+    for (const onePacket of [false, true]) {
+      it(`expire_nodest_conn=1: a removed real server's ${onePacket ? '-o upstream' : 'sessions'} close${onePacket ? 's' : ''} and free${onePacket ? 's its' : ' their'} socket${onePacket ? '' : 's'} (spec §2.9)`, async () => {
+        const rs = dgram.createSocket('udp4');
+        await new Promise<void>((r) => rs.bind(0, '127.0.5.24', () => r()));
+        rs.on('message', (m, rinfo) => rs.send(m, rinfo.port, rinfo.address));
+        const { table, port, k } = await udpService(VIP, [`127.0.5.24:${rs.address().port}`], onePacket ? { flags: SVC_F_ONEPACKET } : {});
+        const engine = ipvsEngine(table);
+        engine.ipvs.setSysctl('expire_nodest_conn', 1);
+        const plane = await startPlane(table, engine, { udpIo });
+        const sock = dgram.createSocket('udp4');
+        try {
+          const got: string[] = [];
+          sock.on('message', (m) => got.push(m.toString()));
+          sock.send(Buffer.from('one'), port, VIP);
+          await until(() => got.length >= 1, 3000, 'the reply');
+          assert.equal(plane.udpSockets.used, 1);
+          const dest = table.getService(k)!.destinations[0];
+          table.deleteDest(k, dest.addr, dest.port);
+          engine.ipvs.destinationRemoved(dest);
+          await plane.reconcile();
+          assert.equal(plane.udpSockets.used, 0, 'its socket was closed');
+          assert.equal(plane.counters().udp.expiredNodest, 1);
+        } finally { sock.close(); await plane.stop(); rs.close(); }
+      });
+    }
 
     it('IPv6: a session per client ip:port, replies from the VIP, and PROXY v2 headers naming the IPv6 client', async () => {
       // The real server answers each datagram with the client its PROXY v2 header names, and the payload.
@@ -182,7 +218,7 @@ for (const udpIo of UDP_IO_PATHS) {
       const clients = [dgram.createSocket('udp6'), dgram.createSocket('udp6')];
       let plane: Awaited<ReturnType<typeof startPlane>> | undefined;
       try {
-        const { table, port, k } = await udpService([`[::1]:${rs.address().port}`], { netmask: 128 }, '::1');
+        const { table, port, k } = await udpService('::1', [`[::1]:${rs.address().port}`], { netmask: 128 });
         plane = await startPlane(table, ipvsEngine(table), { udpIo, proxyProtocolFor: () => 2 });
         const got: string[] = [];
         for (const [i, c] of clients.entries()) {

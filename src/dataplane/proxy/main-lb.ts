@@ -12,7 +12,7 @@ import { IpvsEngine } from './ipvs-engine.js';
 import { registerSchedulers } from './registry.js';
 import { TableEngine } from './table-engine.js';
 import { type ListenSpec, addListenSpecs, parseListenSpec } from './standalone.js';
-import type { TcpIo } from './plane.js';
+import type { SocketIo } from './plane.js';
 import { startProxyPool } from './workers.js';
 
 function main(argv: string[]): void {
@@ -22,7 +22,7 @@ function main(argv: string[]): void {
   // Connection-table slots allocated up front: closed conns linger in TIME_WAIT (120 s) as in
   // the kernel, so a busy LB holds rate x 120 entries; growing the table later copies it.
   let conns = 1 << 17;
-  let tcpIo: TcpIo = 'auto';
+  let tcpIo: SocketIo = 'auto';
   const specs: ListenSpec[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -30,7 +30,7 @@ function main(argv: string[]): void {
     else if (a === '--workers') workers = Number(argv[++i]);
     else if (a === '--engine') engineKind = argv[++i];
     else if (a === '--conns') conns = Number(argv[++i]);
-    else if (a === '--tcp-io') tcpIo = argv[++i] as TcpIo;
+    else if (a === '--tcp-io') tcpIo = argv[++i] as SocketIo;
     else specs.push(parseListenSpec(a));
   }
   if (specs.length === 0 || !(workers >= 1)) {

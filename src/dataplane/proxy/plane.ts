@@ -65,9 +65,9 @@ export interface ProxyPlaneOptions {
    * or 'node' (net.Socket). 'auto' (default) is native where available. A bind host that is
    * not an IP address always uses Node sockets.
    */
-  readonly tcpIo?: TcpIo;
+  readonly tcpIo?: SocketIo;
   /** Which sockets carry UDP: the same choices as tcpIo (native: udp-io.ts, native/native-udp.ts). */
-  readonly udpIo?: TcpIo;
+  readonly udpIo?: SocketIo;
   /**
    * Most upstream sockets the UDP sessions may hold at once; at the limit a new session takes one
    * from the service holding the most (its idlest session). Unset or 0: half the descriptor limit.
@@ -82,18 +82,18 @@ export interface ProxyPlaneCounters {
   readonly udpSockets: { readonly used: number; readonly limit: number };
 }
 
-/** The TCP (and UDP) I/O path setting. */
-export type TcpIo = 'auto' | 'native' | 'node';
+/** The I/O path setting of TCP (tcpIo) and UDP (udpIo): native descriptors or Node's sockets. */
+export type SocketIo = 'auto' | 'native' | 'node';
 
 /** The path `setting` (of the option `name`) resolves to here, and why native is not used when it is not. */
-export function resolveTcpIo(setting: TcpIo = 'auto', name = 'tcpIo'): { io: 'native' | 'node'; reason?: string } {
+export function resolveSocketIo(setting: SocketIo = 'auto', name = 'tcpIo'): { io: 'native' | 'node'; reason?: string; sys?: SockSys } {
   if (setting === 'node') return { io: 'node' };
   const sys = openSockSys();
   if (typeof sys === 'string') {
     if (setting === 'native') throw new Error(`Cannot use ${name} 'native': ${sys}`);
     return { io: 'node', reason: sys };
   }
-  return { io: 'native' };
+  return { io: 'native', sys };
 }
 
 /** What reconcile() did, and what a listener is doing. */
@@ -129,18 +129,21 @@ export class ProxyPlane {
   private reconciling: Promise<ListenerStatus[]> = Promise.resolve([]);
   /** The TCP I/O path in use. */
   readonly tcpIo: 'native' | 'node';
+  /** The native bindings when TCP uses them. */
+  private readonly tcpSys: SockSys | undefined;
   /** The UDP sockets in use (a bind host that is not an IP address uses Node's). */
   private readonly udpIo: UdpIo;
   /** Upstream sockets of every UDP session of the plane (udp-budget.ts). */
   readonly udpSockets: UdpSocketBudget;
 
   constructor(private readonly opts: ProxyPlaneOptions) {
-    this.tcpIo = resolveTcpIo(opts.tcpIo).io;
+    const tcp = resolveSocketIo(opts.tcpIo);
+    const udp = resolveSocketIo(opts.udpIo, 'udpIo');
+    this.tcpIo = tcp.io;
+    this.tcpSys = tcp.sys;
     this.udpSockets = new UdpSocketBudget(opts.maxUdpSockets || defaultUdpSocketLimit());
-    const udpNative = resolveTcpIo(opts.udpIo, 'udpIo').io === 'native';
-    // resolveTcpIo answers 'native' only where the bindings load.
-    const sys = this.tcpIo === 'native' || udpNative ? openSockSys() as SockSys : undefined;
-    this.udpIo = sys && udpNative ? NativeUdpIo.shared(sys) : NODE_UDP_IO;
+    this.udpIo = udp.sys ? NativeUdpIo.shared(udp.sys) : NODE_UDP_IO;
+    const sys = tcp.sys ?? udp.sys;
     if (sys && opts.log) {
       const log = opts.log;
       NativeLoop.shared(sys).onHandlerError = (e) => log(`proxy: native socket handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
@@ -222,7 +225,7 @@ export class ProxyPlane {
 
   private udpOptions(svc: VirtualService): UdpServiceOptions {
     const pp = this.opts.proxyProtocolFor;
-    return { proxyProtocolFor: pp ? (d) => pp(svc, d) : () => 0, maxPending: 64 };
+    return { proxyProtocolFor: pp ? (d) => pp(svc, d) : () => 0 };
   }
 
   private async open(entry: Entry, svc: VirtualService, where: { protocol: 'tcp' | 'udp'; host: string; port: number }, s: ServiceProxySettings): Promise<void> {
@@ -244,9 +247,9 @@ export class ProxyPlane {
   }
 
   private tcpListener(svc: VirtualService, vip: string, vport: number, host: string, port: number, o: TcpServiceOptions): TcpServiceListener {
-    const sys = this.tcpIo === 'native' ? openSockSys() : undefined;
-    if (sys && typeof sys !== 'string' && parseIp(host)) {
-      return new NativeTcpListener(sys, svc, vip, vport, host, port, this.opts.engine, o, this.clock, this.tcpCounters);
+    // A bind host that is not an IP address (a name) goes through Node.
+    if (this.tcpSys && parseIp(host)) {
+      return new NativeTcpListener(this.tcpSys, svc, vip, vport, host, port, this.opts.engine, o, this.clock, this.tcpCounters);
     }
     return new TcpListener(svc, vip, vport, host, port, this.opts.engine, o, this.clock, this.tcpCounters);
   }

@@ -22,13 +22,21 @@ export interface RetryingSession {
   refuseClient(): void;
 }
 
+/**
+ * Ends the engine conn of an attempt that never connected (the client left, the plane stopped,
+ * descriptors ran out): reset, so the entry leaves SYN_RECV, and closed; the session holds none.
+ */
+export function endAttempt(s: { conn: EngineConn | undefined }): void {
+  if (s.conn) { s.conn.reset(); s.conn.closed(); s.conn = undefined; }
+}
+
 /** A connect attempt failed and the caller dropped its socket: count it, then try the next choice or give up. */
 export function retryConnect(s: RetryingSession, timeout: boolean): void {
   const { counters, opts } = s.listener;
   if (timeout) counters.connectTimeouts++;
   else counters.connectFailures++;
   if (s.clientGone()) {
-    if (s.conn) { s.conn.reset(); s.conn.closed(); s.conn = undefined; }
+    endAttempt(s);
     s.endGone();
     return;
   }

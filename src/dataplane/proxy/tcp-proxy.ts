@@ -14,7 +14,7 @@ import type { VirtualService } from '../../core/service/virtual-service.js';
 import { inAnyCidr, unmapIp } from './cidr.js';
 import type { CoarseClock, TcpProxyCounters, TcpServiceListener, TcpServiceOptions } from './tcp-service.js';
 import type { EngineConn, FlowAddrs, ProxyEngine } from './engine.js';
-import { type RetryingSession, retryConnect } from './retry.js';
+import { type RetryingSession, endAttempt, retryConnect } from './retry.js';
 import { SessionSet } from './sessions.js';
 import { takeInboundHeader } from './inbound-header.js';
 import { encodeTcpProxyHeader } from './proxy-protocol.js';
@@ -234,7 +234,7 @@ export class TcpSession implements RetryingSession {
       const s = this.server;
       this.server = undefined;
       if (s) { rst(s); this.flags |= F_SERVER_CLOSED; }
-      if (this.conn) { this.conn.reset(); this.conn.closed(); this.conn = undefined; }
+      endAttempt(this);
     } else if (this.server && !this.server.destroyed && !(this.flags & F_CLIENT_EOF)) {
       // Closed without a FIN we saw (destroyed locally): do not leave the server half-open.
       rst(this.server);
@@ -350,7 +350,6 @@ export class TcpListener implements TcpServiceListener {
     s.start();
   }
 
-  /** Serves a socket handed over with its engine conn (worker processes). */
   /** A connection the primary accepted (and counted) and scheduled, handed to this worker. */
   adopt(c: net.Socket, conn: EngineConn): TcpSession {
     c.setNoDelay(true);

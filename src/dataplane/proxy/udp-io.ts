@@ -67,5 +67,5 @@ export interface UdpIo {
    * A socket connected to addr:port (`host` is addr as text). undefined when it cannot be opened
    * now (events.onFailed may also come later, while a Node socket connects).
    */
-  upstream(addr: IpAddress, host: string, port: number, events: UpstreamEvents, maxPending: number): UdpUpstreamSocket | undefined;
+  upstream(addr: IpAddress, host: string, port: number, events: UpstreamEvents): UdpUpstreamSocket | undefined;
 }

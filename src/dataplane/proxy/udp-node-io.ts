@@ -33,13 +33,16 @@ function onUpstreamConnect(this: OwnedSocket): void {
   this[OWNER].onConnect();
 }
 
+/** Most datagrams queued per session while its Node socket connects (the native path connects at once). */
+const MAX_PENDING = 64;
+
 class NodeUpstream implements UdpUpstreamSocket {
   private readonly sock: OwnedSocket;
   /** Datagrams (and their headers) waiting for the connect; undefined once connected. */
   pending: Array<[Buffer, Buffer | undefined]> | undefined = [];
   private closed = false;
 
-  constructor(host: string, port: number, family: 4 | 6, readonly events: UpstreamEvents, private readonly maxPending: number) {
+  constructor(host: string, port: number, family: 4 | 6, readonly events: UpstreamEvents) {
     const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4') as OwnedSocket;
     sock[OWNER] = this;
     this.sock = sock;
@@ -59,7 +62,7 @@ class NodeUpstream implements UdpUpstreamSocket {
 
   send(data: Buffer, header: Buffer | undefined): void {
     if (this.pending) {
-      if (this.pending.length >= this.maxPending) { this.events.onQueueDrop(); return; }
+      if (this.pending.length >= MAX_PENDING) { this.events.onQueueDrop(); return; }
       this.pending.push([data, header]);
       return;
     }
@@ -85,10 +88,14 @@ class NodeUpstream implements UdpUpstreamSocket {
 /** A Node reply address. */
 interface NodeReplyAddr { readonly ip: string; readonly port: number }
 
+/** The sender of the datagram being delivered: one per socket, refilled for each datagram (UdpSender is valid only inside the callback). */
 class NodeSender implements UdpSender {
-  readonly key: string;
-  constructor(private readonly rinfo: dgram.RemoteInfo) {
+  key = '';
+  private rinfo!: dgram.RemoteInfo;
+  of(rinfo: dgram.RemoteInfo): this {
+    this.rinfo = rinfo;
     this.key = `${rinfo.address}|${rinfo.port}`;
+    return this;
   }
   flow(vip: string, vport: number): FlowAddrs {
     return { clientIp: unmapIp(this.rinfo.address), clientPort: this.rinfo.port, vip, vport };
@@ -113,7 +120,8 @@ class NodeServiceSocket implements UdpServiceSocket {
       sock.bind({ address: this.host, port: this.port, exclusive: true }, () => {
         sock.removeListener('error', onErr);
         sock.on('error', this.onError);
-        sock.on('message', (msg, rinfo) => onDatagram(msg, new NodeSender(rinfo)));
+        const sender = new NodeSender();
+        sock.on('message', (msg, rinfo) => onDatagram(msg, sender.of(rinfo)));
         resolve();
       });
     });
@@ -141,5 +149,5 @@ class NodeServiceSocket implements UdpServiceSocket {
 export const NODE_UDP_IO: UdpIo = {
   kind: 'node',
   serviceSocket: (host, port, onError) => new NodeServiceSocket(host, port, onError),
-  upstream: (addr: IpAddress, host, port, events, maxPending) => new NodeUpstream(host, port, addr.family, events, maxPending),
+  upstream: (addr: IpAddress, host, port, events) => new NodeUpstream(host, port, addr.family, events),
 };

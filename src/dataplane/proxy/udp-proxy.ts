@@ -29,7 +29,7 @@ class Upstream implements UpstreamEvents {
 
   constructor(readonly listener: UdpListener, readonly client: UdpClient, public conn: EngineConn) {
     const dest = conn.dest;
-    this.sock = listener.io.upstream(dest.addr, conn.destHost, conn.destPort, this, listener.opts.maxPending);
+    this.sock = listener.io.upstream(dest.addr, conn.destHost, conn.destPort, this);
   }
 
   /** False when no socket could be opened (the caller ends the session). */

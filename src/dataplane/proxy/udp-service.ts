@@ -8,8 +8,6 @@ import type { ProxyProtocolVersion } from './proxy-protocol.js';
 export interface UdpServiceOptions {
   /** Sends a PROXY v2 DGRAM header in front of every datagram to this real server when not 0. */
   proxyProtocolFor(dest: Destination): ProxyProtocolVersion;
-  /** Most datagrams queued per session while its upstream socket connects. */
-  readonly maxPending: number;
 }
 
 /** What the UDP proxy did that the engine does not count. */

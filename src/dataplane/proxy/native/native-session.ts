@@ -8,7 +8,7 @@
 import type { Destination } from '../../../core/service/destination.js';
 import { inAnyCidr } from '../cidr.js';
 import type { EngineConn, FlowAddrs } from '../engine.js';
-import { type RetryingSession, retryConnect } from '../retry.js';
+import { type RetryingSession, endAttempt, retryConnect } from '../retry.js';
 import { EDGE_ALL, type FdHandler, IO_BUFFER, copyOut } from './loop.js';
 import type { NativeTcpListener } from './native-tcp.js';
 import { outboundProxyHeader, readInboundHeader } from './proxy-headers.js';
@@ -133,9 +133,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
       if (isOutOfResources(sys.errno())) {
         // Out of descriptors or memory here, not a real server's failure: no retry against
         // healthy servers; the client is reset and accepting pauses for a moment.
-        conn.reset();
-        conn.closed();
-        this.conn = undefined;
+        endAttempt(this);
         l.pauseAccepting();
         this.refuseClient();
         return;
@@ -198,7 +196,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   /** The client hung up before a real server answered: abandon the attempt. */
   private abandon(): void {
     this.closeServer(true);
-    if (this.conn) { this.conn.reset(); this.conn.closed(); this.conn = undefined; }
+    endAttempt(this);
     this.closeClient(false);
     this.finish();
   }
@@ -378,13 +376,9 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   /** Closes both sides with resets (expire_nodest_conn, plane shutdown). */
   abort(): void {
     if (this.flags & F_DONE) return;
-    if (!(this.flags & F_CONNECTED) && this.conn) {
-      // Before the real server answered: the attempt ends as abandon() ends it (finish() only
-      // reports connected conns).
-      this.conn.reset();
-      this.conn.closed();
-      this.conn = undefined;
-    }
+    // Before the real server answered: the attempt ends as abandon() ends it (finish() only
+    // reports connected conns).
+    if (!(this.flags & F_CONNECTED)) endAttempt(this);
     this.markReset();
     this.closeServer(true);
     this.closeClient(true);

@@ -3,15 +3,15 @@
 // socket is level-triggered and accepts a bounded batch per event, so one busy service cannot
 // starve the others; when the process runs out of descriptors (EMFILE), accepting pauses for a
 // moment instead of spinning on a socket that stays readable.
-import { type IpAddress, formatIp, parseIp } from '../../../core/net/addr.js';
+import { parseIp } from '../../../core/net/addr.js';
 import type { Destination } from '../../../core/service/destination.js';
 import type { VirtualService } from '../../../core/service/virtual-service.js';
-import type { FlowAddrs, ProxyEngine } from '../engine.js';
+import type { ProxyEngine } from '../engine.js';
 import type { CoarseClock, TcpProxyCounters, TcpServiceOptions } from '../tcp-service.js';
 import { SessionSet } from '../sessions.js';
 import { type FdHandler, NativeLoop } from './loop.js';
 import { NativeTcpSession } from './native-session.js';
-import { SOCKADDR_MAX, decodeSockaddr, encodeSockaddr } from './sockaddr.js';
+import { AcceptedFlow, SOCKADDR_MAX, decodeSockaddr, encodeSockaddr } from './sockaddr.js';
 import {
   AF_INET, AF_INET6, EAGAIN, EINTR, EPOLLIN, INT_ONE, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK,
   SOCK_STREAM, SOL_SOCKET, SO_OOBINLINE, SO_REUSEADDR, TCP_NODELAY, type SockSys, errnoName, isOutOfResources,
@@ -21,15 +21,6 @@ import {
 const ACCEPT_BATCH = 64;
 /** How long accepting pauses when the process is out of descriptors or memory. */
 const ACCEPT_BACKOFF_MS = 100;
-
-/** A client's flow: the engine takes the decoded address; the text is made only if asked for (logs, PROXY headers). */
-export class AcceptedFlow implements FlowAddrs {
-  private ip: string | undefined;
-  constructor(readonly clientAddr: IpAddress, readonly clientPort: number, readonly vip: string, readonly vport: number) {}
-  get clientIp(): string {
-    return (this.ip ??= formatIp(this.clientAddr));
-  }
-}
 
 export class NativeTcpListener implements FdHandler {
   readonly sessions = new SessionSet<NativeTcpSession>(true);

@@ -10,8 +10,7 @@ import { type IpAddress, formatIp, parseIp } from '../../../core/net/addr.js';
 import type { FlowAddrs } from '../engine.js';
 import type { ReplyAddr, UdpIo, UdpSender, UdpServiceSocket, UdpUpstreamSocket, UpstreamEvents } from '../udp-io.js';
 import { type FdHandler, NativeLoop } from './loop.js';
-import { AcceptedFlow } from './native-tcp.js';
-import { SOCKADDR_MAX, decodeSockaddr, encodeSockaddr, ipv4SockaddrKey, writeIpv4Sockaddr } from './sockaddr.js';
+import { AcceptedFlow, SOCKADDR_MAX, decodeSockaddr, encodeSockaddr, ipv4SockaddrKey, writeIpv4Sockaddr } from './sockaddr.js';
 import { AF_INET, AF_INET6, EAGAIN, EINTR, EPOLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, type SockSys, errnoName } from './sys.js';
 
 /** Bytes in front of a received payload, for a PROXY v2 DGRAM header (IPv6: 52 bytes). */
@@ -49,6 +48,8 @@ export class NativeUdpIo implements UdpIo {
   readonly mem: number;
   readonly ab: ArrayBuffer;
   readonly u8: Uint8Array;
+  /** The same memory as a Buffer, for latin1 keys. */
+  readonly bytes: Buffer;
   readonly dv: DataView;
 
   private constructor(readonly sys: SockSys) {
@@ -57,6 +58,7 @@ export class NativeUdpIo implements UdpIo {
     if (this.mem === 0) throw new Error('Cannot allocate the native UDP buffers: out of memory');
     this.ab = sys.view(this.mem, STAGING);
     this.u8 = new Uint8Array(this.ab);
+    this.bytes = Buffer.from(this.ab);
     this.dv = new DataView(this.ab);
   }
 
@@ -114,10 +116,10 @@ class StagedSender implements UdpSender {
     const v4 = ipv4SockaddrKey(u8, o);
     if (v4 >= 0) { this.key = v4; return true; }
     if ((u8[o] | (u8[o + 1] << 8)) !== AF_INET6) return false;
-    // The address, its scope (a link-local address is one per interface) and the port.
-    let k = '';
-    for (let i = 8; i < 28; i++) k += String.fromCharCode(u8[o + i]);
-    this.key = `${k}|${(u8[o + 2] << 8) | u8[o + 3]}`;
+    // The address, its scope (a link-local address is one per interface) and the port, as one
+    // 22-character latin1 string (bytes 2-3 and 8-27 of the sockaddr_in6).
+    const b = this.io.bytes;
+    this.key = b.toString('latin1', o + 8, o + 28) + b.toString('latin1', o + 2, o + 4);
     return true;
   }
 

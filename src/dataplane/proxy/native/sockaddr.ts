@@ -1,7 +1,8 @@
 // struct sockaddr_in / sockaddr_in6 to and from the core's addresses (Linux layout: family in host
 // order, port and address in network order).
-import type { IpAddress } from '../../../core/net/addr.js';
+import { type IpAddress, formatIp } from '../../../core/net/addr.js';
 import { rd16, rd32, wr16, wr32 } from '../../../core/packet/frame.js';
+import type { FlowAddrs } from '../engine.js';
 import { AF_INET, AF_INET6 } from './sys.js';
 
 /** sizeof(struct sockaddr_in6), enough for both families. */
@@ -75,4 +76,13 @@ export function decodeSockaddr(u8: Uint8Array, off: number): SockAddr | undefine
   for (let i = 8; i < 18 && mapped; i++) mapped = u8[off + i] === 0;
   if (mapped) return { addr: ipv4At(u8, off + 20), port };
   return { addr: { family: 6, bytes: u8.slice(off + 8, off + 24) }, port };
+}
+
+/** A client's flow: the engine takes the decoded address; the text is made only if asked for (logs, PROXY headers). */
+export class AcceptedFlow implements FlowAddrs {
+  private ip: string | undefined;
+  constructor(readonly clientAddr: IpAddress, readonly clientPort: number, readonly vip: string, readonly vport: number) {}
+  get clientIp(): string {
+    return (this.ip ??= formatIp(this.clientAddr));
+  }
 }
