@@ -11,7 +11,8 @@ import { ConnTable } from '../src/core/conn/conn-table.js';
 import { Ipvs, type PacketMeta } from '../src/core/conn/ipvs.js';
 import { ipv4FromU32 } from '../src/core/net/addr.js';
 import { SeededRandom } from '../src/core/random.js';
-import { MH_DEFAULT_TABLE_SIZE, type SchedulerFactory, SchedulerRegistry } from '../src/core/sched/scheduler.js';
+import type { SchedulerFactory } from '../src/core/sched/scheduler.js';
+import { makeTable } from '../src/core/sched/testing.js';
 import type { Destination } from '../src/core/service/destination.js';
 import { ServiceTable } from '../src/core/service/service-table.js';
 import { DEST_DEFAULTS, type ServiceKey } from '../src/core/service/types.js';
@@ -27,12 +28,7 @@ const FIRST: SchedulerFactory = {
 };
 
 function serviceTable(clock: ManualClock): { table: ServiceTable; dests: Destination[] } {
-  const registry = new SchedulerRegistry();
-  registry.register(FIRST);
-  const table = new ServiceTable({
-    registry,
-    env: { clock, random: new SeededRandom(1), mhTableSize: MH_DEFAULT_TABLE_SIZE, lblcExpirationS: 86400, lblcrExpirationS: 86400 },
-  });
+  const { table } = makeTable([FIRST], { clock });
   table.addService({ key: KEY, scheduler: 'first', flags: 0, timeoutS: 0, netmask: 0xffffffff });
   const dests = [1, 2, 3, 4].map((i) => table.addDest(KEY, { ...DEST_DEFAULTS, addr: ipv4FromU32(0x0a000000 + i), port: 80 }));
   return { table, dests };

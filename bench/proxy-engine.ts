@@ -36,7 +36,7 @@ function flow(n: number): FlowAddrs {
  * Connections arrive at `entries` / 120 per second of simulated time, so the table settles at about
  * `entries` TIME_WAIT entries; the table is filled to that before timing.
  */
-export function measureProxyEngine(entries: number): { connNs: number; requestNs: number; entries: number } {
+function measureProxyEngine(entries: number): { connNs: number; requestNs: number; entries: number } {
   const { clock, ipvs, svc, engine } = setup(4 << 20);
   const msPer100 = (100 * 1000 * TIME_WAIT_S) / entries;
   let n = 0;

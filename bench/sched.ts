@@ -3,13 +3,12 @@
 // `node dist/bench/sched.js`. Not part of the test suite (tests never time things).
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { ManualClock } from '../src/core/clock.js';
 import { ipv4FromU32 } from '../src/core/net/addr.js';
 import { SeededRandom } from '../src/core/random.js';
-import { BUILTIN_SCHEDULERS, registerBuiltinSchedulers } from '../src/core/sched/builtin.js';
+import { BUILTIN_SCHEDULERS } from '../src/core/sched/builtin.js';
 import { MaglevHashing } from '../src/core/sched/mh.js';
-import { type FlowInfo, MH_DEFAULT_TABLE_SIZE, type SchedulerEnv, SchedulerRegistry } from '../src/core/sched/scheduler.js';
-import { ServiceTable } from '../src/core/service/service-table.js';
+import { type FlowInfo, MH_DEFAULT_TABLE_SIZE } from '../src/core/sched/scheduler.js';
+import { makeTable } from '../src/core/sched/testing.js';
 import { DEST_DEFAULTS, type ServiceKey } from '../src/core/service/types.js';
 import type { VirtualService } from '../src/core/service/virtual-service.js';
 
@@ -22,13 +21,7 @@ const KEY: ServiceKey = { kind: 'addr', protocol: 'tcp', addr: ipv4FromU32(0xc61
 
 /** A service with `n` destinations of random weight 1..10 and preset connection counts. */
 function makeService(scheduler: string, n: number, rng: SeededRandom, mhTableSize = MH_DEFAULT_TABLE_SIZE): VirtualService {
-  const registry = new SchedulerRegistry();
-  registerBuiltinSchedulers(registry);
-  const env: SchedulerEnv = {
-    clock: new ManualClock(0), random: new SeededRandom(7), mhTableSize,
-    lblcExpirationS: 86400, lblcrExpirationS: 86400,
-  };
-  const table = new ServiceTable({ registry, env });
+  const { table } = makeTable(BUILTIN_SCHEDULERS, { random: new SeededRandom(7), mhTableSize });
   // Destinations are added under "none" and the scheduler bound last, so table-building
   // schedulers build once instead of once per destination.
   const svc = table.addService({ key: KEY, scheduler: 'none', flags: 0, timeoutS: 0, netmask: 0xffffffff });

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TableOp } from '../../src/control/director-api.js';
 import type { PlaneSnapshot } from '../../src/dataplane/packet/plane.js';
 import type { OpsResult } from '../../src/dataplane/packet/worker-protocol.js';
+import { tcxUnavailable } from '../../src/dataplane/packet/xdp/fast-path.js';
 import { DirectorHost, DrTopology, Procs, fixture, nsRun, packetSkipReason, sh } from './helpers.js';
 import { ip } from './fixtures/wire.js';
 
@@ -104,5 +105,18 @@ describe('packet plane lifecycle and workers', { skip }, () => {
     await assert.rejects(h2.call('start', { ...start, workers: 2, ops: udpService(5354, 'masq') }), /single forwarding worker/);
     await h2.close();
     assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));
+  });
+
+  test('tc mode refuses a bridge port (its bridge takes the frames before bound sockets), naming the bridge; nothing is left installed', { skip: tcxUnavailable() ?? false }, async () => {
+    sh(`ip -n ${topo.lb} link add tcport0 type veth peer name tcport1 && ip -n ${topo.lb} link add tcbr0 type bridge && ip -n ${topo.lb} link set tcport0 master tcbr0`);
+    try {
+      const h = newHost();
+      await assert.rejects(h.call('start', { ...start, interfaces: ['tcport0'], announceInterfaces: ['tcport0'], offload: { mode: 'tc', maxFlows: 64 } }),
+        /Cannot capture 'tcport0' with the tc fast path: it is a port of 'tcbr0'.*capture 'tcbr0' instead/);
+      await h.close();
+      assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));
+    } finally {
+      sh(`ip -n ${topo.lb} link del tcport0 2>/dev/null; ip -n ${topo.lb} link del tcbr0 2>/dev/null; true`);
+    }
   });
 });

@@ -2,6 +2,7 @@
 // tools written for /proc/net/ip_vs (node_exporter's collector, scripts) can read tsvs's state.
 import type { Ipvs } from '../../core/conn/ipvs.js';
 import type { Director } from '../../control/director.js';
+import { isOneOf } from '../../control/config/schema-values.js';
 import type { ControlReply } from '../../control/control-socket.js';
 import { type ConnEntryView, formatProcIpVs, formatProcIpVsConn, formatProcIpVsConnSync, formatProcIpVsStats } from '../ipvsadm/index.js';
 import { connEntryView } from '../tsvsadm/exec.js';
@@ -15,7 +16,7 @@ export const PROC_VIEWS = ['ip_vs', 'ip_vs_stats', 'ip_vs_conn', 'ip_vs_conn_syn
  */
 export function procView(argv: readonly string[], director: Director, ipvs: Ipvs, connEntries?: ConnEntryView[]): ControlReply {
   const [name, ...rest] = argv;
-  if (rest.length > 0 || !(PROC_VIEWS as readonly string[]).includes(name)) {
+  if (rest.length > 0 || !isOneOf(PROC_VIEWS, name)) {
     return { stdout: '', stderr: `tsvs proc: expected one of ${PROC_VIEWS.join(', ')}\n`, exitCode: 2 };
   }
   const table = director.table;

@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
+import { isOneOf } from '../../control/config/schema-values.js';
 import { LinuxSysNet } from '../../control/sysnet/linux.js';
 import { processLauncher } from './launcher.js';
 import { newState, realserverDown, realserverUp } from './realserver.js';
@@ -40,8 +41,8 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: tru
 
 function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
   if (v === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}: got '${v}'`);
-  return v as T;
+  if (!isOneOf(allowed, v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}: got '${v}'`);
+  return v;
 }
 
 class UsageError extends Error {}

@@ -2,7 +2,7 @@
 // (which also serves the metrics unless metrics.listen is set), and metrics.listen's own listener,
 // which serves only the metrics. Both use the API's credentials and TLS when they are set.
 import { readFileSync } from 'node:fs';
-import { formatEndpoint, parseEndpoint } from '../../core/net/addr.js';
+import { sameEndpoint } from '../../core/net/addr.js';
 import type { Config } from '../config/schema.js';
 import type { MetricsSource } from '../metrics/prometheus.js';
 import { type ApiServer, startApiServer } from './server.js';
@@ -55,7 +55,3 @@ export async function startListeners(source: MetricsSource, cfg: Config, o: List
   }
 }
 
-function sameEndpoint(a: string, b: string): boolean {
-  const x = parseEndpoint(a), y = parseEndpoint(b);
-  return x !== undefined && y !== undefined && formatEndpoint(x.addr, x.port) === formatEndpoint(y.addr, y.port);
-}

@@ -2,7 +2,7 @@
 // (spec §5.2), what keepalived forces (spec §7.1), and tsvs's own safety rules (API exposure,
 // fullnat address pools). Runs on whatever passed the schema, so errors of every section are
 // reported together.
-import { formatEndpoint, ipKey, isLoopback, parseEndpoint, parseIp, parsePrefix } from '../../core/net/addr.js';
+import { formatEndpoint, ipKey, isLoopback, parseEndpoint, parseIp, parsePrefix, sameEndpoint } from '../../core/net/addr.js';
 import type { AddressFamily, IpAddress } from '../../core/net/addr.js';
 import type { CheckSpec, Config, RealServerSpec, ServiceSpec, TunnelSpec } from './schema.js';
 import { MIN_TOKEN_LENGTH } from './schema-values.js';
@@ -80,7 +80,7 @@ function validateApi(cfg: Partial<Config>, report: Report): void {
   if (m.listen !== undefined) {
     const ep = parseEndpoint(m.listen);
     if (!ep || ep.port === 0) report(['metrics', 'listen'], `must be ip:port or [ip6]:port with a port 1..65535: current value is ${JSON.stringify(m.listen)}`);
-    else if (api?.enabled && apiListen === formatEndpoint(ep.addr, ep.port)) report(['metrics', 'listen'], `is the api listener already (leave metrics.listen unset to serve ${m.path} there)`);
+    else if (api?.enabled && sameEndpoint(api.listen, m.listen)) report(['metrics', 'listen'], `is the api listener already (leave metrics.listen unset to serve ${m.path} there)`);
     else if (m.enabled && !isLoopback(ep.addr) && !authenticated) exposed(['metrics', 'listen'], formatEndpoint(ep.addr, ep.port), 'the metrics');
   } else if (m.enabled && api && !api.enabled) {
     report(['metrics', 'enabled'], 'metrics are served on the api listener, which is disabled: set metrics.listen or api.enabled');

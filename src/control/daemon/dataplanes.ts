@@ -49,7 +49,7 @@ export async function startDataPlane(kind: RunDataplane, ctx: DataPlaneContext):
 }
 
 /** dataplane.proxy settings a reload applies: settings() below reads these on every reconcile, the others only at start. */
-export const PROXY_RELOADED = ['connectTimeout', 'retries', 'proxyProtocolTrusted'] as const;
+export const PROXY_RELOADED = ['connectTimeout', 'retries', 'proxyProtocolTrusted'] as const satisfies readonly (keyof Config['dataplane']['proxy'])[];
 
 async function startProxyDataPlane(ctx: DataPlaneContext): Promise<DataPlane> {
   // Settings are read from the current config on every reconcile, so a reload changes them.

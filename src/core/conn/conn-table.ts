@@ -320,7 +320,7 @@ export class ConnTable {
   invalidate(s: number): void {
     const o = s * W;
     if (this.rec[o + W_FLAGS] & CF_HASHED) {
-      indexRemove(this.inIdx, this.idxMask, s, this.inHash(s), this.inHashOf);
+      indexRemove(this.inIdx, this.idxMask, s, this.inHashOf);
       this.rec[o + W_FLAGS] &= ~CF_HASHED;
     }
     this.rec[o + W_PORTS] = 0xffff;
@@ -332,8 +332,8 @@ export class ConnTable {
     const o = s * W;
     const f = this.rec[o + W_FLAGS];
     if ((f & CF_USED) === 0) return;
-    if (f & CF_HASHED) indexRemove(this.inIdx, this.idxMask, s, this.inHash(s), this.inHashOf);
-    if (f & CF_OUT_HASHED) indexRemove(this.outIdx, this.idxMask, s, this.outHash(s), this.outHashOf);
+    if (f & CF_HASHED) indexRemove(this.inIdx, this.idxMask, s, this.inHashOf);
+    if (f & CF_OUT_HASHED) indexRemove(this.outIdx, this.idxMask, s, this.outHashOf);
     this.wheel.cancel(s);
     if (f & CF_V6) this.v6.release(this.rec[o + W_DADDR]);
     this.dests.unref(this.rec[o + W_DEST]);

@@ -18,13 +18,21 @@ test('indexRemove shifts followers back across the wrap-around, and every other 
   for (const removed of home.keys()) {
     const idx = new Int32Array(8);
     home.forEach((h, s) => indexInsert(idx, mask, s, h));
-    indexRemove(idx, mask, removed, home[removed], (s) => home[s]);
+    indexRemove(idx, mask, removed, (s) => home[s]);
     assert.equal(find(idx, mask, removed, home[removed]), -1, `slot ${removed} is gone`);
     home.forEach((h, s) => { if (s !== removed) assert.notEqual(find(idx, mask, s, h), -1, `slot ${s} reachable after removing ${removed}`); });
     assert.equal(idx.filter((e) => e !== 0).length, home.length - 1, 'no tombstone, no duplicate');
   }
-  indexRemove(new Int32Array(8), mask, 3, 5, () => 5); // absent: nothing to do
-  assert.deepEqual([nextPow2(1), nextPow2(5), nextPow2(1024)], [1, 8, 1024]);
+  // A slot that is not in the index: nothing changes.
+  const idx = new Int32Array(8);
+  home.forEach((h, s) => indexInsert(idx, mask, s, h));
+  const before = [...idx];
+  indexRemove(idx, mask, 9, () => 6);
+  assert.deepEqual([...idx], before);
+});
+
+test('nextPow2 rounds up to a power of two', () => {
+  assert.deepEqual([nextPow2(1), nextPow2(5), nextPow2(1024), nextPow2(1025)], [1, 8, 1024, 2048]);
 });
 
 test('V6AddrPool stores the three addresses, zeroes a missing server, and reuses a released entry', () => {

@@ -19,9 +19,9 @@ export function indexInsert(idx: Int32Array, mask: number, s: number, h: number)
   idx[i] = s + 1;
 }
 
-/** Removes slot `s` (hash `h`); `rehash` gives the hash of any other slot, to shift followers back. */
-export function indexRemove(idx: Int32Array, mask: number, s: number, h: number, rehash: (slot: number) => number): void {
-  let i = h & mask;
+/** Removes slot `s`; `rehash` gives the hash of a slot (`s` to find it, the others to shift followers back). */
+export function indexRemove(idx: Int32Array, mask: number, s: number, rehash: (slot: number) => number): void {
+  let i = rehash(s) & mask;
   while (idx[i] !== s + 1) {
     if (idx[i] === EMPTY) return;
     i = (i + 1) & mask;

@@ -40,6 +40,12 @@ describe('Ipvs.inboundAt / outboundAt (a held conn skips the lookup)', () => {
     const held = natLab();
     const h = opened(held);
     opened(full);
+    // The point of the held path: no hash lookup at all after the SYN.
+    let lookups = 0;
+    const { conns } = held.ipvs;
+    const [findIn, findOut] = [conns.findIn.bind(conns), conns.findOut.bind(conns)];
+    conns.findIn = (k) => { lookups++; return findIn(k); };
+    conns.findOut = (k) => { lookups++; return findOut(k); };
     const steps: Array<['in' | 'out', number, number]> = [
       ['out', SYN | ACK, 60], ['in', ACK, 52], ['in', ACK, 552], ['out', ACK, 1552], ['out', FIN | ACK, 52], ['in', ACK, 52], ['in', FIN | ACK, 52],
     ];
@@ -52,6 +58,7 @@ describe('Ipvs.inboundAt / outboundAt (a held conn skips the lookup)', () => {
       assert.deepEqual(observe(held, rh), observe(full, rf), `${dir} flags ${flags}`);
     }
     assert.equal([...held.ipvs.conns.entries()][0].state, 'TIME_WAIT');
+    assert.equal(lookups, 0, 'the held conn\'s packets looked their entry up');
   });
 
   it('a handle whose entry expired and whose slot a new conn took leaves that conn alone (the full path: no entry, pass)', () => {
@@ -110,11 +117,17 @@ describe('Ipvs.inboundAt / outboundAt (a held conn skips the lookup)', () => {
     assert.deepEqual([k1, k2].map((k) => l.table.getService(k)!.stats.outPkts), [1, 1]);
   });
 
-  it('a one-packet conn has no serial: its handle never matches', () => {
+  it('a one-packet conn has no serial: its handle never matches, so the next datagram schedules anew (spec §2.8)', () => {
     const l = lab();
     l.dest(l.service('udp', VIP, { flags: SVC_F_ONEPACKET }), RS);
-    const r = l.ipvs.inbound({ ...tcp(C, VIP, 0), protocol: 'udp' });
-    assert.equal(r.kind, 'forward');
-    assert.equal(l.ipvs.conns.serialOf(r.kind === 'forward' ? r.conn : -1), 0);
+    const dgram = { ...tcp(C, VIP, 0), protocol: 'udp' as const };
+    const r = l.ipvs.inbound(dgram);
+    if (r.kind !== 'forward') assert.fail(r.kind);
+    const h = { slot: r.conn, serial: l.ipvs.conns.serialOf(r.conn) };
+    assert.equal(h.serial, 0);
+    assert.equal(l.ipvs.conns.holds(h.slot, h.serial), false);
+    const again = l.ipvs.inboundAt(h.slot, h.serial, dgram);
+    assert.ok(again.kind === 'forward' && again.isNew, 'a new one-packet conn, as inbound() gives');
+    assert.equal(l.table.getService([...l.table.services()][0].key)!.stats.conns, 2);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import {
   isLoopback, addrFold, applyMask, formatEndpoint, formatIp, formatIpv6Full, inPrefix, ipEquals, ipv4FromU32, ipv4ToU32, maskPrefixLength,
-  parseEndpoint, parseIp, parseIpv4, parseIpv6, parsePort, prefixMask, parsePrefix,
+  parseEndpoint, parseIp, parseIpv4, parseIpv6, parsePort, prefixMask, parsePrefix, sameEndpoint,
 } from './addr.js';
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -170,4 +170,12 @@ test('parsePrefix accepts ip/len and bare addresses, and refuses bad lengths and
 test('loopback: 127.0.0.0/8 and ::1 only', () => {
   for (const a of ['127.0.0.1', '127.255.0.9', '::1']) assert.equal(isLoopback(parseIp(a)!), true, a);
   for (const a of ['128.0.0.1', '0.0.0.0', '::', '::2', '::ffff:127.0.0.1', '10.127.0.1']) assert.equal(isLoopback(parseIp(a)!), false, a);
+});
+
+test('sameEndpoint compares endpoints, not their spelling', () => {
+  assert.equal(sameEndpoint('[::1]:80', '[0:0::1]:80'), true);
+  assert.equal(sameEndpoint('[2001:db8::1]:443', '[2001:0db8:0:0:0:0:0:1]:443'), true);
+  assert.equal(sameEndpoint('127.0.0.1:80', '127.0.0.1:81'), false);
+  assert.equal(sameEndpoint('127.0.0.1:80', '127.0.0.2:80'), false);
+  assert.equal(sameEndpoint('127.0.0.1:80', 'localhost:80'), false, 'a text that is no endpoint matches nothing');
 });

@@ -2,6 +2,8 @@
 // `ip -j neigh`) and sends them to the forwarding workers, which answer nextHop() from the routes
 // plus their neighbour cache (itself completed by ARP/NDP the worker sees and asks for).
 import { execFile } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { type IpAddress, inPrefix, ipKey, ipv4ToU32, parseIp } from '../../core/net/addr.js';
 import { parseMac } from '../../core/packet/ethernet.js';
 import type { InterfaceInfo, NetContext, NextHop } from '../../core/engine-contract.js';
@@ -114,6 +116,18 @@ export async function gatherNetFacts(): Promise<NetFacts> {
   const byName = new Map(interfaces.map((i) => [i.name, i.ifIndex]));
   const idx = (n: string) => byName.get(n);
   return { interfaces, routes: [...parseIpRoute(r4, idx), ...parseIpRoute(r6, idx)], neighbours: parseIpNeigh(neigh, idx) };
+}
+
+/**
+ * The bridge or bond an interface is a port of (its /sys/class/net master link), or undefined.
+ * Such a device's receive handler takes every frame before protocol delivery.
+ */
+export function masterOf(name: string): string | undefined {
+  try {
+    return basename(readlinkSync(`/sys/class/net/${name}/master`));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A stable text form of the facts, to tell whether anything changed. */

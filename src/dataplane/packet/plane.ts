@@ -11,7 +11,7 @@ import type { StatsSnapshot } from '../../core/stats/counters.js';
 import { DEFAULT_RING, PACKET_FANOUT_HASH, type RingGeometry, captureModeFor } from './af-packet.js';
 import { type Libc, openLibc } from './ffi.js';
 import { DEFAULT_RESOLVE_LIMITS, type ResolveLimits } from './neighbour.js';
-import { type NetFacts, factsDigest, gatherNetFacts } from './net-context.js';
+import { type NetFacts, factsDigest, gatherNetFacts, masterOf } from './net-context.js';
 import { DEFAULT_NFT_TABLE, EXCLUSION_HOOK, type ExclusionSpec, NftExclusion } from './nft.js';
 import { ServiceModel } from './service-model.js';
 import {
@@ -129,7 +129,15 @@ export class PacketPlane {
     const interfaces = opts.interfaces.map((name) => ({ name, ifIndex: idx(name) }));
     const announce = (opts.announceInterfaces ?? opts.interfaces).map(idx);
     // The workers' rings follow the same captureModeFor(offload mode) (forwarder.ts).
-    const hook = EXCLUSION_HOOK[captureModeFor(opts.offload?.mode)];
+    const capture = captureModeFor(opts.offload?.mode);
+    if (capture === 'bound') {
+      // A port's frames go to its bridge or bond before any bound socket sees them (a tap sees them first).
+      for (const name of opts.interfaces) {
+        const master = masterOf(name);
+        if (master) throw new Error(`Cannot capture '${name}' with the tc fast path: it is a port of '${master}', which takes its frames first; capture '${master}' instead`);
+      }
+    }
+    const hook = EXCLUSION_HOOK[capture];
     if (opts.nftTable !== false) this.nft = new NftExclusion(opts.nftTable ?? DEFAULT_NFT_TABLE, hook);
     try {
       await this.nft?.apply(this.exclusion());

@@ -3,6 +3,7 @@
 // tsvs cannot do yet is reported with its line.
 import { parseIp } from '../../../core/net/addr.js';
 import { DNS_TYPES } from '../schema-checks.js';
+import { isOneOf } from '../schema-values.js';
 import type { KaNode } from './parser.js';
 import { expectArgs, normalizeHex, readBool, readInt, readTimer, splitCommand, userOf } from './values.js';
 import type { ReadCtx } from './values.js';
@@ -127,7 +128,7 @@ function applySpecific(ctx: ReadCtx, opt: KaNode, out: CheckOut, type: string, u
       if (k === 'type') {
         if (!expectArgs(ctx, opt, 1, 1)) return true;
         const t = opt.args[0].text.toUpperCase();
-        if ((DNS_TYPES as readonly string[]).includes(t)) out.queryType = t;
+        if (isOneOf(DNS_TYPES, t)) out.queryType = t;
         else ctx.diag.add(opt.file, opt.line, 'warning', `type: ${JSON.stringify(opt.args[0].text)} is not one of ${DNS_TYPES.join(', ')}; ignored`);
         return true;
       }

@@ -4,6 +4,7 @@
 import { parseIp } from '../../../core/net/addr.js';
 import type { AddressFamily, IpAddress } from '../../../core/net/addr.js';
 import { SCHEDULERS } from '../schema.js';
+import { isOneOf } from '../schema-values.js';
 import { CHECKERS, UNSUPPORTED_CHECKERS, convertChecker } from './checks.js';
 import type { CheckOut } from './checks.js';
 import type { KaNode } from './parser.js';
@@ -126,7 +127,7 @@ export function readVirtualServer(ctx: ReadCtx, node: KaNode): VsState {
       case 'lvs_sched':
       case 'lb_algo':
         if (!expectArgs(ctx, opt, 1, 1)) break;
-        if ((SCHEDULERS as readonly string[]).includes(opt.args[0].text)) vs.scheduler = opt.args[0].text;
+        if (isOneOf(SCHEDULERS, opt.args[0].text)) vs.scheduler = opt.args[0].text;
         else ctx.diag.add(opt.file, opt.line, 'warning', `${k}: ${JSON.stringify(opt.args[0].text)} is not a scheduler tsvs has (${SCHEDULERS.join(', ')}); wlc used`);
         break;
       case 'ops': vs.ops = opt; break;
