@@ -2,9 +2,7 @@
 // (ip_vs_core.c ip_vs_in_hook / ip_vs_out_hook, ip_vs_schedule, ip_vs_sched_persist, the protocol
 // conn_schedule and state_transition hooks, ip_vs_conn.c expiry; spec §2). Scheduling glue,
 // stats and connection accounting go through the service table's objects; storage is ConnTable.
-import type { Destination } from '../service/destination.js';
-import type { VirtualService } from '../service/virtual-service.js';
-import type { ConnKey } from './conn-key.js';
+import { type Destination, withExcluded } from '../service/destination.js';
 import { METHOD_OF, protoNum } from './conn-core.js';
 import { CF_DROUTE, CF_FWD_MASK, CF_HASHED, CF_NFCT, CF_ONE_PACKET, CF_OUT_HASHED, CF_TEMPLATE, CF_USED, CF_V6, IPPROTO_TCP, IPPROTO_UDP } from './conn-flags.js';
 import type { InResult, OutResult, PacketMeta } from './ipvs-types.js';
@@ -28,8 +26,7 @@ export class Ipvs extends ConnScheduling {
   /**
    * A client → virtual service packet (ip_vs_in_hook, spec §2.4–§2.9). `exclude`: destinations the
    * scheduler must skip if this packet schedules a new conn (a proxy's retry after a failed
-   * connect); they are marked `excluded` (which schedulers read as OVERLOAD) for the scheduling
-   * step only, apart from the real OVERLOAD that binding and unbinding keep.
+   * connect); they are excluded (withExcluded) for the scheduling step only.
    */
   inbound(p: PacketMeta, exclude?: readonly Destination[]): InResult {
     const c = this.conns;
@@ -75,7 +72,7 @@ export class Ipvs extends ConnScheduling {
       if (!svc) return this.rPass;
       if (this.defense.todrop()) return this.drop('defense-drop-packet');
       this.setFlow(p.protocol, p.saddr, p.sport, p.daddr, p.dport);
-      s = exclude === undefined ? this.schedule(svc, k, p.fwmark) : this.scheduleExcluding(svc, k, p.fwmark, exclude);
+      s = exclude === undefined ? this.schedule(svc, k, p.fwmark) : withExcluded(exclude, () => this.schedule(svc, k, p.fwmark));
       if (s < 0) return this.leave(s, svc, k, p, false);
       isNew = true;
     }
@@ -91,16 +88,6 @@ export class Ipvs extends ConnScheduling {
     const r = this.inResult(s, isNew);
     this.put(s);
     return r;
-  }
-
-  /** schedule() with `exclude` skipped as if OVERLOADed (every scheduler skips those, spec §1) for the call. */
-  private scheduleExcluding(svc: VirtualService, k: ConnKey, fwmark: number, exclude: readonly Destination[]): number {
-    for (const d of exclude) d.excluded = true;
-    try {
-      return this.schedule(svc, k, fwmark);
-    } finally {
-      for (const d of exclude) d.excluded = false;
-    }
   }
 
   /**

@@ -30,6 +30,12 @@ export const SVC_F_MH_PORT = SVC_F_SCHED2;
 /** Destination status flags (spec §2.3). */
 export const DEST_F_AVAILABLE = 0x0001;
 export const DEST_F_OVERLOAD = 0x0002;
+/**
+ * tsvs only: skipped by the scheduler for one call (withExcluded, destination.ts), as OVERLOAD is;
+ * a bit of its own, so the OVERLOAD that thresholds keep is never saved and restored around it.
+ * Set only inside that synchronous call, so no listing ever sees it.
+ */
+export const DEST_F_EXCLUDED = 0x8000;
 
 /** ipvsadm's default persistence timeout (IPVS_SVC_PERSISTENT_TIMEOUT), spec §2.7. */
 export const DEFAULT_PERSISTENT_TIMEOUT_S = 360;

@@ -4,9 +4,9 @@
 // the mechanics independently of the connection layer. ipvs-engine.ts is the full engine.
 import { type IpAddress, parseIp } from '../../core/net/addr.js';
 import type { FlowInfo } from '../../core/sched/scheduler.js';
-import type { Destination } from '../../core/service/destination.js';
+import { type Destination, withExcluded } from '../../core/service/destination.js';
 import type { ServiceTable } from '../../core/service/service-table.js';
-import { DEST_F_OVERLOAD, type Protocol } from '../../core/service/types.js';
+import type { Protocol } from '../../core/service/types.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
 import { formatIp } from '../../core/net/addr.js';
 import type { EngineConn, FlowAddrs, ProxyEngine, RefuseReason } from './engine.js';
@@ -18,21 +18,12 @@ export interface ProxyTimeouts {
   udp: number;
 }
 
-/**
- * Picks a destination with `svc`'s scheduler, skipping the destinations in `exclude` by marking
- * them OVERLOAD for the duration of the call (every scheduler skips overloaded destinations,
- * spec §1), then restoring their flags.
- */
+/** Picks a destination with `svc`'s scheduler, skipping the destinations in `exclude` (withExcluded). */
 export function scheduleExcluding(svc: VirtualService, flow: FlowInfo, exclude: readonly Destination[] | undefined): Destination | undefined {
-  if (!svc.sched) return undefined;
-  if (!exclude || exclude.length === 0) return svc.sched.schedule(svc, flow);
-  const saved = exclude.map((d) => d.flags);
-  for (const d of exclude) d.flags |= DEST_F_OVERLOAD;
-  try {
-    return svc.sched.schedule(svc, flow);
-  } finally {
-    exclude.forEach((d, i) => { d.flags = saved[i]; });
-  }
+  const sched = svc.sched;
+  if (!sched) return undefined;
+  if (!exclude || exclude.length === 0) return sched.schedule(svc, flow);
+  return withExcluded(exclude, () => sched.schedule(svc, flow));
 }
 
 class TableConn implements EngineConn {
