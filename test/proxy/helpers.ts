@@ -227,3 +227,35 @@ export async function startBlackhole(host: string): Promise<{ port: number; clos
   await new Promise<void>((r, j) => { py.stdout.once('data', () => r()); py.once('exit', () => j(new Error('python exited'))); });
   return { port, close: () => { py.stdin.end(); py.kill(); } };
 }
+
+/**
+ * The start of a child process's script that runs a plane on native sockets with one rr service
+ * `argv[2]` (VIP:port) to one real server `argv[3]`, over the table engine. It leaves `plane`,
+ * `st` (the listener states), `table` and `svc` for `body` to use. Tests run a plane in a child
+ * when the test itself must not share its thread (descriptor limits, a loop that could starve).
+ */
+export function nativePlaneChild(body: string): string {
+  const dist = (p: string) => new URL(`../../src/${p}`, import.meta.url).href;
+  return `
+import { SeededRandom } from '${dist('core/random.js')}';
+import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '${dist('core/sched/scheduler.js')}';
+import { ServiceTable } from '${dist('core/service/service-table.js')}';
+import { parseEndpoint } from '${dist('core/net/addr.js')}';
+import { DEST_DEFAULTS } from '${dist('core/service/types.js')}';
+import { registerSchedulers } from '${dist('dataplane/proxy/registry.js')}';
+import { TableEngine } from '${dist('dataplane/proxy/table-engine.js')}';
+import { ProxyPlane } from '${dist('dataplane/proxy/plane.js')}';
+const [vip, dest] = process.argv.slice(2);
+const registry = new SchedulerRegistry();
+registerSchedulers(registry);
+const table = new ServiceTable({ registry, env: { clock: { nowMs: () => performance.now() }, random: new SeededRandom(1),
+  mhTableSize: MH_DEFAULT_TABLE_SIZE, lblcExpirationS: 86400, lblcrExpirationS: 86400 } });
+const v = parseEndpoint(vip), d = parseEndpoint(dest);
+const key = { kind: 'addr', protocol: 'tcp', addr: v.addr, port: v.port };
+table.addService({ key, scheduler: 'rr', flags: 0, timeoutS: 0, netmask: { family: 4, bytes: new Uint8Array([255, 255, 255, 255]) } });
+table.addDest(key, { ...DEST_DEFAULTS, method: 'masq', addr: d.addr, port: d.port, weight: 1 });
+const plane = new ProxyPlane({ table, engine: new TableEngine(table), tcpIo: 'native', sweepIntervalMs: 50 });
+const st = await plane.start();
+const svc = table.getService(key);
+${body}`;
+}

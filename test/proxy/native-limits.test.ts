@@ -10,39 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
-import { TCP_IO_PATHS, backendOf, curl, freePort } from './helpers.js';
+import { TCP_IO_PATHS, backendOf, curl, freePort, nativePlaneChild } from './helpers.js';
 
 const VIP = '127.0.4.1';
-const dist = (p: string) => new URL(`../../src/${p}`, import.meta.url).href;
 
 // The child: a plane with one service on native sockets; answers 'stats' on stdin with its counters.
-const CHILD = `
+const CHILD = nativePlaneChild(`
 import { createInterface } from 'node:readline';
-import { SeededRandom } from '${dist('core/random.js')}';
-import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '${dist('core/sched/scheduler.js')}';
-import { ServiceTable } from '${dist('core/service/service-table.js')}';
-import { parseEndpoint } from '${dist('core/net/addr.js')}';
-import { DEST_DEFAULTS } from '${dist('core/service/types.js')}';
-import { registerSchedulers } from '${dist('dataplane/proxy/registry.js')}';
-import { TableEngine } from '${dist('dataplane/proxy/table-engine.js')}';
-import { ProxyPlane } from '${dist('dataplane/proxy/plane.js')}';
-const [vip, dest] = process.argv.slice(2);
-const registry = new SchedulerRegistry();
-registerSchedulers(registry);
-const table = new ServiceTable({ registry, env: { clock: { nowMs: () => performance.now() }, random: new SeededRandom(1),
-  mhTableSize: MH_DEFAULT_TABLE_SIZE, lblcExpirationS: 86400, lblcrExpirationS: 86400 } });
-const v = parseEndpoint(vip), d = parseEndpoint(dest);
-const key = { kind: 'addr', protocol: 'tcp', addr: v.addr, port: v.port };
-table.addService({ key, scheduler: 'rr', flags: 0, timeoutS: 0, netmask: { family: 4, bytes: new Uint8Array([255, 255, 255, 255]) } });
-table.addDest(key, { ...DEST_DEFAULTS, method: 'masq', addr: d.addr, port: d.port, weight: 1 });
-const plane = new ProxyPlane({ table, engine: new TableEngine(table), tcpIo: 'native', sweepIntervalMs: 50 });
-const st = await plane.start();
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 createInterface({ input: process.stdin }).on('line', (l) => {
   if (l === 'stats') console.log(JSON.stringify({ ...plane.counters().tcp, cpuMs: cpu(), state: st[0].state }));
 });
 console.log(JSON.stringify({ ready: st[0].state, io: plane.tcpIo }));
-`;
+`);
 
 function hasPrlimit(): boolean {
   try { execFileSync('prlimit', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; }

@@ -2,7 +2,9 @@
 // libuv poll handle on the epoll descriptor: when any socket is ready, libuv calls us once, we
 // drain the set with epoll_wait(timeout 0) and dispatch to the socket's handler. So native sockets
 // and Node's timers, child processes and HTTP API share one thread and one loop, with no thread
-// hop. An event carries the fd and a generation number: a handler that closes an fd can see the
+// hop. Once woken, we also wait on our own set for a short while (linger) when Node has nothing
+// due, so a busy proxy pays one epoll_wait per wakeup as nginx does, not libuv's polls and a
+// callback into JavaScript as well (docs/adr/0004-native-tcp-io.md, "The linger"). An event carries the fd and a generation number: a handler that closes an fd can see the
 // number reused by accept() within the same batch, and the stale events must not reach the new one.
 import { PROCESS_CLOCK } from '../../turn-clock.js';
 import { EPOLLET, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, SOCK_CLOEXEC, type SockSys } from './sys.js';
@@ -22,6 +24,12 @@ export const IO_BUFFER = 65536;
 /** Drain rounds per wakeup before giving Node's loop a turn (timers, the API). */
 const MAX_ROUNDS = 8;
 const UV_READABLE = 1;
+/**
+ * Longest single wait on our set inside libuv's callback, and the most time spent there per
+ * callback: libuv's own descriptors (the API, health checks, signals) wait at most this long.
+ */
+const LINGER_MS = 1;
+const LINGER_BUDGET_MS = 4;
 
 /** The process's native event set and the scratch memory its handlers share. */
 export class NativeLoop {
@@ -38,6 +46,7 @@ export class NativeLoop {
   private registered = 0;
   private polling = false;
   private readonly uvHandle: number;
+  private readonly uvLoop: unknown;
   private readonly callback: unknown;
   /** Where exceptions thrown by handlers go (they must never unwind into libuv). */
   onHandlerError: (e: unknown) => void = (e) => { process.stderr.write(`tsvs: native socket handler failed: ${String(e)}\n`); };
@@ -61,7 +70,8 @@ export class NativeLoop {
     if (this.ep < 0) throw new Error(`epoll_create1 failed: ${sys.strerror(sys.errno())}`);
     // uv_poll_t is about 160 bytes in libuv 1.4x; 512 leaves room for any later layout.
     this.uvHandle = sys.alloc(512);
-    if (sys.uvPollInit(sys.uvDefaultLoop(), this.uvHandle, this.ep) !== 0) throw new Error('uv_poll_init on the epoll descriptor failed');
+    this.uvLoop = sys.uvDefaultLoop();
+    if (sys.uvPollInit(this.uvLoop, this.uvHandle, this.ep) !== 0) throw new Error('uv_poll_init on the epoll descriptor failed');
     this.callback = sys.pollCallback(() => this.onReady());
   }
 
@@ -127,17 +137,42 @@ export class NativeLoop {
   private onReady(): void {
     PROCESS_CLOCK.hold();
     try {
-      this.drain();
+      this.drain(0);
+      if (LINGER_MS > 0) this.linger();
     } finally {
       PROCESS_CLOCK.release();
     }
   }
 
-  private drain(): void {
+  /**
+   * Waits on our own set for a while before giving the turn back to libuv, as long as Node has
+   * nothing due (no timer, no immediate: uv_backend_timeout). Events that come within the wait
+   * are handled right here: one epoll_wait per wakeup instead of libuv's poll (two with its
+   * idle-time metrics), its loop iteration and a callback into JavaScript.
+   */
+  private linger(): void {
+    const start = PROCESS_CLOCK.nowMs();
+    while (this.polling) {
+      const due = this.sys.uvBackendTimeout(this.uvLoop);
+      if (due === 0) return;
+      const left = LINGER_BUDGET_MS - (PROCESS_CLOCK.nowMs() - start);
+      if (left < 1) return;
+      if (this.drain(Math.min(LINGER_MS, Math.floor(left), due < 0 ? LINGER_MS : due)) <= 0) return;
+    }
+  }
+
+  /** Handles what the set has, waiting up to `timeoutMs` for the first event; returns the first round's count. */
+  private drain(timeoutMs: number): number {
     const dv = this.dv;
+    let first = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const n = this.sys.epollWait(this.ep, this.mem + this.evOff, MAX_EVENTS, 0);
-      if (n <= 0) return;
+      const n = this.sys.epollWait(this.ep, this.mem + this.evOff, MAX_EVENTS, round === 0 ? timeoutMs : 0);
+      if (round === 0) {
+        first = n;
+        // Time went by while we waited: the events get a reading of their own.
+        if (n > 0 && timeoutMs > 0) PROCESS_CLOCK.hold();
+      }
+      if (n <= 0) return first;
       for (let i = 0; i < n; i++) {
         const e = this.evOff + i * EV_SIZE;
         const events = dv.getUint32(e, true);
@@ -151,8 +186,9 @@ export class NativeLoop {
           this.onHandlerError(err);
         }
       }
-      if (n < MAX_EVENTS) return;
+      if (n < MAX_EVENTS) return first;
     }
+    return first;
   }
 }
 

@@ -74,6 +74,8 @@ export interface SockSys {
   readonly uvPollInit: (loop: unknown, handle: number, fd: number) => number;
   readonly uvPollStart: (handle: number, events: number, cb: unknown) => number;
   readonly uvPollStop: (handle: number) => number;
+  /** How long libuv's next poll may block, in ms (0: work is due now, -1: no timer). */
+  readonly uvBackendTimeout: (loop: unknown) => number;
   /** Wraps `fn` as a uv_poll_cb (kept alive by the caller). */
   readonly pollCallback: (fn: (handle: number, status: number, events: number) => void) => unknown;
 }
@@ -126,6 +128,7 @@ function load(): SockSys | string {
       uvPollInit: self.func('int uv_poll_init(void *, uintptr_t, int)') as SockSys['uvPollInit'],
       uvPollStart: self.func('uv_poll_start', 'int', ['uintptr_t', 'int', cbType]) as SockSys['uvPollStart'],
       uvPollStop: self.func('int uv_poll_stop(uintptr_t)') as SockSys['uvPollStop'],
+      uvBackendTimeout: self.func('int uv_backend_timeout(void *)') as SockSys['uvBackendTimeout'],
       pollCallback: (fn) => koffi.register(fn as (...a: unknown[]) => void, cbType),
     };
     return sys;

@@ -1,0 +1,126 @@
+// The native loop waits on its own epoll set inside libuv's callback while its sockets are busy
+// (src/dataplane/proxy/native/loop.ts, linger). Node's timers, immediates and other libuv I/O
+// run on the same thread and must still get their turns. A child process runs the plane, a
+// chain of timers, a chain of immediates and an HTTP server; processes outside it (socat) stream
+// zeros through one native session meanwhile. The child runs apart so that a loop that kept the
+// thread fails this test instead of hanging it.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { TCP_IO_PATHS, curl, freePort, nativePlaneChild } from './helpers.js';
+
+const VIP = '127.0.5.1';
+const BACKEND = '127.0.5.11';
+const WINDOW_MS = 1500;
+
+// The child: a plane with one native service and an HTTP server. On 'measure' it waits for the
+// flood, then runs the timer and immediate chains for the window and prints what it saw.
+const CHILD = nativePlaneChild(`
+import http from 'node:http';
+import { createInterface } from 'node:readline';
+const windowMs = Number(process.argv[4]);
+const api = http.createServer((_q, res) => res.end('api ok\\n'));
+await new Promise((r) => api.listen(0, '127.0.0.1', r));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function measure() {
+  while (svc.stats.outBytes < 50e6) await sleep(10);
+  const bytes0 = svc.stats.outBytes;
+  const start = performance.now();
+  let maxLate = 0, timers = 0, immediates = 0;
+  await Promise.all([
+    new Promise((resolve) => {
+      const arm = () => {
+        const due = performance.now() + 2;
+        setTimeout(() => {
+          maxLate = Math.max(maxLate, performance.now() - due);
+          timers++;
+          if (performance.now() - start < windowMs) arm(); else resolve();
+        }, 2);
+      };
+      arm();
+    }),
+    new Promise((resolve) => {
+      const next = () => { immediates++; if (performance.now() - start < windowMs) setImmediate(next); else resolve(); };
+      setImmediate(next);
+    }),
+  ]);
+  console.log(JSON.stringify({ movedMB: (svc.stats.outBytes - bytes0) / 1e6, maxLate, timers, immediates }));
+}
+createInterface({ input: process.stdin }).on('line', (l) => { if (l === 'measure') measure(); });
+console.log(JSON.stringify({ ready: st[0].state, io: plane.tcpIo, apiPort: api.address().port }));
+`);
+
+function hasSocat(): boolean {
+  try { execFileSync('socat', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+
+/** Resolves once something accepts on host:port (socat forks per connection, so probing is harmless). */
+async function listening(host: string, port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port }, () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${host}:${port}`);
+}
+
+describe('a busy native loop shares the thread', { skip: !TCP_IO_PATHS.includes('native') || !hasSocat() }, () => {
+  const procs: ChildProcess[] = [];
+  let dir: string | undefined;
+  after(() => {
+    for (const p of procs) p.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('timers fire on time, immediates run and a Node HTTP server answers while a flood crosses native sockets', async () => {
+    const bport = await freePort(BACKEND);
+    procs.push(spawn('socat', ['-u', 'OPEN:/dev/zero', `TCP-LISTEN:${bport},bind=${BACKEND},reuseaddr,fork`], { stdio: 'ignore' }));
+    await listening(BACKEND, bport);
+    dir = mkdtempSync(join(tmpdir(), 'tsvs-loop-share-'));
+    writeFileSync(join(dir, 'child.mjs'), CHILD);
+    const port = await freePort(VIP);
+    const child = spawn(process.execPath, [join(dir, 'child.mjs'), `${VIP}:${port}`, `${BACKEND}:${bport}`, String(WINDOW_MS)],
+      { stdio: ['pipe', 'pipe', 'inherit'] });
+    procs.push(child);
+    const lines: string[] = [];
+    let waiter: (() => void) | undefined;
+    child.stdout!.on('data', (d: Buffer) => { lines.push(...d.toString().split('\n').filter(Boolean)); waiter?.(); });
+    const next = async (what: string, timeoutMs: number): Promise<Record<string, number | string>> => {
+      const end = Date.now() + timeoutMs;
+      while (lines.length === 0) {
+        if (Date.now() > end) throw new Error(`the child did not report ${what} within ${timeoutMs} ms`);
+        await new Promise<void>((r) => { waiter = r; setTimeout(r, 100); });
+      }
+      return JSON.parse(lines.shift()!) as Record<string, number | string>;
+    };
+    const ready = await next('ready', 10_000);
+    assert.deepEqual([ready.ready, ready.io], ['listening', 'native']);
+
+    procs.push(spawn('socat', ['-u', `TCP:${VIP}:${port}`, 'OPEN:/dev/null'], { stdio: 'ignore' }));
+    child.stdin!.write('measure\n');
+    // The HTTP server in the child answers while the flood goes on (the window starts once 50 MB passed).
+    await new Promise((r) => setTimeout(r, 300));
+    const answerMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      assert.equal((await curl([`http://127.0.0.1:${ready.apiPort}/`], 5000)).trim(), 'api ok');
+      answerMs.push(performance.now() - t0);
+    }
+    const seen = await next('its measurements', 20_000);
+
+    assert.ok((seen.movedMB as number) > 50, `the native session stayed busy: ${seen.movedMB} MB moved in the window`);
+    // A loop that kept the thread would leave these at the window's length (or never report);
+    // the bound is the linger's budget plus this machine's scheduling noise.
+    assert.ok((seen.maxLate as number) < 250, `2 ms timers were at most ${seen.maxLate} ms late`);
+    assert.ok((seen.timers as number) > 100, `${seen.timers} timers fired in ${WINDOW_MS} ms`);
+    assert.ok((seen.immediates as number) > 100, `${seen.immediates} immediates ran in ${WINDOW_MS} ms`);
+    assert.ok(Math.max(...answerMs) < 1000, `the HTTP server answered within ${answerMs.map((m) => m.toFixed(0)).join(', ')} ms`);
+  });
+});
