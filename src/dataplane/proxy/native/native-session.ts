@@ -13,12 +13,12 @@ import { EDGE_ALL, type FdHandler, IO_BUFFER, copyOut } from './loop.js';
 import type { NativeTcpListener } from './native-tcp.js';
 import { outboundProxyHeader, readInboundHeader } from './proxy-headers.js';
 import {
-  F_CLIENT_CLOSED, F_CLIENT_EOF, F_CLIENT_FIN, F_CLIENT_RDHUP, F_CONNECTED, F_DONE, F_HEADER, F_RESET, F_SERVER_EOF, F_SERVER_FIN, F_SERVER_RDHUP, F_URGENT,
+  F_CLIENT_CLOSED, F_CLIENT_EOF, F_CLIENT_FIN, F_CLIENT_RDHUP, F_CONNECTED, F_DONE, F_HEADER, F_RESET, F_SERVER_EOF, F_SERVER_FIN, F_SERVER_OOBINLINE, F_SERVER_RDHUP, F_URGENT,
   hangupFlags,
 } from './session-flags.js';
 import {
-  AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
-  SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_LINGER, TCP_NODELAY, isOutOfResources,
+  AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
+  SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_LINGER, SO_OOBINLINE, TCP_NODELAY, isOutOfResources,
 } from './sys.js';
 
 export class NativeTcpSession implements FdHandler, RetryingSession {
@@ -75,6 +75,10 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
 
   private serverEvents(ev: number): void {
     this.flags |= hangupFlags(ev, F_SERVER_RDHUP, F_SERVER_FIN);
+    if ((ev & EPOLLPRI) && !(this.flags & F_SERVER_OOBINLINE)) {
+      this.listener.sys.setsockopt(this.sfd, SOL_SOCKET, SO_OOBINLINE, INT_ONE, 4);
+      this.flags |= F_SERVER_OOBINLINE;
+    }
     if (!(this.flags & F_CONNECTED)) {
       if (ev & (EPOLLERR | EPOLLHUP)) { this.connectFailed(false); return; }
       if (ev & EPOLLOUT) this.onServerConnect(ev);
@@ -332,7 +336,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
     // header): the next attempt still sends them. After, they were for this server only.
     if (this.flags & F_CONNECTED) this.toServer = undefined;
     // A failed attempt's hang-up must not mark the next attempt's socket.
-    else this.flags &= ~(F_SERVER_RDHUP | F_SERVER_FIN);
+    else this.flags &= ~(F_SERVER_RDHUP | F_SERVER_FIN | F_SERVER_OOBINLINE);
   }
 
   private closeClient(reset: boolean): void {

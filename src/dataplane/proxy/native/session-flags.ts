@@ -25,6 +25,13 @@ export const F_SERVER_FIN = 4096;
  * means the socket is empty. The session reads until EAGAIN or end of file from then on.
  */
 export const F_URGENT = 8192;
+/**
+ * The real server's socket reads urgent data in line (SO_OOBINLINE). Accepted sockets inherit it
+ * from the listener; the real server's socket gets it when its first urgent byte is signalled, one
+ * setsockopt for the rare connection that needs it (Linux decides at read time whether to skip the
+ * byte, so setting it before the read is enough).
+ */
+export const F_SERVER_OOBINLINE = 16384;
 
 /** The flags a hang-up event sets for one side: `rdhup` always, `fin` too when it is the peer's FIN without an error. */
 export function hangupFlags(ev: number, rdhup: number, fin: number): number {
