@@ -31,7 +31,13 @@ export interface ApplyResult {
   readonly dryRun: boolean;
   readonly ops: readonly TableOp[];
   /** Present when ok is false: what was wrong, naming the operation. Nothing was applied. */
-  readonly error?: { readonly errno?: string; readonly message: string; readonly opIndex?: number };
+  readonly error?: {
+    readonly errno?: string;
+    readonly message: string;
+    readonly opIndex?: number;
+    /** The running data plane refused it (Director.setAdmission); IPVS has no error text for it. */
+    readonly byDataplane?: boolean;
+  };
 }
 
 /** An event worth telling operators about (transitions only; never per packet). */
@@ -86,8 +92,19 @@ export interface DataplaneCounters {
   readonly connsMax: number;
   /** The packet plane's XDP fast path, when on (ADR 0005): flows in it, packets it forwarded. */
   readonly offload?: { readonly flows: number; readonly packets: number };
+  /** The packet plane's forwarding workers: what each received, sent and lost at its rings (fanout balance). */
+  readonly packetWorkers?: readonly PacketWorkerCounters[];
   /** The proxy plane's own event counts (accepts, connect failures, retries, UDP evictions...) and its UDP sockets. */
   readonly proxy?: ProxyCounters;
+}
+
+/** One packet-plane forwarding worker's frame counts. */
+export interface PacketWorkerCounters {
+  readonly index: number;
+  readonly rxFrames: number;
+  readonly txFrames: number;
+  /** Frames its receive rings had no room for (PACKET_STATISTICS). */
+  readonly ringDrops: number;
 }
 
 /** The proxy plane's socket-level event counts (camelCase names), beside the table's stats. */

@@ -42,6 +42,8 @@ interface Mode {
   readonly bypass: boolean;
   /** The director runs a kernel fast path (ADR 0005): established flows are forwarded by the kernel. */
   readonly offload?: 'xdp' | 'tc';
+  /** The director's forwarding workers (dataplane.packet.workers, PACKET_FANOUT). */
+  readonly workers?: number;
 }
 
 const MODES: readonly Mode[] = [
@@ -50,6 +52,8 @@ const MODES: readonly Mode[] = [
   { name: 'DR with the XDP fast path', up: ['dr', '--offload', 'xdp'], seen: CLIENT, bypass: true, offload: 'xdp' },
   // tcx ingress: the director's receive rings are bound to IPv4, IPv6 and ARP instead of taps.
   { name: 'DR with the tc fast path', up: ['dr', '--offload', 'tc'], seen: CLIENT, bypass: true, offload: 'tc' },
+  // Two workers in one PACKET_FANOUT group (flow hash): direct routing only, as NAT replies must come back to the flow's worker.
+  { name: 'DR with 2 forwarding workers', up: ['dr', '--workers', '2'], seen: CLIENT, bypass: true, workers: 2 },
   { name: 'TUN with IPIP', up: ['tun', '--tun-type', 'ipip'], seen: CLIENT, bypass: true },
   { name: 'TUN with GUE', up: ['tun', '--tun-type', 'gue', '--tun-port', '6080'], seen: CLIENT, bypass: true },
   { name: 'full NAT', up: ['fullnat'], seen: DIRECTOR, bypass: false },
@@ -139,6 +143,50 @@ async function offloadedPackets(hook: 'xdp' | 'tc'): Promise<number> {
   return packets;
 }
 
+/** The director's frames read per worker (its metrics, refreshed once a second). */
+async function workerFrames(): Promise<number[]> {
+  const m = await inNs('tsvs-lab-director', ['curl', '-sf', '-m', '5', 'http://127.0.0.1:9180/metrics'], 10_000);
+  return [...m.matchAll(/^tsvs_packet_rx_frames_total\{worker="(\d+)"\} (\d+)$/gm)]
+    .sort((a, b) => Number(a[1]) - Number(b[1])).map((x) => Number(x[2]));
+}
+
+function dig(from?: string): Promise<string> {
+  return inNs('tsvs-lab-client', ['dig', '+short', '+time=2', '+tries=2', ...(from ? ['-b', from] : []), `@${VIP}`, 'server.lab.tsvs', 'TXT'], 10_000);
+}
+
+/**
+ * Several workers (PACKET_FANOUT by client address): queries from eight client addresses reach
+ * every worker; the 16 queries of one client (16 source ports) stay on one worker, so a
+ * persistent service keeps that client on one real server; and a NAT destination is refused
+ * whole, with the reason, where ipvsadm would have taken it.
+ */
+async function checkWorkers(workers: number): Promise<void> {
+  const clients = Array.from({ length: 8 }, (_, i) => `198.18.0.${21 + i}`);
+  for (const c of clients) await inNs('tsvs-lab-client', ['ip', 'addr', 'add', `${c}/24`, 'dev', LAB.iface]);
+  const settle = () => new Promise((r) => setTimeout(r, 2500)); // the workers' next report
+  await settle();
+  const before = await workerFrames();
+  assert.equal(before.length, workers, `one series per worker: ${before.join(', ')}`);
+  for (const c of clients) for (let i = 0; i < 2; i++) assert.match(await dig(c), /"rs[12]"/);
+  await settle();
+  const spread = await workerFrames();
+  assert.ok(spread.every((n, i) => n > before[i]!), `every worker read frames of some client: ${before.join(', ')} -> ${spread.join(', ')}`);
+
+  await tsvsadm(['-E', '-u', `${VIP}:53`, '-s', 'rr', '-p', '60']);
+  const answers = new Set<string>();
+  for (let i = 0; i < 16; i++) answers.add((await dig()).trim());
+  await settle();
+  const after = await workerFrames();
+  const grew = after.map((n, i) => n - spread[i]!).sort((a, b) => a - b);
+  assert.ok(grew[0]! <= 4 && grew[grew.length - 1]! >= 16, `one client's 16 queries on one worker: ${grew.join(', ')} frames`);
+  assert.equal(answers.size, 1, `persistence holds across the client's source ports: ${[...answers].join(' ')}`);
+
+  const nat = await run(['env', `TSVS_SOCKET=${SOCKET}`, process.execPath, TSVSADM_JS, '-a', '-u', `${VIP}:53`, '-r', '198.18.1.13:53', '-m']);
+  assert.equal(nat.code, 255);
+  assert.equal(nat.stderr, `tsvsadm: masq destinations need a single packet-plane worker (NAT replies must reach the worker that owns the connection): dataplane.packet.workers is ${workers}\n`);
+  assert.doesNotMatch(await tsvsadm(['-L', '-n']), /198\.18\.1\.13/, 'nothing applied');
+}
+
 async function checkMode(mode: Mode, big: { path: string; sha256: string }, work: string): Promise<void> {
   const up = await tsvs(['lab', 'up', ...mode.up, '--servers', '2'], 120_000);
   assert.equal(up.code, 0, up.stderr + up.stdout);
@@ -216,6 +264,7 @@ async function checkMode(mode: Mode, big: { path: string; sha256: string }, work
   // The same entries in the kernel's /proc/net/ip_vs_conn format (hex), read from the workers (spec §5.5).
   const proc = await must(['env', `TSVS_SOCKET=${SOCKET}`, process.execPath, TSVS_JS, 'proc', 'ip_vs_conn']);
   assert.match(proc, /^TCP C6120002 [0-9A-F]{4} C6120164 0050 C612010[BC] 0050 /m, proc);
+  if (mode.workers) await checkWorkers(mode.workers);
 
   const down = await tsvs(['lab', 'down'], 60_000);
   assert.equal(down.code, 0, down.stderr + down.stdout);

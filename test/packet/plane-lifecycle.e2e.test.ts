@@ -21,9 +21,13 @@ function udpService(port: number, method: 'droute' | 'masq' = 'droute'): TableOp
   ];
 }
 
+// 16 UDP flows (one socket each) from the source addresses in argv[4] (comma-separated), in turn.
 const FLOWS_CLIENT = `
 import socket, sys
+srcs = sys.argv[4].split(',')
 socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(16)]
+for i, s in enumerate(socks):
+    s.bind((srcs[i % len(srcs)], 0))
 for r in range(int(sys.argv[3])):
     for i, s in enumerate(socks):
         s.sendto(b'%s-%d-%d' % (sys.argv[2].encode(), i, r), (sys.argv[1], 5353))
@@ -77,26 +81,43 @@ describe('packet plane lifecycle and workers', { skip }, () => {
     assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));
   });
 
-  test('two workers in one PACKET_FANOUT group: 16 flows are spread over both, a neighbour one learns is shared, counters merge', async () => {
+  test('two workers in one PACKET_FANOUT group, by client address: 8 clients spread over both, one client stays on one, a neighbour one learns is shared, counters merge', async () => {
     // No static neighbour now: one worker's ARP answer must serve both.
     sh(`ip -n ${topo.lb} neigh del ${DrTopology.RIP} dev l1`);
+    // Eight clients; the fanout program's hash puts the odd ones on one worker and the even ones on the other.
+    const clients = Array.from({ length: 8 }, (_, i) => `198.18.0.${11 + i}`);
+    for (const c of clients) sh(`ip -n ${topo.cli} addr add ${c}/24 dev c0`);
     const sink = procs.start(topo.rs, ['python3', '-c', UDP_SERVER]);
     const h = newHost();
     await h.call('start', { ...start, workers: 2, ops: udpService(5353) });
     await new Promise((r) => setTimeout(r, 300)); // the sink binds
-    const warm = await nsRun(topo.cli, ['python3', '-c', FLOWS_CLIENT, DrTopology.VIP, 'warm', '1']);
-    assert.equal(warm.code, 0, warm.stderr);
+    const flows = async (tag: string, rounds: number, srcs: readonly string[]) => {
+      const r = await nsRun(topo.cli, ['python3', '-c', FLOWS_CLIENT, DrTopology.VIP, tag, String(rounds), srcs.join(',')]);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    const arrived = async (tag: string, n: number) => {
+      const end = Date.now() + 5000;
+      const count = () => sink.out().split('\n').filter((l) => l.startsWith(`${tag}-`)).length;
+      while (Date.now() < end && count() < n) await new Promise((res) => setTimeout(res, 50));
+      assert.equal(count(), n, `${tag}: every datagram reached the real server`);
+    };
+    await flows('warm', 1, clients);
     await new Promise((r) => setTimeout(r, 1500));
-    const r = await nsRun(topo.cli, ['python3', '-c', FLOWS_CLIENT, DrTopology.VIP, 'flow', '5']);
-    assert.equal(r.code, 0, r.stderr);
-    const end = Date.now() + 5000;
-    while (Date.now() < end && sink.out().split('\n').filter((l) => l.startsWith('flow-')).length < 80) await new Promise((res) => setTimeout(res, 50));
-    assert.equal(sink.out().split('\n').filter((l) => l.startsWith('flow-')).length, 80);
+    await flows('flow', 5, clients);
+    await arrived('flow', 80);
     const s = await h.call<PlaneSnapshot>('snapshot');
     assert.equal(s.workers.length, 2);
     assert.equal(s.engine.total.inPkts - (16 - (s.engine.drops['no-neighbour'] ?? 0)), 80);
     assert.equal(s.engine.services[0].stats.conns, 16, 'each flow stays on one worker: counted once');
-    for (const w of s.workers) assert.ok(w.engine.total.inPkts > 0, `worker ${w.index} got no flow`);
+    const per = s.workers.map((w) => w.engine.services[0]?.stats.conns ?? 0);
+    assert.deepEqual(per, [8, 8], `four clients (two flows each) per worker: ${per.join(' + ')}`);
+    // One client, 16 flows from 16 source ports: one worker takes them all, so the client's
+    // persistence template and its connections are in one engine.
+    await flows('one', 1, ['198.18.0.11']);
+    await arrived('one', 16);
+    const s2 = await h.call<PlaneSnapshot>('snapshot');
+    const grew = s2.workers.map((w, i) => (w.engine.services[0]?.stats.conns ?? 0) - per[i]!);
+    assert.deepEqual([...grew].sort((a, b) => a - b), [0, 16], `a client's 16 flows on one worker: ${grew.join(' + ')}`);
     const refused = await h.call<OpsResult>('applyOps', { ops: udpService(5354, 'masq') });
     assert.equal(refused.ok, false);
     assert.match(refused.error!, /single forwarding worker/);

@@ -29,6 +29,8 @@ export interface DirectorPlan {
   /** Lab directory: control socket, config and log go there. */
   readonly dir: string;
   readonly offload: OffloadMode;
+  /** Forwarding workers (dataplane.packet.workers). */
+  readonly workers: number;
 }
 
 /** Outcome of startDirector. */
@@ -78,7 +80,8 @@ export async function startDirector(p: DirectorPlan, record: (proc: LabProcess) 
   const controlSocket = join(p.dir, 'tsvs.sock');
   const config = join(p.dir, 'director.yaml');
   // Full NAT sources its connections to the real servers from the director's own address.
-  writeFileSync(config, `# tsvs lab director (${p.mode})\ndataplane:\n  fullnat:\n    localAddresses: [${p.directorIp}]\n`);
+  const packet = p.workers > 1 ? `  packet:\n    workers: ${p.workers}\n` : '';
+  writeFileSync(config, `# tsvs lab director (${p.mode})\ndataplane:\n  fullnat:\n    localAddresses: [${p.directorIp}]\n${packet}`);
   const runArgv = [process.execPath, TSVS_JS, 'run', '--dataplane', 'packet', '--iface', p.iface, '-c', config, '--control-socket', controlSocket];
   if (p.offload !== 'none') runArgv.push('--offload', p.offload);
   const env = { ...process.env, TSVS_SOCKET: controlSocket };

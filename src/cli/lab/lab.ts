@@ -46,6 +46,8 @@ export interface LabUpOptions {
   readonly dir: string;
   /** The director's XDP fast path (tsvs run --offload). */
   readonly offload?: OffloadMode;
+  /** The director's forwarding workers (dataplane.packet.workers; DR and TUN only when > 1). */
+  readonly workers?: number;
 }
 
 function stateFile(dir: string): string {
@@ -103,7 +105,7 @@ export async function labUp(o: LabUpOptions, say: (l: string) => void): Promise<
     const d = await startDirector({
       netns: LAB.director, iface: LAB.iface, mode: o.mode, vip: LAB.vip, directorIp: LAB.directorIp,
       rips: Array.from({ length: o.servers }, (_, i) => rsIp(i + 1)), tunType: o.tunType, tunPort: o.tunPort, dir: o.dir,
-      offload: o.offload ?? 'none',
+      offload: o.offload ?? 'none', workers: o.workers ?? 1,
     }, recordProc);
     st.director = { started: d.started, commands: d.commands, controlSocket: d.controlSocket, ...(d.reason !== undefined ? { reason: d.reason } : {}) };
     save(st);

@@ -9,6 +9,7 @@ import type { LabMode } from './topology.js';
 
 const USAGE = `Usage:
   tsvs lab up nat|dr|tun|fullnat [--servers N] [--tun-type ipip|gue] [--tun-port P] [--offload xdp|xdp-native|tc]
+                 [--workers N]
   tsvs lab down
   tsvs lab status
 
@@ -22,6 +23,7 @@ ${LAB_DIR}/state.json; 'down' removes exactly that.
   --tun-type T    tun mode: ipip (default) or gue
   --tun-port P    GUE UDP port (default ${LAB.gueDefaultPort})
   --offload M     the director's kernel fast path for established DR flows: xdp, xdp-native or tc
+  --workers N     the director's forwarding workers, 1-16 (default 1; more than 1: dr or tun, no --offload)
 `;
 
 /** Entry point of `tsvs lab`. */
@@ -31,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     v = parseArgs({
       args: rest, strict: true, allowPositionals: true,
-      options: { servers: { type: 'string' }, 'tun-type': { type: 'string' }, 'tun-port': { type: 'string' }, offload: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { servers: { type: 'string' }, 'tun-type': { type: 'string' }, 'tun-port': { type: 'string' }, offload: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (e) {
     process.stderr.write(`tsvs lab: ${(e as Error).message}\n\n${USAGE}`);
@@ -64,8 +66,12 @@ export async function main(argv: string[]): Promise<number> {
         if (!Number.isInteger(tunPort) || tunPort < 1 || tunPort > 65535) return usage(`--tun-port must be 1-65535: got '${o['tun-port']}'`);
         const offload = o.offload ?? 'none';
         if (!isOffloadMode(offload)) return usage(`--offload must be one of ${OFFLOAD_MODES.join(', ')}: got '${offload}'`);
+        const workers = o.workers === undefined ? 1 : Number(o.workers);
+        if (!Number.isInteger(workers) || workers < 1 || workers > 16) return usage(`--workers must be 1-16: got '${o.workers}'`);
+        if (workers > 1 && (mode === 'nat' || mode === 'fullnat')) return usage(`--workers ${workers} needs mode dr or tun: ${mode} replies must reach the worker that owns the connection`);
+        if (workers > 1 && offload !== 'none') return usage(`--workers ${workers} cannot go with --offload ${offload}: the kernel fast path belongs to one worker`);
         if (notRoot()) return 1;
-        await labUp({ mode: mode as LabMode, servers, tunType, tunPort, dir, offload }, say);
+        await labUp({ mode: mode as LabMode, servers, tunType, tunPort, dir, offload, workers }, say);
         return 0;
       }
       case 'down':

@@ -7,7 +7,7 @@ import { ManualClock } from '../../core/clock.js';
 import { SeededRandom } from '../../core/random.js';
 import { type SchedulerEnv, type SchedulerFactory, MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '../../core/sched/scheduler.js';
 import { SCHEDULERS } from '../config/schema.js';
-import type { ConnView, ProxyCounters, RealServerHealth } from '../director-api.js';
+import type { ConnView, PacketWorkerCounters, ProxyCounters, RealServerHealth } from '../director-api.js';
 import { type ConnSource, Director } from '../director.js';
 import { type ApiServer, type ApiServerOptions, startApiServer } from './server.js';
 import { configJson } from './views.js';
@@ -18,13 +18,14 @@ export class FakeConns implements ConnSource {
   drops: Record<string, number> = {};
   connsMax = 1 << 20;
   proxy: ProxyCounters | undefined;
+  packetWorkers: PacketWorkerCounters[] | undefined;
   t = { tcp: 900, tcpfin: 120, udp: 300 };
   removed: number[] = [];
   connections(offset: number, limit: number) {
     return { total: this.entries.length, entries: this.entries.slice(offset, offset + limit) };
   }
   counters() {
-    return { drops: { ...this.drops }, conns: this.entries.length, connsMax: this.connsMax, proxy: this.proxy };
+    return { drops: { ...this.drops }, conns: this.entries.length, connsMax: this.connsMax, proxy: this.proxy, packetWorkers: this.packetWorkers };
   }
   getTimeouts() { return { ...this.t }; }
   setTimeouts(t: { tcp: number; tcpfin: number; udp: number }) {

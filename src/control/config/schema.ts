@@ -143,6 +143,13 @@ export const dataplaneSchema = z.object({
     offload: oneOf(OFFLOAD_MODES).default('none'),
     /** Flows the fast path holds at most (more stay in user space). */
     offloadFlows: intIn(1024, 16_777_216).default(262_144),
+    /**
+     * Forwarding worker threads, one receive ring each per interface in a PACKET_FANOUT group
+     * (flow hash: a flow stays on one worker). More than 1 serves direct routing and tunnels only:
+     * NAT and full-NAT replies must reach the worker that owns the connection, and the fast path
+     * belongs to one worker (docs/adr/0003-packet-plane.md, "Several workers").
+     */
+    workers: intIn(1, 64).default(1),
   }).strict().default({}),
   fullnat: z.object({
     /** Director addresses used as sources towards fullnat real servers. */

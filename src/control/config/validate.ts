@@ -58,6 +58,9 @@ function validateDataplane(cfg: Partial<Config>, report: Report): void {
   });
   const { min, max } = dp.fullnat.portRange;
   if (min > max) report(['dataplane', 'fullnat', 'portRange', 'min'], `must be <= max (${max}): current value is ${min}`);
+  if (dp.packet.workers > 1 && dp.packet.offload !== 'none') {
+    report(['dataplane', 'packet', 'workers'], `the kernel fast path (offload: ${dp.packet.offload}) belongs to one forwarding worker: current value is ${dp.packet.workers}`);
+  }
 }
 
 function validateApi(cfg: Partial<Config>, report: Report): void {
@@ -181,6 +184,11 @@ function validateServer(
   if (rs.tunnel) {
     if (fwd !== 'tunnel') report([...path, 'tunnel'], `tunnel options need forwarding: tunnel (ipvsadm: Tunnel options conflict with forward method): current forwarding is ${fwd}`);
     else validateTunnel(rs.tunnel, [...path, 'tunnel'], report);
+  }
+  const workers = cfg.dataplane?.kind === 'packet' ? cfg.dataplane.packet.workers : 1;
+  if ((fwd === 'masq' || fwd === 'fullnat') && workers > 1) {
+    report([...path, rs.forwarding ? 'forwarding' : 'address'],
+      `${fwd} needs a single packet-plane worker (its replies must reach the worker that owns the connection): dataplane.packet.workers is ${workers}`);
   }
   if (fwd === 'fullnat' && ip && cfg.dataplane) {
     const pool = cfg.dataplane.fullnat.localAddresses.map(parseIp).filter((a): a is IpAddress => a !== undefined && a.family === ip.family);

@@ -62,6 +62,12 @@ function engineSettings(ctx: DataPlaneContext): Record<string, number> {
   return { ...ctx.ipvs.sysctls, [TIMEOUT_SYSCTLS.tcp]: t.tcp, [TIMEOUT_SYSCTLS.tcpfin]: t.tcpfin, [TIMEOUT_SYSCTLS.udp]: t.udp };
 }
 
+/** Why `op` cannot run on a plane of `workers` forwarding workers, if it cannot. */
+export function natRefusal(op: TableOp, workers: number): string | undefined {
+  if ((op.op !== 'add-dest' && op.op !== 'edit-dest') || (op.dest.method !== 'masq' && op.dest.method !== 'fullnat')) return undefined;
+  return `${op.dest.method} destinations need a single packet-plane worker (NAT replies must reach the worker that owns the connection): dataplane.packet.workers is ${workers}`;
+}
+
 function entryView(c: ConnView): ConnEntryView {
   return { protocol: c.protocol, client: c.client, virtual: c.virtual, dest: c.dest, stateName: c.state, expiresS: c.expiresS };
 }
@@ -73,6 +79,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
   const cfg = ctx.config;
   const table = ctx.director.table;
   const plane = new PacketPlane();
+  const workers = cfg.dataplane.packet.workers;
   const fullnatAddrs = cfg.dataplane.fullnat.localAddresses;
   const fullnatPorts = { min: cfg.dataplane.fullnat.portRange.min, max: cfg.dataplane.fullnat.portRange.max };
   const engineOptions: PacketEngineOptions = {
@@ -103,12 +110,16 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
       sysctls: engineSettings(ctx),
       fullnatPorts: fullnatAddrs.length > 0 ? fullnatPorts : undefined,
       offload: ctx.offload === 'none' ? undefined : { mode: FAST_PATH_MODE[ctx.offload], maxFlows: cfg.dataplane.packet.offloadFlows },
+      workers,
       onWorkerError: (index, message) => ctx.log('packet-worker-failed', { index, message }),
     });
   } catch (e) {
     unsubscribe();
     throw e;
   }
+  // Several workers take no NAT destinations (plane.ts refuses them too, but only after the
+  // Director applied them): refuse the change itself, whole, with the reason.
+  if (workers > 1) ctx.director.setAdmission((op) => natRefusal(op, workers));
   started = true;
   startChain();
 
@@ -142,7 +153,8 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
       const e = latest?.engine;
       const io = latest?.io;
       const offload = ctx.offload !== 'none' && io ? { flows: io.offloadActive, packets: io.offloadPackets } : undefined;
-      return { drops: { ...(e?.drops ?? {}) }, conns: e?.conns ?? 0, connsMax: cfg.dataplane.maxConnections, offload };
+      const packetWorkers = latest?.workers.map((w) => ({ index: w.index, rxFrames: w.io.rxFrames, txFrames: w.io.txFrames, ringDrops: w.io.ringDrops }));
+      return { drops: { ...(e?.drops ?? {}) }, conns: e?.conns ?? 0, connsMax: cfg.dataplane.maxConnections, offload, packetWorkers };
     },
   });
 
@@ -155,6 +167,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
     settingsChanged: () => plane.setSysctls(engineSettings(ctx)),
     stop: async () => {
       unsubscribe();
+      ctx.director.setAdmission(undefined);
       clearInterval(timer);
       await Promise.race([chain, new Promise((r) => setTimeout(r, 5000).unref())]);
       copy(await plane.stop());

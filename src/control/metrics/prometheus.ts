@@ -6,7 +6,7 @@ import { formatIp, type IpAddress } from '../../core/net/addr.js';
 import type { Destination } from '../../core/service/destination.js';
 import type { VirtualService } from '../../core/service/virtual-service.js';
 import type { Rates } from '../../core/stats/counters.js';
-import type { DirectorApi, DirectorEvent } from '../director-api.js';
+import type { DirectorApi, DirectorEvent, PacketWorkerCounters } from '../director-api.js';
 import { formatRealServerId, formatServiceId } from '../api/ids.js';
 
 /** The content type of the text format. */
@@ -176,6 +176,12 @@ export function renderMetrics(api: MetricsSource, control?: ControlCounters): st
   if (dp.offload) {
     x.family('tsvs_offload_flows', 'gauge', 'Flows the XDP fast path forwards in the kernel now.', [[[], dp.offload.flows]]);
     x.family('tsvs_offload_packets_total', 'counter', 'Packets the XDP fast path forwarded (also counted in the service stats).', [[[], dp.offload.packets]]);
+  }
+  if (dp.packetWorkers) {
+    const per = (f: (w: PacketWorkerCounters) => number) => dp.packetWorkers!.map((w) => [[['worker', String(w.index)]], f(w)] as const);
+    x.family('tsvs_packet_rx_frames_total', 'counter', 'Frames a packet-plane forwarding worker read from its receive rings.', per((w) => w.rxFrames));
+    x.family('tsvs_packet_tx_frames_total', 'counter', 'Frames a packet-plane forwarding worker sent.', per((w) => w.txFrames));
+    x.family('tsvs_packet_ring_drops_total', 'counter', "Frames a packet-plane worker's receive rings had no room for.", per((w) => w.ringDrops));
   }
   if (dp.proxy) {
     const events = (protocol: string, c: Readonly<Record<string, number>>) =>

@@ -12,6 +12,7 @@
 // single ArrayBuffer (koffi.view) covers all of it and frames move with copyWithin.
 import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from '../../core/packet/frame.js';
 import { type Libc, check, fail, htons, intOpt, writeAddr, EAGAIN, ENOBUFS } from './ffi.js';
+import { CLIENT_ADDRESS_PROGRAM, PACKET_FANOUT_CBPF, setFanoutProgram } from './fanout.js';
 import type { FastPathMode } from './xdp/fast-path.js';
 
 export const AF_PACKET = 17;
@@ -28,9 +29,6 @@ const PACKET_FANOUT = 18;
 const PACKET_QDISC_BYPASS = 20;
 const PACKET_IGNORE_OUTGOING = 23;
 const TPACKET_V3 = 2;
-/** Fanout modes (linux/if_packet.h). */
-export const PACKET_FANOUT_HASH = 0;
-export const PACKET_FANOUT_CPU = 2;
 const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
 
 /** Block status bit: the block belongs to user space. */
@@ -244,6 +242,7 @@ export class RxRing {
       // Fanout id in the low 16 bits, mode and flags above; DEFRAG keeps fragments of one datagram together.
       const arg = (fanout.groupId & 0xffff) | ((fanout.mode | PACKET_FANOUT_FLAG_DEFRAG) << 16);
       this.opt(SOL_PACKET, PACKET_FANOUT, arg, 'PACKET_FANOUT');
+      if (fanout.mode === PACKET_FANOUT_CBPF) setFanoutProgram(this.libc, this.fd, CLIENT_ADDRESS_PROGRAM);
     }
   }
 
