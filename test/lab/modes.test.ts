@@ -143,6 +143,30 @@ async function offloadedPackets(hook: 'xdp' | 'tc'): Promise<number> {
   return packets;
 }
 
+/** Sends, from argv[1], an ICMP fragmentation-needed to the VIP quoting a UDP reply VIP:53 -> argv[3]:argv[4]. */
+const ICMP_FRAG_NEEDED = `
+import socket, struct, sys
+def csum(b):
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+src, vip, client, cport = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+udp = struct.pack('!HHHH', 53, cport, 8 + 32, 0)
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + 8 + 32, 1, 0, 64, 17, 0, socket.inet_aton(vip), socket.inet_aton(client))
+ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
+icmp = struct.pack('!BBHHH', 3, 4, 0, 0, 1400) + ip + udp
+icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.bind((src, 0))
+s.sendto(icmp, (vip, 0))
+`;
+
+/** A counter of the Icmp line of a namespace's /proc/net/snmp. */
+async function snmpIcmp(ns: string, field: string): Promise<number> {
+  const lines = (await inNs(ns, ['cat', '/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Icmp:'));
+  return Number(lines[1]!.split(/\s+/)[lines[0]!.split(/\s+/).indexOf(field)]);
+}
+
 /** The director's frames read per worker (its metrics, refreshed once a second). */
 async function workerFrames(): Promise<number[]> {
   const m = await inNs('tsvs-lab-director', ['curl', '-sf', '-m', '5', 'http://127.0.0.1:9180/metrics'], 10_000);
@@ -150,6 +174,7 @@ async function workerFrames(): Promise<number[]> {
     .sort((a, b) => Number(a[1]) - Number(b[1])).map((x) => Number(x[2]));
 }
 
+/** One TXT query through the VIP, from the client's address or `from` (dig -b: address, or address#port). */
 function dig(from?: string): Promise<string> {
   return inNs('tsvs-lab-client', ['dig', '+short', '+time=2', '+tries=2', ...(from ? ['-b', from] : []), `@${VIP}`, 'server.lab.tsvs', 'TXT'], 10_000);
 }
@@ -171,6 +196,17 @@ async function checkWorkers(workers: number): Promise<void> {
   await settle();
   const spread = await workerFrames();
   assert.ok(spread.every((n, i) => n > before[i]!), `every worker read frames of some client: ${before.join(', ')} -> ${spread.join(', ')}`);
+
+  // An ICMP "fragmentation needed" about a reply to one client, sent by another address (a router
+  // on the path back, here another client address whose hash picks the other worker): it must reach
+  // the worker that owns the client's connection, which passes it on to the real server (spec §2.6).
+  await dig('198.18.0.22#40000');
+  const unreach = async () => (await Promise.all(['tsvs-lab-rs1', 'tsvs-lab-rs2'].map((ns) => snmpIcmp(ns, 'InDestUnreachs')))).reduce((x, y) => x + y, 0);
+  const unreach0 = await unreach();
+  await inNs('tsvs-lab-client', ['python3', '-c', ICMP_FRAG_NEEDED, '198.18.0.21', VIP, '198.18.0.22', '40000'], 10_000);
+  let unreach1 = unreach0;
+  for (let i = 0; i < 20 && unreach1 === unreach0; i++) { await new Promise((r) => setTimeout(r, 100)); unreach1 = await unreach(); }
+  assert.equal(unreach1 - unreach0, 1, 'the ICMP error reached the real server of the connection it quotes');
 
   await tsvsadm(['-E', '-u', `${VIP}:53`, '-s', 'rr', '-p', '60']);
   const answers = new Set<string>();

@@ -3,8 +3,8 @@
 // hashes the client's address, so every connection of a client lands on the same worker. The
 // kernel's flow hash (PACKET_FANOUT_HASH) would spread a client's connections over the workers,
 // and each worker keeps its own persistence templates: a persistent service (-p) could then send
-// one client to two real servers. Only the frame's source is hashed: for direct routing and
-// tunnels the director sees the client's packets alone (replies bypass it).
+// one client to two real servers. Direct routing and tunnel directors see the client's packets
+// alone (replies bypass them), and ICMP errors about the replies, which quote the client.
 import { type Libc, check, fail } from './ffi.js';
 
 /** Fanout modes and options (linux/if_packet.h). */
@@ -13,9 +13,12 @@ const SOL_PACKET = 263;
 const PACKET_FANOUT_DATA = 22;
 
 /** Classic BPF opcodes (linux/filter.h) and the loads relative to the network header or the skb. */
+const LD_B_ABS = 0x30;
 const LD_H_ABS = 0x28;
 const LD_W_ABS = 0x20;
+const AND_K = 0x54;
 const JEQ_K = 0x15;
+const JGE_K = 0x35;
 const JA = 0x05;
 const TAX = 0x07;
 const RSH_K = 0x74;
@@ -23,46 +26,84 @@ const XOR_X = 0xac;
 const RET_A = 0x16;
 const RET_K = 0x06;
 const SKF_AD_PROTOCOL = 0xfffff000; // SKF_AD_OFF + 0: ntohs(skb->protocol)
-const SKF_NET = (off: number) => (0xfff00000 + off) >>> 0; // SKF_NET_OFF + off
+const NET = (off: number) => (0xfff00000 + off) >>> 0; // SKF_NET_OFF + off
 
-type Insn = readonly [code: number, jt: number, jf: number, k: number];
+/** One instruction; a conditional jump names its targets by label (fall-through: the next one). */
+interface Insn { readonly code: number; readonly k?: number; readonly jt?: string; readonly jf?: string; readonly label?: string }
 
 /**
- * The program: the IPv4 source address, or the last 32 bits of the IPv6 one, folded so that
- * every byte matters (the kernel takes the result modulo the group's size); ARP and anything else
- * go to the first worker.
+ * The program: the client's address, folded so that every byte matters (the kernel takes the
+ * result modulo the group's size). For a packet from the client that is its source. For an ICMP
+ * error about a reply that went to the client (a router's "fragmentation needed" on the path
+ * back: the engine passes it on to the real server, spec §2.6), it is the destination of the
+ * quoted packet, so the error reaches the worker that owns the connection (outer IPv4 header of
+ * 20 bytes, IPv6 without extension headers: the usual case for such errors; any other lands on
+ * the source's worker). ARP and anything else go to the first worker.
  */
 const CLIENT_ADDRESS_HASH: readonly Insn[] = [
-  [LD_H_ABS, 0, 0, SKF_AD_PROTOCOL], // 0
-  [JEQ_K, 1, 0, 0x0800], //             1: IPv4 -> 3
-  [JEQ_K, 2, 10, 0x86dd], //            2: IPv6 -> 5, else -> 13
-  [LD_W_ABS, 0, 0, SKF_NET(12)], //     3: IPv4 source
-  [JA, 0, 0, 1], //                     4: -> 6
-  [LD_W_ABS, 0, 0, SKF_NET(20)], //     5: IPv6 source, bytes 12..15
-  [TAX, 0, 0, 0], //                    6: fold: a ^= a >> 16; a ^= a >> 8
-  [RSH_K, 0, 0, 16],
-  [XOR_X, 0, 0, 0],
-  [TAX, 0, 0, 0],
-  [RSH_K, 0, 0, 8],
-  [XOR_X, 0, 0, 0],
-  [RET_A, 0, 0, 0], //                  12
-  [RET_K, 0, 0, 0], //                  13
+  { code: LD_H_ABS, k: SKF_AD_PROTOCOL },
+  { code: JEQ_K, k: 0x0800, jt: 'v4' },
+  { code: JEQ_K, k: 0x86dd, jt: 'v6', jf: 'other' },
+  { label: 'v4', code: LD_B_ABS, k: NET(9) }, // protocol
+  { code: JEQ_K, k: 1, jf: 'src4' },
+  { code: LD_B_ABS, k: NET(0) },
+  { code: AND_K, k: 0x0f },
+  { code: JEQ_K, k: 5, jf: 'src4' }, // no IP options
+  { code: LD_B_ABS, k: NET(20) }, // ICMP type: unreachable, source quench, time exceeded, parameter problem
+  { code: JEQ_K, k: 3, jt: 'quoted4' },
+  { code: JEQ_K, k: 4, jt: 'quoted4' },
+  { code: JEQ_K, k: 11, jt: 'quoted4' },
+  { code: JEQ_K, k: 12, jt: 'quoted4', jf: 'src4' },
+  { label: 'quoted4', code: LD_W_ABS, k: NET(20 + 8 + 16) },
+  { code: JA, jt: 'fold' },
+  { label: 'src4', code: LD_W_ABS, k: NET(12) },
+  { code: JA, jt: 'fold' },
+  { label: 'v6', code: LD_B_ABS, k: NET(6) }, // next header
+  { code: JEQ_K, k: 58, jf: 'src6' },
+  { code: LD_B_ABS, k: NET(40) }, // ICMPv6 type: below 128 is an error
+  { code: JGE_K, k: 128, jt: 'src6' },
+  { code: LD_W_ABS, k: NET(40 + 8 + 24 + 12) }, // the quoted destination's last 32 bits
+  { code: JA, jt: 'fold' },
+  { label: 'src6', code: LD_W_ABS, k: NET(8 + 12) }, // the source's last 32 bits
+  { label: 'fold', code: TAX },
+  { code: RSH_K, k: 16 },
+  { code: XOR_X },
+  { code: TAX },
+  { code: RSH_K, k: 8 },
+  { code: XOR_X },
+  { code: RET_A },
+  { label: 'other', code: RET_K, k: 0 },
 ];
 
-/** struct sock_filter[] of a program. */
-export function encodeProgram(insns: readonly Insn[]): Uint8Array {
+/** struct sock_filter[] of a program, its jump labels resolved to offsets. */
+export function assemble(insns: readonly Insn[]): Uint8Array {
+  const at = new Map<string, number>();
+  insns.forEach((x, i) => { if (x.label) at.set(x.label, i); });
+  const rel = (from: number, label: string | undefined): number => {
+    if (label === undefined) return 0;
+    const to = at.get(label);
+    if (to === undefined || to <= from) throw new Error(`cBPF: no label '${label}' after instruction ${from}`);
+    return to - from - 1;
+  };
   const b = new Uint8Array(insns.length * 8);
   const dv = new DataView(b.buffer);
-  insns.forEach(([code, jt, jf, k], i) => {
-    dv.setUint16(i * 8, code, true);
+  insns.forEach((x, i) => {
+    dv.setUint16(i * 8, x.code, true);
+    if (x.code === JA) {
+      dv.setUint32(i * 8 + 4, rel(i, x.jt), true);
+      return;
+    }
+    const jt = rel(i, x.jt);
+    const jf = rel(i, x.jf);
+    if (jt > 255 || jf > 255) throw new Error(`cBPF: jump too far at instruction ${i}`);
     b[i * 8 + 2] = jt;
     b[i * 8 + 3] = jf;
-    dv.setUint32(i * 8 + 4, k, true);
+    dv.setUint32(i * 8 + 4, x.k ?? 0, true);
   });
   return b;
 }
 
-export const CLIENT_ADDRESS_PROGRAM = encodeProgram(CLIENT_ADDRESS_HASH);
+export const CLIENT_ADDRESS_PROGRAM = assemble(CLIENT_ADDRESS_HASH);
 
 /**
  * Gives the fanout group of `fd` (joined already, in PACKET_FANOUT_CBPF mode) its program. The
