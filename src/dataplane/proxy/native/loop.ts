@@ -4,8 +4,9 @@
 // and Node's timers, child processes and HTTP API share one thread and one loop, with no thread
 // hop. Once woken, we also wait on our own set for a short while (linger) when Node has nothing
 // due, so a busy proxy pays one epoll_wait per wakeup as nginx does, not libuv's polls and a
-// callback into JavaScript as well (docs/adr/0004-native-tcp-io.md, "The linger"). An event carries the fd and a generation number: a handler that closes an fd can see the
-// number reused by accept() within the same batch, and the stale events must not reach the new one.
+// callback into JavaScript as well (docs/adr/0004-native-tcp-io.md, "the linger"). An event
+// carries the fd and a generation number: a handler that closes an fd can see the number reused
+// by accept() within the same batch, and the stale events must not reach the new one.
 import { PROCESS_CLOCK } from '../../turn-clock.js';
 import { EPOLLET, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, SOCK_CLOEXEC, type SockSys } from './sys.js';
 
@@ -21,7 +22,7 @@ const EV_SIZE = PACKED ? 12 : 16;
 const EV_DATA = PACKED ? 4 : 8;
 /** Bytes of the shared I/O buffer: the largest chunk moved per read. */
 export const IO_BUFFER = 65536;
-/** Drain rounds per wakeup before giving Node's loop a turn (timers, the API). */
+/** Rounds of MAX_EVENTS per drain, before the linger's checks (or libuv) get a turn. */
 const MAX_ROUNDS = 8;
 const UV_READABLE = 1;
 /**
@@ -137,8 +138,7 @@ export class NativeLoop {
   private onReady(): void {
     PROCESS_CLOCK.hold();
     try {
-      this.drain(0);
-      if (LINGER_MS > 0) this.linger();
+      if (this.drain(0) > 0 && LINGER_MS > 0) this.linger();
     } finally {
       PROCESS_CLOCK.release();
     }
@@ -146,18 +146,23 @@ export class NativeLoop {
 
   /**
    * Waits on our own set for a while before giving the turn back to libuv, as long as Node has
-   * nothing due (no timer, no immediate: uv_backend_timeout). Events that come within the wait
-   * are handled right here: one epoll_wait per wakeup instead of libuv's poll (two with its
-   * idle-time metrics), its loop iteration and a callback into JavaScript.
+   * nothing due. Events that come within the wait are handled right here: one epoll_wait per
+   * wakeup instead of libuv's poll (two with its idle-time metrics), its loop iteration and a
+   * callback into JavaScript. uv_backend_timeout says whether an immediate or a closing handle
+   * waits (0), and how far the next timer is; libuv measures that from its own time, which stands
+   * still while we run, so the timer's deadline is taken once and checked against our clock.
    */
   private linger(): void {
-    const start = PROCESS_CLOCK.nowMs();
+    const start = performance.now();
+    const firstDue = this.sys.uvBackendTimeout(this.uvLoop);
+    if (firstDue === 0) return;
+    const end = start + (firstDue < 0 ? LINGER_BUDGET_MS : Math.min(firstDue, LINGER_BUDGET_MS));
     while (this.polling) {
-      const due = this.sys.uvBackendTimeout(this.uvLoop);
-      if (due === 0) return;
-      const left = LINGER_BUDGET_MS - (PROCESS_CLOCK.nowMs() - start);
+      const left = end - performance.now();
       if (left < 1) return;
-      if (this.drain(Math.min(LINGER_MS, Math.floor(left), due < 0 ? LINGER_MS : due)) <= 0) return;
+      if (this.drain(Math.min(LINGER_MS, Math.floor(left))) <= 0) return;
+      // What the handlers scheduled: an immediate (or a handle to close) ends the wait.
+      if (this.sys.uvBackendTimeout(this.uvLoop) === 0) return;
     }
   }
 

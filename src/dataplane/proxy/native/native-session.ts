@@ -75,10 +75,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
 
   private serverEvents(ev: number): void {
     this.flags |= hangupFlags(ev, F_SERVER_RDHUP, F_SERVER_FIN);
-    if ((ev & EPOLLPRI) && !(this.flags & F_SERVER_OOBINLINE)) {
-      this.listener.sys.setsockopt(this.sfd, SOL_SOCKET, SO_OOBINLINE, INT_ONE, 4);
-      this.flags |= F_SERVER_OOBINLINE;
-    }
+    if ((ev & EPOLLPRI) && !(this.flags & F_SERVER_OOBINLINE)) this.serverInline();
     if (!(this.flags & F_CONNECTED)) {
       if (ev & (EPOLLERR | EPOLLHUP)) { this.connectFailed(false); return; }
       if (ev & EPOLLOUT) this.onServerConnect(ev);
@@ -207,9 +204,18 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
 
   // ------------------------------------------------------------------ moving bytes
 
+  /** The real server's socket reads urgent data in line from now on (session-flags.ts, F_SERVER_OOBINLINE). */
+  private serverInline(): void {
+    this.listener.sys.setsockopt(this.sfd, SOL_SOCKET, SO_OOBINLINE, INT_ONE, 4);
+    this.flags |= F_SERVER_OOBINLINE;
+  }
+
   /** Moves what `fromClient`'s source has to the other side until it would block, runs dry or ends. */
   private pump(fromClient: boolean): void {
     if (fromClient ? this.toServer : this.toClient) return; // backpressure: the other side has not taken the last chunk
+    // Reading past short reads (urgent data was seen on either side) could start a read at the
+    // real server's urgent mark before its EPOLLPRI is handled: in line first.
+    if (!fromClient && (this.flags & (F_URGENT | F_SERVER_OOBINLINE)) === F_URGENT) this.serverInline();
     const eofFlag = fromClient ? F_CLIENT_EOF : F_SERVER_EOF;
     if (this.flags & eofFlag) return;
     const l = this.listener;

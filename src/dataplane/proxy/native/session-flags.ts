@@ -27,9 +27,11 @@ export const F_SERVER_FIN = 4096;
 export const F_URGENT = 8192;
 /**
  * The real server's socket reads urgent data in line (SO_OOBINLINE). Accepted sockets inherit it
- * from the listener; the real server's socket gets it when its first urgent byte is signalled, one
- * setsockopt for the rare connection that needs it (Linux decides at read time whether to skip the
- * byte, so setting it before the read is enough).
+ * from the listener; the real server's socket gets it when urgent data is first signalled on
+ * either side, one setsockopt for the rare connection that needs it. Linux decides at read time
+ * whether to skip the urgent byte, so setting it before the next read is enough, with two narrow
+ * exceptions left: a full 64 KiB read that ends exactly at the mark before the EPOLLPRI is seen,
+ * and a second urgent pointer that arrives before the first EPOLLPRI is handled.
  */
 export const F_SERVER_OOBINLINE = 16384;
 
