@@ -84,8 +84,9 @@ describe('packet plane lifecycle and workers', { skip }, () => {
   test('two workers in one PACKET_FANOUT group, by client address: 8 clients spread over both, one client stays on one, a neighbour one learns is shared, counters merge', async () => {
     // No static neighbour now: one worker's ARP answer must serve both.
     sh(`ip -n ${topo.lb} neigh del ${DrTopology.RIP} dev l1`);
-    // Eight clients; the fanout program's hash puts the odd ones on one worker and the even ones on the other.
-    const clients = Array.from({ length: 8 }, (_, i) => `198.18.0.${11 + i}`);
+    // Eight clients; the fanout program's hash (fanout.ts, mirrored in fanout.test.ts) puts
+    // .11, .15, .16 and .19 on one worker and .12, .13, .14 and .17 on the other.
+    const clients = ['198.18.0.11', '198.18.0.12', '198.18.0.13', '198.18.0.14', '198.18.0.15', '198.18.0.16', '198.18.0.17', '198.18.0.19'];
     for (const c of clients) sh(`ip -n ${topo.cli} addr add ${c}/24 dev c0`);
     const sink = procs.start(topo.rs, ['python3', '-c', UDP_SERVER]);
     const h = newHost();

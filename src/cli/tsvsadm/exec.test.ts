@@ -88,7 +88,7 @@ test('a data plane limit (several packet workers: no NAT) refuses the whole comm
   const r = run(ctx, '-a -t 192.0.2.10:80 -r 10.0.0.1:80 -m');
   assert.deepEqual(r, {
     stdout: '',
-    stderr: 'tsvsadm: masq destinations need a single packet-plane worker (NAT replies must reach the worker that owns the connection): dataplane.packet.workers is 2\n',
+    stderr: 'tsvsadm: masq destinations need a single packet-plane worker (NAT replies must reach the worker that owns the connection): this daemon runs 2 (dataplane.packet.workers, read at start)\n',
     exitCode: 255,
   });
   assert.equal(ctx.director.table.services()[0].destinations.length, 0, 'nothing applied');

@@ -145,7 +145,8 @@ export const dataplaneSchema = z.object({
     offloadFlows: intIn(1024, 16_777_216).default(262_144),
     /**
      * Forwarding worker threads, one receive ring each per interface in a PACKET_FANOUT group
-     * (flow hash: a flow stays on one worker). More than 1 serves direct routing and tunnels only:
+     * steered by client address (a client's connections stay on one worker). More than 1 serves
+     * direct routing and tunnels only:
      * NAT and full-NAT replies must reach the worker that owns the connection, and the fast path
      * belongs to one worker (docs/adr/0003-packet-plane.md, "Several workers").
      */

@@ -58,7 +58,8 @@ function validateDataplane(cfg: Partial<Config>, report: Report): void {
   });
   const { min, max } = dp.fullnat.portRange;
   if (min > max) report(['dataplane', 'fullnat', 'portRange', 'min'], `must be <= max (${max}): current value is ${min}`);
-  if (dp.packet.workers > 1 && dp.packet.offload !== 'none') {
+  // kind: packet only; `tsvs run --dataplane packet --offload` is checked when the plane starts.
+  if (dp.kind === 'packet' && dp.packet.workers > 1 && dp.packet.offload !== 'none') {
     report(['dataplane', 'packet', 'workers'], `the kernel fast path (offload: ${dp.packet.offload}) belongs to one forwarding worker: current value is ${dp.packet.workers}`);
   }
 }

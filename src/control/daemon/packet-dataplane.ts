@@ -4,6 +4,7 @@
 // the workers' counters are copied back into the main table (services, destinations, totals) so
 // `tsvsadm -L --stats/--rate`, the estimator and the metrics read what the workers counted.
 import type { ConnEntryView } from '../../cli/ipvsadm/views.js';
+import { formatEndpoint } from '../../core/net/addr.js';
 import { serviceKeyString } from '../../core/service/keys.js';
 import type { ServiceTable } from '../../core/service/service-table.js';
 import type { StatsCounters, StatsSnapshot } from '../../core/stats/counters.js';
@@ -65,7 +66,7 @@ function engineSettings(ctx: DataPlaneContext): Record<string, number> {
 /** Why `op` cannot run on a plane of `workers` forwarding workers, if it cannot. */
 export function natRefusal(op: TableOp, workers: number): string | undefined {
   if ((op.op !== 'add-dest' && op.op !== 'edit-dest') || (op.dest.method !== 'masq' && op.dest.method !== 'fullnat')) return undefined;
-  return `${op.dest.method} destinations need a single packet-plane worker (NAT replies must reach the worker that owns the connection): dataplane.packet.workers is ${workers}`;
+  return `${op.dest.method} destinations need a single packet-plane worker (NAT replies must reach the worker that owns the connection): this daemon runs ${workers} (dataplane.packet.workers, read at start)`;
 }
 
 function entryView(c: ConnView): ConnEntryView {
@@ -80,6 +81,17 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
   const table = ctx.director.table;
   const plane = new PacketPlane();
   const workers = cfg.dataplane.packet.workers;
+  // What the config's validation could not see: `tsvs run --dataplane packet` or `--offload` over
+  // a config that says otherwise.
+  if (workers > 1 && ctx.offload !== 'none') {
+    throw new Error(`Cannot start ${workers} forwarding workers with the kernel fast path (offload ${ctx.offload}): it belongs to one worker; set dataplane.packet.workers to 1 or run without --offload`);
+  }
+  for (const op of workers > 1 ? tableOps(table) : []) {
+    const why = natRefusal(op, workers);
+    if (!why || op.op !== 'add-dest') continue;
+    const svc = op.key.kind === 'addr' ? `${op.key.protocol.toUpperCase()} ${formatEndpoint(op.key.addr, op.key.port)}` : `FWM ${op.key.fwmark}`;
+    throw new Error(`Cannot start the packet plane with ${svc} -> ${formatEndpoint(op.dest.addr, op.dest.port)}: ${why}`);
+  }
   const fullnatAddrs = cfg.dataplane.fullnat.localAddresses;
   const fullnatPorts = { min: cfg.dataplane.fullnat.portRange.min, max: cfg.dataplane.fullnat.portRange.max };
   const engineOptions: PacketEngineOptions = {

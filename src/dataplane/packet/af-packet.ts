@@ -30,6 +30,9 @@ const PACKET_QDISC_BYPASS = 20;
 const PACKET_IGNORE_OUTGOING = 23;
 const TPACKET_V3 = 2;
 const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
+/** A group's own hook ignores the socket's PACKET_IGNORE_OUTGOING; this flag (Linux 6.2+) is the group's. */
+const PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
+const EINVAL = 22;
 
 /** Block status bit: the block belongs to user space. */
 export const TP_STATUS_USER = 1;
@@ -240,8 +243,13 @@ export class RxRing {
     check(this.libc, `bind(${what})`, this.libc.bind(this.fd, sockaddrLl(this.ifIndex, this.protocol), 20));
     if (fanout) {
       // Fanout id in the low 16 bits, mode and flags above; DEFRAG keeps fragments of one datagram together.
+      // IGNORE_OUTGOING keeps the kernel's own sends out of the group (taps), so the fanout
+      // program only sees received frames, whose data starts at the network header. Older
+      // kernels refuse the flag (EINVAL): join without it.
       const arg = (fanout.groupId & 0xffff) | ((fanout.mode | PACKET_FANOUT_FLAG_DEFRAG) << 16);
-      this.opt(SOL_PACKET, PACKET_FANOUT, arg, 'PACKET_FANOUT');
+      const ignoring = this.libc.setsockopt(this.fd, SOL_PACKET, PACKET_FANOUT, intOpt(arg | (PACKET_FANOUT_FLAG_IGNORE_OUTGOING << 16)), 4);
+      if (ignoring < 0 && this.libc.errno() !== EINVAL) fail(this.libc, 'setsockopt(PACKET_FANOUT)');
+      if (ignoring < 0) this.opt(SOL_PACKET, PACKET_FANOUT, arg, 'PACKET_FANOUT');
       if (fanout.mode === PACKET_FANOUT_CBPF) setFanoutProgram(this.libc, this.fd, CLIENT_ADDRESS_PROGRAM);
     }
   }

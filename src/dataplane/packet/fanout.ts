@@ -12,11 +12,17 @@ export const PACKET_FANOUT_CBPF = 6;
 const SOL_PACKET = 263;
 const PACKET_FANOUT_DATA = 22;
 
-/** Classic BPF opcodes (linux/filter.h) and the loads relative to the network header or the skb. */
+/**
+ * Classic BPF opcodes (linux/filter.h). Loads are relative to skb->data, which is the network
+ * header when a received frame reaches the fanout (outgoing frames are kept out of the group:
+ * PACKET_FANOUT_FLAG_IGNORE_OUTGOING); unlike SKF_NET_OFF loads, these also read headers that
+ * a driver left outside the buffer's linear part.
+ */
 const LD_B_ABS = 0x30;
 const LD_H_ABS = 0x28;
 const LD_W_ABS = 0x20;
 const AND_K = 0x54;
+const MUL_K = 0x24;
 const JEQ_K = 0x15;
 const JGE_K = 0x35;
 const JA = 0x05;
@@ -26,46 +32,56 @@ const XOR_X = 0xac;
 const RET_A = 0x16;
 const RET_K = 0x06;
 const SKF_AD_PROTOCOL = 0xfffff000; // SKF_AD_OFF + 0: ntohs(skb->protocol)
-const NET = (off: number) => (0xfff00000 + off) >>> 0; // SKF_NET_OFF + off
+/** Knuth's multiplicative constant: spreads any change of the address over the high bits, folded down after. */
+export const FANOUT_MULTIPLIER = 0x9e3779b1;
 
 /** One instruction; a conditional jump names its targets by label (fall-through: the next one). */
 interface Insn { readonly code: number; readonly k?: number; readonly jt?: string; readonly jf?: string; readonly label?: string }
 
+/** A = the XOR of the four 32-bit words at `off` (an IPv6 address). */
+const xor4 = (off: number, label?: string): Insn[] => [
+  { label, code: LD_W_ABS, k: off }, { code: TAX },
+  { code: LD_W_ABS, k: off + 4 }, { code: XOR_X }, { code: TAX },
+  { code: LD_W_ABS, k: off + 8 }, { code: XOR_X }, { code: TAX },
+  { code: LD_W_ABS, k: off + 12 }, { code: XOR_X },
+];
+
 /**
- * The program: the client's address, folded so that every byte matters (the kernel takes the
- * result modulo the group's size). For a packet from the client that is its source. For an ICMP
- * error about a reply that went to the client (a router's "fragmentation needed" on the path
- * back: the engine passes it on to the real server, spec §2.6), it is the destination of the
- * quoted packet, so the error reaches the worker that owns the connection (outer IPv4 header of
- * 20 bytes, IPv6 without extension headers: the usual case for such errors; any other lands on
- * the source's worker). ARP and anything else go to the first worker.
+ * The program: a hash of the client's address (the kernel takes the result modulo the group's
+ * size). For a packet from the client that is its source. For an ICMP error about a reply that
+ * went to the client (a router's "fragmentation needed" on the path back, which the engine
+ * passes on to the real server, spec §2.6) it is the destination of the quoted packet, so the
+ * error reaches the worker that owns the connection (outer IPv4 header of 20 bytes, IPv6 without
+ * extension headers: the usual case for such errors; any other goes by its source). ARP and
+ * anything else go to the first worker.
  */
 const CLIENT_ADDRESS_HASH: readonly Insn[] = [
   { code: LD_H_ABS, k: SKF_AD_PROTOCOL },
   { code: JEQ_K, k: 0x0800, jt: 'v4' },
   { code: JEQ_K, k: 0x86dd, jt: 'v6', jf: 'other' },
-  { label: 'v4', code: LD_B_ABS, k: NET(9) }, // protocol
+  { label: 'v4', code: LD_B_ABS, k: 9 }, // protocol
   { code: JEQ_K, k: 1, jf: 'src4' },
-  { code: LD_B_ABS, k: NET(0) },
+  { code: LD_B_ABS, k: 0 },
   { code: AND_K, k: 0x0f },
   { code: JEQ_K, k: 5, jf: 'src4' }, // no IP options
-  { code: LD_B_ABS, k: NET(20) }, // ICMP type: unreachable, source quench, time exceeded, parameter problem
+  { code: LD_B_ABS, k: 20 }, // ICMP type: unreachable, source quench, time exceeded, parameter problem
   { code: JEQ_K, k: 3, jt: 'quoted4' },
   { code: JEQ_K, k: 4, jt: 'quoted4' },
   { code: JEQ_K, k: 11, jt: 'quoted4' },
   { code: JEQ_K, k: 12, jt: 'quoted4', jf: 'src4' },
-  { label: 'quoted4', code: LD_W_ABS, k: NET(20 + 8 + 16) },
-  { code: JA, jt: 'fold' },
-  { label: 'src4', code: LD_W_ABS, k: NET(12) },
-  { code: JA, jt: 'fold' },
-  { label: 'v6', code: LD_B_ABS, k: NET(6) }, // next header
+  { label: 'quoted4', code: LD_W_ABS, k: 20 + 8 + 16 },
+  { code: JA, jt: 'hash' },
+  { label: 'src4', code: LD_W_ABS, k: 12 },
+  { code: JA, jt: 'hash' },
+  { label: 'v6', code: LD_B_ABS, k: 6 }, // next header
   { code: JEQ_K, k: 58, jf: 'src6' },
-  { code: LD_B_ABS, k: NET(40) }, // ICMPv6 type: below 128 is an error
+  { code: LD_B_ABS, k: 40 }, // ICMPv6 type: below 128 is an error
   { code: JGE_K, k: 128, jt: 'src6' },
-  { code: LD_W_ABS, k: NET(40 + 8 + 24 + 12) }, // the quoted destination's last 32 bits
-  { code: JA, jt: 'fold' },
-  { label: 'src6', code: LD_W_ABS, k: NET(8 + 12) }, // the source's last 32 bits
-  { label: 'fold', code: TAX },
+  ...xor4(40 + 8 + 24), // the quoted destination
+  { code: JA, jt: 'hash' },
+  ...xor4(8, 'src6'), // the source
+  { label: 'hash', code: MUL_K, k: FANOUT_MULTIPLIER },
+  { code: TAX },
   { code: RSH_K, k: 16 },
   { code: XOR_X },
   { code: TAX },
@@ -78,11 +94,16 @@ const CLIENT_ADDRESS_HASH: readonly Insn[] = [
 /** struct sock_filter[] of a program, its jump labels resolved to offsets. */
 export function assemble(insns: readonly Insn[]): Uint8Array {
   const at = new Map<string, number>();
-  insns.forEach((x, i) => { if (x.label) at.set(x.label, i); });
+  insns.forEach((x, i) => {
+    if (!x.label) return;
+    if (at.has(x.label)) throw new Error(`cBPF: label '${x.label}' twice`);
+    at.set(x.label, i);
+  });
   const rel = (from: number, label: string | undefined): number => {
     if (label === undefined) return 0;
     const to = at.get(label);
-    if (to === undefined || to <= from) throw new Error(`cBPF: no label '${label}' after instruction ${from}`);
+    if (to === undefined) throw new Error(`cBPF: no label '${label}'`);
+    if (to <= from) throw new Error(`cBPF: jump back to '${label}' at instruction ${from} (classic BPF jumps forward only)`);
     return to - from - 1;
   };
   const b = new Uint8Array(insns.length * 8);

@@ -147,7 +147,8 @@ export class PacketPlane {
       const engineModule = opts.engineModule instanceof URL ? opts.engineModule.href
         : opts.engineModule.startsWith('file:') ? opts.engineModule : pathToFileURL(opts.engineModule).href;
       const groupId = opts.fanoutGroupId ?? (process.pid & 0xffff);
-      const ready: Array<Promise<void>> = [];
+      // One at a time: a worker joins its fanout groups when it is ready, and the kernel numbers
+      // a group's members in join order, so worker i is member i of every group (fanout.ts).
       for (let index = 0; index < count; index++) {
         const { port1, port2 } = new MessageChannel();
         const init: WorkerInit = {
@@ -163,7 +164,7 @@ export class PacketPlane {
         });
         const h: WorkerHandle = { index, worker, port: port1, eventFd: -1, alive: true };
         this.workers.push(h);
-        ready.push(new Promise((resolve, reject) => {
+        await new Promise<void>((resolve, reject) => {
           port1.on('message', (m: FromWorker) => {
             if (m.type === 'ready') {
               h.eventFd = m.eventFd;
@@ -185,9 +186,8 @@ export class PacketPlane {
             reject(new Error(`Packet plane worker ${index} exited before it was ready`));
             this.failPending(`worker ${index} exited`);
           });
-        }));
+        });
       }
-      await Promise.all(ready);
     } catch (e) {
       await this.stop().catch(() => undefined);
       throw e;
