@@ -69,7 +69,8 @@ export function applyError(result: ApplyResult, locate: OpLocator = () => ''): H
   let field: string | null = null;
   if (code === 'bad_request' || code === 'conflict') {
     const prefix = op ? locate(op) : null;
-    const suffix = code === 'bad_request' ? fieldOfMessage(err.message) : null;
+    // A data plane's refusal is about the forwarding method (Director.setAdmission: NAT on several packet workers).
+    const suffix = code !== 'bad_request' ? null : err.byDataplane ? 'forwarding' : fieldOfMessage(err.message);
     if (prefix !== null && suffix !== null) field = prefix + suffix;
     else if (prefix) field = prefix.replace(/\.$/, '');
   }

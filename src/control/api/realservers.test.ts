@@ -77,6 +77,20 @@ describe('REST real servers', () => {
     });
   }
 
+  test('a data plane limit (NAT on several packet workers) refuses a masq real server with 400 on forwarding, naming the reason', async () => {
+    s.director.setAdmission((op) => ((op.op === 'add-dest' || op.op === 'edit-dest') && op.dest.method === 'masq' ? 'masq destinations need a single packet-plane worker' : undefined));
+    try {
+      const before = tableFingerprint(s.director);
+      const r = await s.req('POST', rsPath(), { body: { address: '10.0.0.8', forwarding: 'masq' } });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.error.field, 'forwarding');
+      assert.match(r.json.error.message, /single packet-plane worker/);
+      assert.equal(tableFingerprint(s.director), before);
+    } finally {
+      s.director.setAdmission(undefined);
+    }
+  });
+
   test('PATCH {weight: 0} drains and PATCH {weight: lastWeight} restores', async () => {
     const drain = await s.req('PATCH', rsPath('10.0.0.2:80'), { body: { weight: 0 } });
     assert.equal(drain.status, 200, drain.text);
