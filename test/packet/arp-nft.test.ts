@@ -121,19 +121,23 @@ const SPEC_SETS = [
   '  set fnat4 { type ipv4_addr . inet_proto . inet_service; }',
 ];
 
+/** Rules of SPEC's chain whichever hook it sits on. */
+const SPEC_RULES = [
+  '    icmpv6 type nd-neighbor-solicit @th,64,128 0x20010db8000000000000000000000100 drop',
+  // Small sets: one compare rule per element (cheaper than a set lookup for every packet).
+  '    ip saddr 198.18.1.1 meta l4proto 6 th sport 8080 ip daddr != @local4 drop',
+  '    ip6 daddr 2001:db8::100 meta l4proto 17 drop',
+];
+
 test('renderRuleset (ingress, for taps): one atomic replace of our tables, sets and one netdev ingress chain per device', () => {
   const text = renderRuleset('tsvs_t', SPEC);
   const lines = text.split('\n');
   // Tables of ours in every family go first (a change of hook leaves nothing behind).
   assert.deepEqual(lines.slice(0, 7), [...DROP_TABLES, 'table netdev tsvs_t {']);
   for (const want of [
-    ...SPEC_SETS,
+    ...SPEC_SETS, ...SPEC_RULES,
     '    type filter hook ingress device "eth0" priority -500; policy accept;',
     '    arp operation request arp daddr ip 198.18.0.100 drop',
-    '    icmpv6 type nd-neighbor-solicit @th,64,128 0x20010db8000000000000000000000100 drop',
-    // Small sets: one compare rule per element (cheaper than a set lookup for every packet).
-    '    ip saddr 198.18.1.1 meta l4proto 6 th sport 8080 ip daddr != @local4 drop',
-    '    ip6 daddr 2001:db8::100 meta l4proto 17 drop',
   ]) assert.ok(lines.includes(want), `missing: ${want}`);
   // Service traffic, the common case, matches the first rule; rules over empty sets are left out.
   const chain = lines.indexOf('    type filter hook ingress device "eth0" priority -500; policy accept;');
@@ -154,14 +158,9 @@ test('renderRuleset (prerouting, for bound sockets): inet and arp tables, one pr
   const text = renderRuleset('tsvs_t', SPEC, 'prerouting');
   const lines = text.split('\n');
   assert.deepEqual(lines.slice(0, 7), [...DROP_TABLES, 'table inet tsvs_t {']);
-  for (const want of [
-    ...SPEC_SETS,
-    '    type filter hook prerouting priority -500; policy accept;',
-    '    icmpv6 type nd-neighbor-solicit @th,64,128 0x20010db8000000000000000000000100 drop',
-    // Small sets: one compare rule per element (cheaper than a set lookup for every packet).
-    '    ip saddr 198.18.1.1 meta l4proto 6 th sport 8080 ip daddr != @local4 drop',
-    '    ip6 daddr 2001:db8::100 meta l4proto 17 drop',
-  ]) assert.ok(lines.includes(want), `missing: ${want}`);
+  for (const want of [...SPEC_SETS, ...SPEC_RULES, '    type filter hook prerouting priority -500; policy accept;']) {
+    assert.ok(lines.includes(want), `missing: ${want}`);
+  }
   // Other devices leave at the first rule; then service traffic, the common case, matches first;
   // rules over empty sets are left out.
   const chain = lines.indexOf('    type filter hook prerouting priority -500; policy accept;');

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { ServiceTable } from '../../src/core/service/service-table.js';
 import { startDemoBackend } from '../../src/dataplane/proxy/demo.js';
 import { startProxyPool } from '../../src/dataplane/proxy/workers.js';
-import { backendOf, curl, destCfg, freePort, ipvsEngine, key, makeTable, rawServer, startPlane, svcCfg, until } from './helpers.js';
+import { backendOf, curl, destCfg, freePort, ipvsEngine, key, makeTable, rawServer, startPlane, svcCfg, until, rrService } from './helpers.js';
 
 const VIP = '127.0.6.1';
 const engineFor = (t: ServiceTable) => ipvsEngine(t, 5);
@@ -36,11 +36,7 @@ describe('bulk transfer and workers', () => {
       s.on('end', () => { serverUpHash = up.digest('hex'); });
       pump();
     });
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.6.11:${srv.port}`));
+    const { table, port, k } = await rrService('tcp', VIP, [`127.0.6.11:${srv.port}`]);
     const plane = await startPlane(table, engineFor(table));
     try {
       const t0 = Date.now();

@@ -16,7 +16,7 @@ import { decodeProxyHeader, encodeProxyV1, encodeProxyV2 } from '../../src/datap
 import { parseCidr } from '../../src/dataplane/proxy/cidr.js';
 import { formatIp, parseIp } from '../../src/core/net/addr.js';
 import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-service.js';
-import { backendOf, curl, destCfg, freePort, ipvsEngine, key, makeTable, rawServer, startBlackhole, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
+import { backendOf, curl, destCfg, freePort, ipvsEngine, key, makeTable, rawServer, startBlackhole, startPlane, svcCfg, TCP_IO_PATHS, until, rrService } from './helpers.js';
 
 const VIP = '127.0.3.1';
 
@@ -40,11 +40,7 @@ for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io}
   after(async () => { await Promise.all(backends.map((b) => b.close())); });
 
   it('counts conns, packets and bytes and lists TIME_WAIT entries after close (spec §2.4, §2.5)', async () => {
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    for (const b of backends) table.addDest(k, destCfg(`${b.host}:${b.port}`));
+    const { table, port, k } = await rrService('tcp', VIP, backends.map((b) => `${b.host}:${b.port}`));
     const engine = engineFor(table);
     const plane = await startPlane(table, engine, { tcpIo: io });
     try {
@@ -117,11 +113,7 @@ for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io}
         s.end(`rest=${buf.subarray(r.length).toString()}`);
       });
     });
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.3.31:${srv.port}`));
+    const { table, port } = await rrService('tcp', VIP, [`127.0.3.31:${srv.port}`]);
     let version: 1 | 2 = 1;
     const plane = await startPlane(table, engineFor(table), { tcpIo: io, proxyProtocolFor: () => version });
     try {
@@ -154,11 +146,7 @@ for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io}
         s.end(`rest=${buf.subarray(r.length).toString()}`);
       });
     });
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.3.32:${srv.port}`));
+    const { table, port, k } = await rrService('tcp', VIP, [`127.0.3.32:${srv.port}`]);
     const engine = engineFor(table);
     const plane = await startPlane(table, engine, {
       tcpIo: io, proxyProtocolFor: () => 2, serviceSettings: () => ({ acceptProxyFrom: [parseCidr('127.0.3.0/24')] }),
@@ -201,11 +189,7 @@ for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io}
     ].join('\n'));
     const proc = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: 'ignore' });
     try {
-      const table = makeTable();
-      const port = await freePort(VIP);
-      const k = key('tcp', `${VIP}:${port}`);
-      table.addService(svcCfg(k, 'rr'));
-      table.addDest(k, destCfg(`127.0.3.41:${nport}`));
+      const { table, port } = await rrService('tcp', VIP, [`127.0.3.41:${nport}`]);
       let v: 1 | 2 = 1;
       const plane = await startPlane(table, engineFor(table), { tcpIo: io, proxyProtocolFor: () => v });
       try {
@@ -226,11 +210,7 @@ for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io}
   it('a real server killed mid-run: its clients are reset, new ones go elsewhere, the others are untouched', async () => {
     const victim = await rawServer('127.0.3.51', (s) => { s.write('victim\n'); s.on('data', (d) => s.write(d)); });
     const other = await rawServer('127.0.3.52', (s) => { s.write('other\n'); s.on('data', (d) => s.write(d)); });
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.3.51:${victim.port}`));
+    const { table, port, k } = await rrService('tcp', VIP, [`127.0.3.51:${victim.port}`]);
     table.addDest(k, destCfg(`127.0.3.52:${other.port}`));
     const plane = await startPlane(table, engineFor(table), { tcpIo: io });
     const held: { sock: net.Socket; first: string; err?: string }[] = [];
@@ -291,11 +271,7 @@ for (const io of TCP_IO_PATHS) describe(`proxy plane with the Ipvs engine (${io}
 
   it('a plane stopped while a connect is in flight ends the attempt in the engine (no SYN_RECV entry left)', async () => {
     const hole = await startBlackhole('127.0.3.71');
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.3.71:${hole.port}`));
+    const { table, port, k } = await rrService('tcp', VIP, [`127.0.3.71:${hole.port}`]);
     const engine = engineFor(table);
     const plane = await startPlane(table, engine, { tcpIo: io, serviceSettings: () => ({ connectTimeoutMs: 30_000 }) });
     const client = net.connect(port, VIP);

@@ -151,14 +151,19 @@ export function udpPort(host: string): Promise<number> {
   });
 }
 
-/** A table with one UDP service on vip (rr) and real servers `rs`; its port is a fresh one unless given. */
-export async function udpService(vip: string, rs: readonly string[], extra: Partial<ServiceConfig> = {}, port?: number): Promise<{ table: ServiceTable; port: number; k: ServiceKey }> {
+/** A table with one service on vip (rr) and real servers `rs`; its port is a fresh one unless given. */
+export async function rrService(protocol: 'tcp' | 'udp', vip: string, rs: readonly string[], extra: Partial<ServiceConfig> = {}, port?: number): Promise<{ table: ServiceTable; port: number; k: ServiceKey }> {
   const table = makeTable();
-  const p = port ?? await udpPort(vip);
-  const k = key('udp', vip.includes(':') ? `[${vip}]:${p}` : `${vip}:${p}`);
+  const p = port ?? (protocol === 'udp' ? await udpPort(vip) : await freePort(vip));
+  const k = key(protocol, vip.includes(':') ? `[${vip}]:${p}` : `${vip}:${p}`);
   table.addService(svcCfg(k, 'rr', extra));
   for (const r of rs) table.addDest(k, destCfg(r));
   return { table, port: p, k };
+}
+
+/** rrService for UDP. */
+export function udpService(vip: string, rs: readonly string[], extra: Partial<ServiceConfig> = {}, port?: number): Promise<{ table: ServiceTable; port: number; k: ServiceKey }> {
+  return rrService('udp', vip, rs, extra, port);
 }
 
 /**

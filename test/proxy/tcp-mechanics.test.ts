@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
 import { TableEngine } from '../../src/dataplane/proxy/table-engine.js';
 import type { TcpServiceListener } from '../../src/dataplane/proxy/tcp-service.js';
-import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startBlackhole, startPlane, svcCfg, TCP_IO_PATHS, until } from './helpers.js';
+import { backendOf, curl, destCfg, freePort, key, makeTable, rawServer, startBlackhole, startPlane, svcCfg, TCP_IO_PATHS, until, rrService } from './helpers.js';
 
 const VIP = '127.0.1.1';
 
@@ -19,11 +19,7 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
   after(async () => { await Promise.all(backends.map((b) => b.close())); });
 
   it('rr spreads Connection: close requests evenly and counts them (spec §1 rr, §2.4)', async () => {
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    for (const b of backends) table.addDest(k, destCfg(`${b.host}:${b.port}`));
+    const { table, port, k } = await rrService('tcp', VIP, backends.map((b) => `${b.host}:${b.port}`));
     const engine = new TableEngine(table);
     const plane = await startPlane(table, engine, { tcpIo: io });
     try {
@@ -72,11 +68,7 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
       s.on('data', (d) => { n += d.length; });
       s.on('end', () => { s.end(`got ${n}`); });
     });
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.1.21:${srv.port}`));
+    const { table, port } = await rrService('tcp', VIP, [`127.0.1.21:${srv.port}`]);
     const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
     try {
       const reply = await new Promise<string>((resolve, reject) => {
@@ -101,11 +93,7 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
       s.on('data', (d) => { n += d.length; });
       s.on('end', () => resolveLate(n));
     });
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.1.22:${srv.port}`));
+    const { table, port } = await rrService('tcp', VIP, [`127.0.1.22:${srv.port}`]);
     const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
     try {
       const got = await new Promise<string>((resolve, reject) => {
@@ -124,11 +112,7 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
   it('urgent data (MSG_OOB) and what follows it arrive, with a FIN right behind them', async () => {
     // The server echoes and half-closes when the client does.
     const srv = await rawServer('127.0.1.24', (s) => { s.on('data', (d) => s.write(d)); s.on('end', () => s.end()); });
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.1.24:${srv.port}`));
+    const { table, port } = await rrService('tcp', VIP, [`127.0.1.24:${srv.port}`]);
     const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
     try {
       // A read stops at the urgent mark: "def" and the FIN must still get through (telnet and FTP's ABOR send urgent data).
@@ -167,11 +151,7 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
         server.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
         server.once('error', reject);
       });
-      const table = makeTable();
-      const port = await freePort(VIP);
-      const k = key('tcp', `${VIP}:${port}`);
-      table.addService(svcCfg(k, 'rr'));
-      table.addDest(k, destCfg(`127.0.1.25:${sport}`));
+      const { table, port } = await rrService('tcp', VIP, [`127.0.1.25:${sport}`]);
       const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
       try {
         const got = await new Promise<string>((resolve, reject) => {
@@ -200,11 +180,7 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
       s.on('error', (e: NodeJS.ErrnoException) => serverSaw(e.code ?? 'error'));
       s.on('close', () => serverSaw('close'));
     });
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.1.23:${srv.port}`));
+    const { table, port, k } = await rrService('tcp', VIP, [`127.0.1.23:${srv.port}`]);
     const plane = await startPlane(table, new TableEngine(table), { tcpIo: io });
     try {
       // server resets -> client sees ECONNRESET
@@ -258,11 +234,7 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
     const hole = await startBlackhole('127.0.1.41');
     const blackPort = hole.port;
     try {
-      const table = makeTable();
-      const port = await freePort(VIP);
-      const k = key('tcp', `${VIP}:${port}`);
-      table.addService(svcCfg(k, 'rr'));
-      table.addDest(k, destCfg(`127.0.1.41:${blackPort}`));
+      const { table, port, k } = await rrService('tcp', VIP, [`127.0.1.41:${blackPort}`]);
       table.addDest(k, destCfg(`${backends[0].host}:${backends[0].port}`));
       const plane = await startPlane(table, new TableEngine(table), { tcpIo: io,
         serviceSettings: () => ({ connectTimeoutMs: 300 }),
@@ -281,11 +253,7 @@ for (const io of TCP_IO_PATHS) describe(`tcp proxy mechanics (${io} sockets)`, (
 
   it('an idle connection is closed after the tcp timeout', async () => {
     const srv = await rawServer('127.0.1.24', () => undefined);
-    const table = makeTable();
-    const port = await freePort(VIP);
-    const k = key('tcp', `${VIP}:${port}`);
-    table.addService(svcCfg(k, 'rr'));
-    table.addDest(k, destCfg(`127.0.1.24:${srv.port}`));
+    const { table, port, k } = await rrService('tcp', VIP, [`127.0.1.24:${srv.port}`]);
     const engine = new TableEngine(table);
     engine.timeouts = { tcp: 1, tcpfin: 1, udp: 1 };
     const plane = await startPlane(table, engine, { tcpIo: io });

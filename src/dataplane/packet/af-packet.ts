@@ -11,8 +11,8 @@
 // anonymous areas (staging slots, mmsghdr/iovec arrays, pollfds) are mapped with MAP_FIXED, so a
 // single ArrayBuffer (koffi.view) covers all of it and frames move with copyWithin.
 import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from '../../core/packet/frame.js';
-import { type Libc, check, fail, htons, intOpt, writeAddr, EAGAIN, ENOBUFS } from './ffi.js';
-import { CLIENT_ADDRESS_PROGRAM, PACKET_FANOUT_CBPF, setFanoutProgram } from './fanout.js';
+import { type Libc, check, fail, htons, intOpt, writeAddr, EAGAIN, EINVAL, ENOBUFS } from './ffi.js';
+import { CLIENT_ADDRESS_PROGRAM } from './fanout.js';
 import type { FastPathMode } from './xdp/fast-path.js';
 
 export const AF_PACKET = 17;
@@ -26,13 +26,15 @@ const PACKET_RX_RING = 5;
 const PACKET_STATISTICS = 6;
 const PACKET_VERSION = 10;
 const PACKET_FANOUT = 18;
+const PACKET_FANOUT_DATA = 22;
+/** Fanout mode: the group's classic BPF program (fanout.ts) picks the member. */
+export const PACKET_FANOUT_CBPF = 6;
 const PACKET_QDISC_BYPASS = 20;
 const PACKET_IGNORE_OUTGOING = 23;
 const TPACKET_V3 = 2;
 const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
 /** A group's own hook ignores the socket's PACKET_IGNORE_OUTGOING; this flag (Linux 6.2+) is the group's. */
 const PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
-const EINVAL = 22;
 
 /** Block status bit: the block belongs to user space. */
 export const TP_STATUS_USER = 1;
@@ -250,7 +252,28 @@ export class RxRing {
       const ignoring = this.libc.setsockopt(this.fd, SOL_PACKET, PACKET_FANOUT, intOpt(arg | (PACKET_FANOUT_FLAG_IGNORE_OUTGOING << 16)), 4);
       if (ignoring < 0 && this.libc.errno() !== EINVAL) fail(this.libc, 'setsockopt(PACKET_FANOUT)');
       if (ignoring < 0) this.opt(SOL_PACKET, PACKET_FANOUT, arg, 'PACKET_FANOUT');
-      if (fanout.mode === PACKET_FANOUT_CBPF) setFanoutProgram(this.libc, this.fd, CLIENT_ADDRESS_PROGRAM);
+      if (fanout.mode === PACKET_FANOUT_CBPF) this.setFanoutProgram(CLIENT_ADDRESS_PROGRAM);
+    }
+  }
+
+  /**
+   * Gives the fanout group (joined in PACKET_FANOUT_CBPF mode) its program. The kernel copies the
+   * instructions, so they live in native memory for the call only.
+   */
+  private setFanoutProgram(program: Uint8Array): void {
+    const { libc } = this;
+    const mem = libc.mmap(0, PAGE, PROT_RW, MAP_PRIVATE | MAP_ANON, -1, 0);
+    if (mem === -1) fail(libc, 'mmap(fanout program)');
+    try {
+      new Uint8Array(libc.view(mem, PAGE)).set(program);
+      // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (16 bytes on 64-bit).
+      const fprog = new Uint8Array(16);
+      const dv = new DataView(fprog.buffer);
+      dv.setUint16(0, program.length / 8, true);
+      dv.setBigUint64(8, BigInt(mem), true);
+      check(libc, 'setsockopt(PACKET_FANOUT_DATA)', libc.setsockopt(this.fd, SOL_PACKET, PACKET_FANOUT_DATA, fprog, 16));
+    } finally {
+      libc.munmap(mem, PAGE);
     }
   }
 

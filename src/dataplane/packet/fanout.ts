@@ -4,13 +4,8 @@
 // kernel's flow hash (PACKET_FANOUT_HASH) would spread a client's connections over the workers,
 // and each worker keeps its own persistence templates: a persistent service (-p) could then send
 // one client to two real servers. Direct routing and tunnel directors see the client's packets
-// alone (replies bypass them), and ICMP errors about the replies, which quote the client.
-import { type Libc, check, fail } from './ffi.js';
-
-/** Fanout modes and options (linux/if_packet.h). */
-export const PACKET_FANOUT_CBPF = 6;
-const SOL_PACKET = 263;
-const PACKET_FANOUT_DATA = 22;
+// alone (replies bypass them), and ICMP errors about the replies, which quote the client. This
+// module only builds the program; af-packet.ts gives it to the groups.
 
 /**
  * Classic BPF opcodes (linux/filter.h). Loads are relative to skb->data, which is the network
@@ -125,24 +120,3 @@ export function assemble(insns: readonly Insn[]): Uint8Array {
 }
 
 export const CLIENT_ADDRESS_PROGRAM = assemble(CLIENT_ADDRESS_HASH);
-
-/**
- * Gives the fanout group of `fd` (joined already, in PACKET_FANOUT_CBPF mode) its program. The
- * kernel copies the instructions, so they only need to live in native memory for the call.
- */
-export function setFanoutProgram(libc: Libc, fd: number, program: Uint8Array): void {
-  const PAGE = 4096;
-  const mem = libc.mmap(0, PAGE, 3 /* PROT_READ|WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
-  if (mem === -1) fail(libc, 'mmap(fanout program)');
-  try {
-    new Uint8Array(libc.view(mem, PAGE)).set(program);
-    // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (16 bytes on 64-bit).
-    const fprog = new Uint8Array(16);
-    const dv = new DataView(fprog.buffer);
-    dv.setUint16(0, program.length / 8, true);
-    dv.setBigUint64(8, BigInt(mem), true);
-    check(libc, 'setsockopt(PACKET_FANOUT_DATA)', libc.setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, fprog, 16));
-  } finally {
-    libc.munmap(mem, PAGE);
-  }
-}
