@@ -120,9 +120,9 @@ export async function linkList(ns: string): Promise<string[]> {
   return j.map((l) => `${l.ifname} ${l.flags.includes('UP') ? 'UP' : 'DOWN'}`).sort();
 }
 
-/** One counter of /proc/net/netstat in a namespace (e.g. TcpExt IPReversePathFilter). */
-export async function netstat(ns: string, group: string, name: string): Promise<number> {
-  const lines = (await inNs(ns, ['cat', '/proc/net/netstat'])).split('\n');
+/** One counter of /proc/net/netstat (or /proc/net/snmp) in a namespace (e.g. TcpExt IPReversePathFilter). */
+export async function netstat(ns: string, group: string, name: string, file = '/proc/net/netstat'): Promise<number> {
+  const lines = (await inNs(ns, ['cat', file])).split('\n');
   for (let i = 0; i + 1 < lines.length; i++) {
     const h = lines[i]!.split(' ');
     const v = lines[i + 1]!.split(' ');
@@ -131,7 +131,7 @@ export async function netstat(ns: string, group: string, name: string): Promise<
       if (k > 0) return Number(v[k]);
     }
   }
-  throw new Error(`no counter ${group} ${name} in /proc/net/netstat of ${ns}`);
+  throw new Error(`no counter ${group} ${name} in ${file} of ${ns}`);
 }
 
 // ---- hand-built packets (RFC 791/768/793), checksums per RFC 1071 ----

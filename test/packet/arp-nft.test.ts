@@ -129,6 +129,18 @@ const SPEC_RULES = [
   '    ip6 daddr 2001:db8::100 meta l4proto 17 drop',
 ];
 
+/** The ruleset for one more VIP port and full-NAT reply than SMALL_SET (set lookups), with its set lines checked. */
+function bigRuleset(devices: string[], hook?: 'prerouting'): string[] {
+  const many = Array.from({ length: SMALL_SET + 1 }, (_, i) => ({ addr: ip(`198.18.1.${i + 1}`), proto: 17, port: 53 }));
+  const big = renderRuleset('tsvs_t', {
+    devices, vipPorts: many, vips: [], masqReplies: [], fullnatReplies: many,
+    fullnatPorts: { min: 40000, max: 49999 }, localAddrs: [ip('198.18.0.2')],
+  }, hook).split('\n');
+  assert.ok(big.includes('    ip saddr . meta l4proto . th sport @fnat4 ip daddr @local4 th dport 40000-49999 drop'));
+  assert.ok(big.includes(`  set svc4 { type ipv4_addr . inet_proto . inet_service; elements = { ${many.map((x) => `${x.addr.bytes.join('.')} . 17 . 53`).join(', ')} } }`));
+  return big;
+}
+
 test('renderRuleset (ingress, for taps): one atomic replace of our tables, sets and one netdev ingress chain per device', () => {
   const text = renderRuleset('tsvs_t', SPEC);
   const lines = text.split('\n');
@@ -144,14 +156,8 @@ test('renderRuleset (ingress, for taps): one atomic replace of our tables, sets 
   assert.equal(lines[chain + 1], '    ip daddr 198.18.0.100 meta l4proto 6 th dport 80 drop');
   assert.ok(!text.includes('@fnat4 ip daddr') && !text.includes('@svc6') && !text.includes('@vipany4'), 'rules over empty sets');
   // Larger sets: one lookup.
-  const many = Array.from({ length: SMALL_SET + 1 }, (_, i) => ({ addr: ip(`198.18.1.${i + 1}`), proto: 17, port: 53 }));
-  const big = renderRuleset('tsvs_t', {
-    devices: ['eth0'], vipPorts: many, vips: [], masqReplies: [], fullnatReplies: many,
-    fullnatPorts: { min: 40000, max: 49999 }, localAddrs: [ip('198.18.0.2')],
-  }).split('\n');
+  const big = bigRuleset(['eth0']);
   assert.equal(big[big.indexOf('    type filter hook ingress device "eth0" priority -500; policy accept;') + 1], '    ip daddr . meta l4proto . th dport @svc4 drop');
-  assert.ok(big.includes('    ip saddr . meta l4proto . th sport @fnat4 ip daddr @local4 th dport 40000-49999 drop'));
-  assert.ok(big.includes(`  set svc4 { type ipv4_addr . inet_proto . inet_service; elements = { ${many.map((x) => `${x.addr.bytes.join('.')} . 17 . 53`).join(', ')} } }`));
 });
 
 test('renderRuleset (prerouting, for bound sockets): inet and arp tables, one prerouting chain for the devices', () => {
@@ -173,15 +179,9 @@ test('renderRuleset (prerouting, for bound sockets): inet and arp tables, one pr
     '    arp operation request arp daddr ip 198.18.0.100 drop', '  }', '}',
   ]);
   // Larger sets: one lookup; several devices: one set of names.
-  const many = Array.from({ length: SMALL_SET + 1 }, (_, i) => ({ addr: ip(`198.18.1.${i + 1}`), proto: 17, port: 53 }));
-  const big = renderRuleset('tsvs_t', {
-    devices: ['eth0', 'eth1'], vipPorts: many, vips: [], masqReplies: [], fullnatReplies: many,
-    fullnatPorts: { min: 40000, max: 49999 }, localAddrs: [ip('198.18.0.2')],
-  }, 'prerouting').split('\n');
+  const big = bigRuleset(['eth0', 'eth1'], 'prerouting');
   const bigChain = big.indexOf('    type filter hook prerouting priority -500; policy accept;');
   assert.deepEqual(big.slice(bigChain + 1, bigChain + 3), ['    iifname != { "eth0", "eth1" } accept', '    ip daddr . meta l4proto . th dport @svc4 drop']);
-  assert.ok(big.includes('    ip saddr . meta l4proto . th sport @fnat4 ip daddr @local4 th dport 40000-49999 drop'));
-  assert.ok(big.includes(`  set svc4 { type ipv4_addr . inet_proto . inet_service; elements = { ${many.map((x) => `${x.addr.bytes.join('.')} . 17 . 53`).join(', ')} } }`));
   // No IPv4 VIP: an empty arp chain (no rule at all, not even the device filter).
   const arpBig = big.indexOf('  chain in {');
   assert.deepEqual(big.slice(arpBig + 1, arpBig + 3), ['    type filter hook input priority -500; policy accept;', '  }']);

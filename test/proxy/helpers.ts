@@ -3,8 +3,10 @@
 // and clients (curl, raw sockets). Everything started here is stopped by the returned handles.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Ipvs } from '../../src/core/conn/ipvs.js';
 import { parseEndpoint } from '../../src/core/net/addr.js';
 import { SeededRandom } from '../../src/core/random.js';
@@ -263,4 +265,45 @@ const plane = new ProxyPlane({ table, engine: new TableEngine(table), tcpIo: 'na
 const st = await plane.start();
 const svc = table.getService(key);
 ${body}`;
+}
+
+/** A script (nativePlaneChild) running in a child process that reports on stdout in JSON lines. */
+export interface PlaneChild {
+  readonly child: ChildProcess;
+  /** The next line the child printed, parsed; fails naming `what` after `timeoutMs`. */
+  next(what: string, timeoutMs?: number): Promise<Record<string, number | string>>;
+  /** Kills the child (SIGKILL, by PID) and removes its script. */
+  dispose(): void;
+}
+
+/** Writes `script` to a temporary file and runs it with `args`; stdin and stdout are pipes. */
+export function spawnPlaneChild(script: string, args: readonly string[]): PlaneChild {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvs-plane-child-'));
+  writeFileSync(join(dir, 'child.mjs'), script);
+  const child = spawn(process.execPath, [join(dir, 'child.mjs'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let partial = '';
+  let waiter: (() => void) | undefined;
+  child.stdout!.on('data', (d: Buffer) => {
+    // A line can arrive in two chunks: keep the unfinished end for the next one.
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts.filter(Boolean));
+    waiter?.();
+  });
+  return {
+    child,
+    async next(what, timeoutMs = 10_000) {
+      const end = Date.now() + timeoutMs;
+      while (lines.length === 0) {
+        if (Date.now() > end) throw new Error(`the child did not report ${what} within ${timeoutMs} ms`);
+        await new Promise<void>((r) => { waiter = r; setTimeout(r, 100); });
+      }
+      return JSON.parse(lines.shift()!) as Record<string, number | string>;
+    },
+    dispose() {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -3,14 +3,11 @@
 // that simply returned would spin at 100 % CPU; the listener must pause accepting, then resume
 // once descriptors are free. The plane runs in a child process whose descriptor limit `prlimit` lowers once it serves.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DemoBackend, startDemoBackend } from '../../src/dataplane/proxy/demo.js';
-import { TCP_IO_PATHS, backendOf, curl, freePort, nativePlaneChild } from './helpers.js';
+import { type PlaneChild, TCP_IO_PATHS, backendOf, curl, freePort, nativePlaneChild, spawnPlaneChild } from './helpers.js';
 
 const VIP = '127.0.4.1';
 
@@ -30,34 +27,19 @@ function hasPrlimit(): boolean {
 
 describe('native TCP path out of descriptors', { skip: !TCP_IO_PATHS.includes('native') || !hasPrlimit() }, () => {
   let backend: DemoBackend;
-  let child: ChildProcess | undefined;
-  let dir: string | undefined;
+  let pc: PlaneChild | undefined;
   before(async () => { backend = await startDemoBackend('a', '127.0.4.11'); });
   after(async () => {
-    child?.kill('SIGKILL');
+    pc?.dispose();
     await backend.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('pauses accepting on EMFILE instead of spinning, and serves again once descriptors are free', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tsvs-emfile-'));
-    writeFileSync(join(dir, 'child.mjs'), CHILD);
     const port = await freePort(VIP);
-    child = spawn(process.execPath, [join(dir, 'child.mjs'), `${VIP}:${port}`, `${backend.host}:${backend.port}`],
-      { stdio: ['pipe', 'pipe', 'inherit'] });
-    const lines: string[] = [];
-    let waiter: (() => void) | undefined;
-    child.stdout!.on('data', (d: Buffer) => { lines.push(...d.toString().split('\n').filter(Boolean)); waiter?.(); });
-    const next = async (): Promise<Record<string, unknown>> => {
-      const end = Date.now() + 10_000;
-      while (lines.length === 0) {
-        if (Date.now() > end) throw new Error('child said nothing');
-        await new Promise<void>((r) => { waiter = r; setTimeout(r, 100); });
-      }
-      return JSON.parse(lines.shift()!) as Record<string, unknown>;
-    };
-    const stats = async () => { child!.stdin!.write('stats\n'); return next(); };
-    assert.deepEqual(await next(), { ready: 'listening', io: 'native' });
+    pc = spawnPlaneChild(CHILD, [`${VIP}:${port}`, `${backend.host}:${backend.port}`]);
+    const { child, next } = pc;
+    const stats = async () => { child.stdin!.write('stats\n'); return next('its counters'); };
+    assert.deepEqual(await next('ready'), { ready: 'listening', io: 'native' });
     // 40 descriptors once it serves: Node and koffi hold about 25, so a handful of sessions exhaust
     // the rest. Lowered now, not at exec: the module loader opens files in parallel while it starts.
     execFileSync('prlimit', ['--pid', String(child.pid), '--nofile=40:40']);

@@ -7,12 +7,9 @@
 // kept the thread fails this test instead of hanging it.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TCP_IO_PATHS, curl, freePort, nativePlaneChild } from './helpers.js';
+import { type PlaneChild, TCP_IO_PATHS, curl, freePort, nativePlaneChild, spawnPlaneChild } from './helpers.js';
 
 const VIP = '127.0.5.1';
 const BACKEND = '127.0.5.11';
@@ -99,39 +96,20 @@ async function listening(host: string, port: number): Promise<void> {
 
 describe('a busy native loop shares the thread', { skip: !TCP_IO_PATHS.includes('native') || !hasSocat() }, () => {
   const procs: ChildProcess[] = [];
-  let dir: string | undefined;
+  let planeChild: PlaneChild | undefined;
   after(() => {
     for (const p of procs) p.kill('SIGKILL');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    planeChild?.dispose();
   });
 
   it('timers fire on time, immediates run and a Node HTTP server answers while a flood crosses native sockets', async () => {
     const bport = await freePort(BACKEND);
     procs.push(spawn('socat', ['-u', 'OPEN:/dev/zero', `TCP-LISTEN:${bport},bind=${BACKEND},reuseaddr,fork`], { stdio: 'ignore' }));
     await listening(BACKEND, bport);
-    dir = mkdtempSync(join(tmpdir(), 'tsvs-loop-share-'));
-    writeFileSync(join(dir, 'child.mjs'), CHILD);
     const port = await freePort(VIP);
-    const child = spawn(process.execPath, [join(dir, 'child.mjs'), `${VIP}:${port}`, `${BACKEND}:${bport}`, String(WINDOW_MS)],
-      { stdio: ['pipe', 'pipe', 'inherit'] });
-    procs.push(child);
-    const lines: string[] = [];
-    let partial = '';
-    let waiter: (() => void) | undefined;
-    child.stdout!.on('data', (d: Buffer) => {
-      const parts = (partial + d.toString()).split('\n');
-      partial = parts.pop()!;
-      lines.push(...parts.filter(Boolean));
-      waiter?.();
-    });
-    const next = async (what: string, timeoutMs: number): Promise<Record<string, number | string>> => {
-      const end = Date.now() + timeoutMs;
-      while (lines.length === 0) {
-        if (Date.now() > end) throw new Error(`the child did not report ${what} within ${timeoutMs} ms`);
-        await new Promise<void>((r) => { waiter = r; setTimeout(r, 100); });
-      }
-      return JSON.parse(lines.shift()!) as Record<string, number | string>;
-    };
+    const pc = spawnPlaneChild(CHILD, [`${VIP}:${port}`, `${BACKEND}:${bport}`, String(WINDOW_MS)]);
+    planeChild = pc;
+    const { child, next } = pc;
     const ready = await next('ready', 10_000);
     assert.deepEqual([ready.ready, ready.io], ['listening', 'native']);
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { natRefusal } from '../daemon/packet-dataplane.js';
 import type { DirectorEvent } from '../director-api.js';
 import { type TestServer, startTestServer, tableFingerprint } from './testing.js';
 
@@ -78,7 +79,7 @@ describe('REST real servers', () => {
   }
 
   test('a data plane limit (NAT on several packet workers) refuses a masq real server with 400 on forwarding, naming the reason', async () => {
-    s.director.setAdmission((op) => ((op.op === 'add-dest' || op.op === 'edit-dest') && op.dest.method === 'masq' ? 'masq destinations need a single packet-plane worker' : undefined));
+    s.director.setAdmission((op) => natRefusal(op, 2));
     try {
       const before = tableFingerprint(s.director);
       const r = await s.req('POST', rsPath(), { body: { address: '10.0.0.8', forwarding: 'masq' } });

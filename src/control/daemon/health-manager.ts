@@ -2,7 +2,7 @@
 // the config says what the table is when everything is healthy; failed real servers are removed
 // (or set to weight 0 with inhibit_on_failure), and the sorry server replaces the pool when quorum
 // is lost (spec §7.2). The daemon applies the effective table through the Director's one apply path.
-import { type Endpoint, formatEndpoint, ipEquals } from '../../core/net/addr.js';
+import { type Endpoint, endpointEquals, formatEndpoint } from '../../core/net/addr.js';
 import { serviceKeyString } from '../../core/service/keys.js';
 import type { DestConfig, ServiceKey } from '../../core/service/types.js';
 import type { DesiredService as ConfigService, ResolvedCheck } from '../config/to-table.js';
@@ -77,7 +77,7 @@ export class HealthManager {
       const dests: DestConfig[] = [];
       const want = h.state.desired();
       for (const rs of svc.realServers) {
-        const d = want.find((w) => w.role === 'real' && sameEndpoint(w.dest, rs.dest));
+        const d = want.find((w) => w.role === 'real' && endpointEquals(w.dest, rs.dest));
         if (d) dests.push({ ...rs.dest, weight: d.weight });
       }
       const sorry = want.find((w) => w.role === 'sorry');
@@ -96,7 +96,7 @@ export class HealthManager {
       for (const rs of snap.realServers) {
         out.push({
           service: svc, dest: director.table.findDest(svc, rs.dest.addr, rs.dest.port), addr: rs.dest.addr, port: rs.dest.port, alive: rs.alive,
-          checkers: h.runners.filter((r) => sameEndpoint(r.rs, rs.dest)).map((r) => ({ name: r.runner.describe(), up: r.up, lastDetail: r.lastDetail })),
+          checkers: h.runners.filter((r) => endpointEquals(r.rs, rs.dest)).map((r) => ({ name: r.runner.describe(), up: r.up, lastDetail: r.lastDetail })),
         });
       }
     }
@@ -166,10 +166,6 @@ export class HealthManager {
     this.pending = true;
     queueMicrotask(() => { this.pending = false; if (!this.stopped) this.opts.onChange(); });
   }
-}
-
-function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
-  return a.port === b.port && ipEquals(a.addr, b.addr);
 }
 
 /** A resolved check as text: what it checks and every timing it inherited (spec §7.1 cascade). */

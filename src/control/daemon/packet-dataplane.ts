@@ -5,7 +5,7 @@
 // `tsvsadm -L --stats/--rate`, the estimator and the metrics read what the workers counted.
 import type { ConnEntryView } from '../../cli/ipvsadm/views.js';
 import { formatEndpoint } from '../../core/net/addr.js';
-import { serviceKeyString } from '../../core/service/keys.js';
+import { describeServiceKey, serviceKeyString } from '../../core/service/keys.js';
 import type { ServiceTable } from '../../core/service/service-table.js';
 import type { StatsCounters, StatsSnapshot } from '../../core/stats/counters.js';
 import { type PacketEngineOptions, TIMEOUT_SYSCTLS } from '../../dataplane/packet/engine-module.js';
@@ -88,10 +88,12 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
   }
   for (const op of workers > 1 ? tableOps(table) : []) {
     const why = natRefusal(op, workers);
-    if (!why || op.op !== 'add-dest') continue;
-    const svc = op.key.kind === 'addr' ? `${op.key.protocol.toUpperCase()} ${formatEndpoint(op.key.addr, op.key.port)}` : `FWM ${op.key.fwmark}`;
-    throw new Error(`Cannot start the packet plane with ${svc} -> ${formatEndpoint(op.dest.addr, op.dest.port)}: ${why}`);
+    if (why && op.op === 'add-dest') throw new Error(`Cannot start the packet plane with ${describeServiceKey(op.key)} -> ${formatEndpoint(op.dest.addr, op.dest.port)}: ${why}`);
   }
+  // Several workers take no NAT destinations (plane.ts refuses them too, but only after the
+  // Director applied them): refuse the change itself, whole, with the reason, from before the
+  // table is read for the workers on.
+  if (workers > 1) ctx.director.setAdmission((op) => natRefusal(op, workers));
   const fullnatAddrs = cfg.dataplane.fullnat.localAddresses;
   const fullnatPorts = { min: cfg.dataplane.fullnat.portRange.min, max: cfg.dataplane.fullnat.portRange.max };
   const engineOptions: PacketEngineOptions = {
@@ -127,11 +129,9 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
     });
   } catch (e) {
     unsubscribe();
+    ctx.director.setAdmission(undefined);
     throw e;
   }
-  // Several workers take no NAT destinations (plane.ts refuses them too, but only after the
-  // Director applied them): refuse the change itself, whole, with the reason.
-  if (workers > 1) ctx.director.setAdmission((op) => natRefusal(op, workers));
   started = true;
   startChain();
 

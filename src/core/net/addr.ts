@@ -235,10 +235,15 @@ export function parseEndpoint(text: string): Endpoint | undefined {
   return addr && port !== undefined ? { addr, port } : undefined;
 }
 
+/** True when both endpoints name the same address and port. */
+export function endpointEquals(a: Endpoint, b: Endpoint): boolean {
+  return a.port === b.port && ipEquals(a.addr, b.addr);
+}
+
 /** True when both texts parse as endpoints and name the same one (127.0.0.1:80 and 127.0.0.001:80, [::1]:80 and [0::1]:80). */
 export function sameEndpoint(a: string, b: string): boolean {
   const x = parseEndpoint(a), y = parseEndpoint(b);
-  return x !== undefined && y !== undefined && formatEndpoint(x.addr, x.port) === formatEndpoint(y.addr, y.port);
+  return x !== undefined && y !== undefined && endpointEquals(x, y);
 }
 
 /** Parses a decimal port 0..65535; undefined otherwise. */

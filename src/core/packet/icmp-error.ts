@@ -9,7 +9,7 @@ import { type ParsedFrame, IPPROTO_ICMP, IPPROTO_ICMPV6, BUILD_NO_ROOM, BUILD_NO
 import { quotedIpv4HeaderLen, ipv4IsSpecial } from './ipv4.js';
 import { ipv6IsSpecial, ipv6UpperProto, ipv6UpperOff } from './ipv6.js';
 import { writeReplyL2 } from './ethernet.js';
-import { icmp4IsError } from './l4.js';
+import { ICMPV6_FIRST_INFO_TYPE, icmp4IsError } from './l4.js';
 
 /** Kinds of error (mapped to the family's type/code). */
 export const ICMP_ERR_PORT_UNREACH = 1;
@@ -77,7 +77,7 @@ export function writeIcmpError(out: Uint8Array, o: number, cap: number, buf: Uin
   if (buf[qOff + 24] === 0xff && kind !== ICMP_ERR_FRAG_NEEDED) return BUILD_SUPPRESSED;
   if (ipv6UpperProto(buf, qOff, qEnd) === IPPROTO_ICMPV6) {
     const u = ipv6UpperOff();
-    if (u >= qEnd || buf[u] < 128) return BUILD_SUPPRESSED;
+    if (u >= qEnd || buf[u] < ICMPV6_FIRST_INFO_TYPE) return BUILD_SUPPRESSED;
   }
   const qlen = Math.min(qEnd - qOff, ICMP6_ERROR_MAX - 48);
   if (cap < 48 + qlen) return BUILD_NO_ROOM;

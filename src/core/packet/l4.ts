@@ -30,10 +30,16 @@ export const NDISC_NEIGHBOUR_ADVERTISEMENT = 136;
 /** ICMPv6 port-unreachable code. */
 export const ICMPV6_PORT_UNREACH = 4;
 
-/** True for the ICMPv4 types that carry a quoted datagram (RFC 1122 §3.2.2 error classes). */
+/** The ICMPv4 types that carry a quoted datagram (RFC 1122 §3.2.2 error classes). */
+export const ICMP4_ERROR_TYPES: readonly number[] = [ICMP_DEST_UNREACH, ICMP_SOURCE_QUENCH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB];
+
+/** True for the types of ICMP4_ERROR_TYPES (compares, not a lookup: it runs per frame). */
 export function icmp4IsError(type: number): boolean {
-  return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
+  return type === ICMP_DEST_UNREACH || type === ICMP_SOURCE_QUENCH || type === ICMP_REDIRECT || type === ICMP_TIME_EXCEEDED || type === ICMP_PARAMETERPROB;
 }
+
+/** ICMPv6 error messages are the types below this one (RFC 4443 §2.1). */
+export const ICMPV6_FIRST_INFO_TYPE = 128;
 
 /** Parses the L4 header at p.l4Off (IP fields already filled). Returns a verdict. */
 export function parseL4(b: Uint8Array, p: ParsedFrame): number {
@@ -118,7 +124,7 @@ function parseIcmp6(b: Uint8Array, p: ParsedFrame, o: number, avail: number): nu
   if (avail < 8) return BAD_ICMP_TRUNC;
   setIcmpCommon(b, p, o, avail);
   const t = p.icmpType;
-  if (t < 128) {
+  if (t < ICMPV6_FIRST_INFO_TYPE) {
     p.icmpIsError = 1;
     if (p.isFragment === 0 && parseQuotedIpv6(b, o + 8, p.ipEnd, p)) setInnerPorts(b, p);
     return PARSE_OK;

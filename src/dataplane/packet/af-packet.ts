@@ -2,10 +2,10 @@
 // prototype): a TPACKET_V3 receive ring per interface, bound with ETH_P_ALL (a tap, with
 // PACKET_IGNORE_OUTGOING), or with the tc fast path one ring per protocol the plane handles
 // (ETH_P_IP, ETH_P_IPV6, ETH_P_ARP: bound sockets see a frame after tc ingress, so not the frames
-// tc forwards); either way before the nftables prerouting rules that keep the kernel away from
-// them; optional PACKET_FANOUT; one protocol-0 send socket (it never
-// receives) with PACKET_QDISC_BYPASS that sends batches with sendmmsg, one sockaddr_ll per message
-// so a batch can leave on any interface.
+// tc forwards); either way before the nftables rules that keep the kernel away from them (netdev
+// ingress for taps, IP prerouting for bound sockets); optional PACKET_FANOUT, steered by client
+// address (fanout.ts); one protocol-0 send socket (it never receives) with PACKET_QDISC_BYPASS that
+// sends batches with sendmmsg, one sockaddr_ll per message so a batch can leave on any interface.
 //
 // Everything native lives in one Arena: a reserved address range into which the rings and the
 // anonymous areas (staging slots, mmsghdr/iovec arrays, pollfds) are mapped with MAP_FIXED, so a
@@ -28,7 +28,7 @@ const PACKET_VERSION = 10;
 const PACKET_FANOUT = 18;
 const PACKET_FANOUT_DATA = 22;
 /** Fanout mode: the group's classic BPF program (fanout.ts) picks the member. */
-export const PACKET_FANOUT_CBPF = 6;
+const PACKET_FANOUT_CBPF = 6;
 const PACKET_QDISC_BYPASS = 20;
 const PACKET_IGNORE_OUTGOING = 23;
 const TPACKET_V3 = 2;
@@ -178,10 +178,9 @@ function sockaddrLl(ifIndex: number, proto: number): Uint8Array {
   return b;
 }
 
-/** Fanout settings: one group id shared by the workers' sockets on an interface. */
+/** Fanout settings: one group id shared by the workers' sockets on an interface (mode: PACKET_FANOUT_CBPF). */
 export interface FanoutConfig {
   readonly groupId: number;
-  readonly mode: number;
 }
 
 /** A bound TPACKET_V3 receive ring on one interface. */
@@ -248,16 +247,16 @@ export class RxRing {
       // IGNORE_OUTGOING keeps the kernel's own sends out of the group (taps), so the fanout
       // program only sees received frames, whose data starts at the network header. Older
       // kernels refuse the flag (EINVAL): join without it.
-      const arg = (fanout.groupId & 0xffff) | ((fanout.mode | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+      const arg = (fanout.groupId & 0xffff) | ((PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_DEFRAG) << 16);
       const ignoring = this.libc.setsockopt(this.fd, SOL_PACKET, PACKET_FANOUT, intOpt(arg | (PACKET_FANOUT_FLAG_IGNORE_OUTGOING << 16)), 4);
       if (ignoring < 0 && this.libc.errno() !== EINVAL) fail(this.libc, 'setsockopt(PACKET_FANOUT)');
       if (ignoring < 0) this.opt(SOL_PACKET, PACKET_FANOUT, arg, 'PACKET_FANOUT');
-      if (fanout.mode === PACKET_FANOUT_CBPF) this.setFanoutProgram(CLIENT_ADDRESS_PROGRAM);
+      this.setFanoutProgram(CLIENT_ADDRESS_PROGRAM);
     }
   }
 
   /**
-   * Gives the fanout group (joined in PACKET_FANOUT_CBPF mode) its program. The kernel copies the
+   * Gives the fanout group its program. The kernel copies the
    * instructions, so they live in native memory for the call only.
    */
   private setFanoutProgram(program: Uint8Array): void {

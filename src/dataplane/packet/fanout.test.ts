@@ -4,6 +4,7 @@
 // end-to-end tests pick client addresses by it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ICMP4_ERROR_TYPES } from '../../core/packet/l4.js';
 import { CLIENT_ADDRESS_PROGRAM, FANOUT_MULTIPLIER, assemble } from './fanout.js';
 
 /** Runs `prog` on a frame whose network header is `net` and whose skb->protocol is `proto`. */
@@ -86,7 +87,7 @@ test('IPv4 from a client: its source address, folded', () => {
 
 test('an ICMP error about a reply to the client: the quoted destination (the client), not the router', () => {
   const quoted = [...ipv4(VIP, CLIENT, 17, [])];
-  for (const type of [3, 4, 11, 12]) {
+  for (const type of ICMP4_ERROR_TYPES) {
     const err = ipv4(ROUTER, VIP, 1, [type, 4, 0, 0, 0, 0, 0x05, 0xdc, ...quoted, 0x00, 0x35, 0x9c, 0x40]);
     assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x0800, err), hash(u32(v4(CLIENT))), `type ${type}`);
   }

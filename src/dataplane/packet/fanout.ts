@@ -6,6 +6,8 @@
 // one client to two real servers. Direct routing and tunnel directors see the client's packets
 // alone (replies bypass them), and ICMP errors about the replies, which quote the client. This
 // module only builds the program; af-packet.ts gives it to the groups.
+import { ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../../core/packet/frame.js';
+import { ICMP4_ERROR_TYPES, ICMPV6_FIRST_INFO_TYPE } from '../../core/packet/l4.js';
 
 /**
  * Classic BPF opcodes (linux/filter.h). Loads are relative to skb->data, which is the network
@@ -52,26 +54,23 @@ const xor4 = (off: number, label?: string): Insn[] => [
  */
 const CLIENT_ADDRESS_HASH: readonly Insn[] = [
   { code: LD_H_ABS, k: SKF_AD_PROTOCOL },
-  { code: JEQ_K, k: 0x0800, jt: 'v4' },
-  { code: JEQ_K, k: 0x86dd, jt: 'v6', jf: 'other' },
+  { code: JEQ_K, k: ETH_P_IP, jt: 'v4' },
+  { code: JEQ_K, k: ETH_P_IPV6, jt: 'v6', jf: 'other' },
   { label: 'v4', code: LD_B_ABS, k: 9 }, // protocol
-  { code: JEQ_K, k: 1, jf: 'src4' },
+  { code: JEQ_K, k: IPPROTO_ICMP, jf: 'src4' },
   { code: LD_B_ABS, k: 0 },
   { code: AND_K, k: 0x0f },
   { code: JEQ_K, k: 5, jf: 'src4' }, // no IP options
-  { code: LD_B_ABS, k: 20 }, // ICMP type: unreachable, source quench, time exceeded, parameter problem
-  { code: JEQ_K, k: 3, jt: 'quoted4' },
-  { code: JEQ_K, k: 4, jt: 'quoted4' },
-  { code: JEQ_K, k: 11, jt: 'quoted4' },
-  { code: JEQ_K, k: 12, jt: 'quoted4', jf: 'src4' },
+  { code: LD_B_ABS, k: 20 }, // ICMP type: the errors the engine relates to connections
+  ...ICMP4_ERROR_TYPES.map((t, i, all): Insn => ({ code: JEQ_K, k: t, jt: 'quoted4', jf: i === all.length - 1 ? 'src4' : undefined })),
   { label: 'quoted4', code: LD_W_ABS, k: 20 + 8 + 16 },
   { code: JA, jt: 'hash' },
   { label: 'src4', code: LD_W_ABS, k: 12 },
   { code: JA, jt: 'hash' },
   { label: 'v6', code: LD_B_ABS, k: 6 }, // next header
-  { code: JEQ_K, k: 58, jf: 'src6' },
-  { code: LD_B_ABS, k: 40 }, // ICMPv6 type: below 128 is an error
-  { code: JGE_K, k: 128, jt: 'src6' },
+  { code: JEQ_K, k: IPPROTO_ICMPV6, jf: 'src6' },
+  { code: LD_B_ABS, k: 40 }, // ICMPv6 type: the errors come before the informational ones
+  { code: JGE_K, k: ICMPV6_FIRST_INFO_TYPE, jt: 'src6' },
   ...xor4(40 + 8 + 24), // the quoted destination
   { code: JA, jt: 'hash' },
   ...xor4(8, 'src6'), // the source

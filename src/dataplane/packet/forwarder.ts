@@ -113,7 +113,7 @@ export class Forwarder {
       for (const c of init.interfaces) for (const r of capture) this.rings.push(RxRing.open(libc, c.ifIndex, r.geometry, r.protocol));
       this.tx = PacketTx.open(libc, this.arena, B);
       // A fanout group belongs to one device and protocol: one group id per ring.
-      this.rings.forEach((r, i) => r.attach(this.arena, init.fanout && { groupId: (init.fanout.groupId + i) & 0xffff, mode: init.fanout.mode }));
+      this.rings.forEach((r, i) => r.attach(this.arena, init.fanout && { groupId: (init.fanout.groupId + i) & 0xffff }));
       this.stagingOff = this.arena.mapAnon(B * this.slotSize, 'staging slots');
       this.segOff = this.arena.mapAnon(SEG_SLOTS * this.slotSize, 'segment slots');
       this.pollOff = this.arena.mapAnon(pollBytes, 'pollfds');

@@ -8,7 +8,7 @@ import type { TableOp } from '../../control/director-api.js';
 import { type IpAddress, formatIp } from '../../core/net/addr.js';
 import { serviceKeyString } from '../../core/service/keys.js';
 import type { StatsSnapshot } from '../../core/stats/counters.js';
-import { DEFAULT_RING, PACKET_FANOUT_CBPF, type RingGeometry, captureModeFor } from './af-packet.js';
+import { DEFAULT_RING, type RingGeometry, captureModeFor } from './af-packet.js';
 import { type Libc, openLibc } from './ffi.js';
 import { DEFAULT_RESOLVE_LIMITS, type ResolveLimits } from './neighbour.js';
 import { type NetFacts, factsDigest, gatherNetFacts, masterOf } from './net-context.js';
@@ -154,7 +154,7 @@ export class PacketPlane {
           index, count, engineModule, engineOptions: opts.engineOptions, interfaces, announceIfIndexes: announce,
           facts: this.facts, ops: this.ops, sysctls: opts.sysctls ?? {}, extraVips: opts.extraVips ?? [],
           ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64,
-          fanout: count > 1 ? { groupId, mode: PACKET_FANOUT_CBPF } : undefined,
+          fanout: count > 1 ? { groupId } : undefined,
           snapshotEveryMs: opts.snapshotEveryMs ?? 1000, neighbourLimits: opts.neighbourLimits ?? DEFAULT_RESOLVE_LIMITS,
           announceRounds: opts.announceRounds ?? 2, control: this.control, port: port2, offload: opts.offload,
         };

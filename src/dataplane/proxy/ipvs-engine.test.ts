@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseIp } from '../../core/net/addr.js';
-import { DEST_F_OVERLOAD } from '../../core/service/types.js';
+import { DEST_F_EXCLUDED, DEST_F_OVERLOAD } from '../../core/service/types.js';
 import { lab } from '../../core/conn/testing.js';
 import { IpvsEngine } from './ipvs-engine.js';
 
@@ -39,17 +39,7 @@ describe('IpvsEngine retry after a failed connect', () => {
     assert.equal(third.dest, c);
     assert.equal(third.retry(), undefined, 'every destination failed this client connection');
     assert.deepEqual([a, b, c].map((d) => d.flags & DEST_F_OVERLOAD), [0, 0, 0]);
-  });
-
-  it('an OVERLOAD set by a threshold before the retry stays set (conn_reuse_mode=1)', () => {
-    const { engine, svc, flow, a, b } = setup(1);
-    const first = engine.open(svc, 'tcp', flow, 0);
-    assert.ok(typeof first !== 'string' && first.dest === a);
-    b.flags |= DEST_F_OVERLOAD; // as u_threshold would set it
-    const next = first.retry();
-    assert.ok(next && !(next instanceof Promise));
-    assert.notEqual(next.dest, a);
-    assert.notEqual(next.dest, b);
-    assert.equal(b.flags & DEST_F_OVERLOAD, DEST_F_OVERLOAD);
+    // The exclusion lives only inside each retry (a threshold's OVERLOAD around it: src/core/conn/ipvs-exclude.test.ts).
+    assert.deepEqual([a, b, c].map((d) => d.flags & DEST_F_EXCLUDED), [0, 0, 0]);
   });
 });

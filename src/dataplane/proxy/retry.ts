@@ -27,7 +27,13 @@ export interface RetryingSession {
  * descriptors ran out): reset, so the entry leaves SYN_RECV, and closed; the session holds none.
  */
 export function endAttempt(s: { conn: EngineConn | undefined }): void {
-  if (s.conn) { s.conn.reset(); s.conn.closed(); s.conn = undefined; }
+  endConn(s.conn);
+  s.conn = undefined;
+}
+
+/** Reset, then closed: how a conn that never carried a connection leaves the engine. */
+function endConn(c: EngineConn | undefined): void {
+  if (c) { c.reset(); c.closed(); }
 }
 
 /** A connect attempt failed and the caller dropped its socket: count it, then try the next choice or give up. */
@@ -53,7 +59,7 @@ export function retryConnect(s: RetryingSession, timeout: boolean): void {
 function afterRetry(s: RetryingSession, next: EngineConn | undefined): void {
   const { counters, opts } = s.listener;
   if (s.clientGone()) {
-    next?.reset(); next?.closed();
+    endConn(next);
     s.conn = undefined;
     s.endGone();
     return;
@@ -65,7 +71,7 @@ function afterRetry(s: RetryingSession, next: EngineConn | undefined): void {
     return;
   }
   // With retries left, retry() already reset the last conn and found nothing; otherwise do it here.
-  if (s.attempts > opts.retries) { s.conn!.reset(); s.conn!.closed(); }
+  if (s.attempts > opts.retries) endConn(s.conn);
   s.conn = undefined;
   counters.gaveUp++;
   s.refuseClient();

@@ -19,7 +19,7 @@ export interface ProxyTimeouts {
 }
 
 /** Picks a destination with `svc`'s scheduler, skipping the destinations in `exclude` (withExcluded). */
-export function scheduleExcluding(svc: VirtualService, flow: FlowInfo, exclude: readonly Destination[] | undefined): Destination | undefined {
+function scheduleExcluding(svc: VirtualService, flow: FlowInfo, exclude: readonly Destination[] | undefined): Destination | undefined {
   const sched = svc.sched;
   if (!sched) return undefined;
   if (!exclude || exclude.length === 0) return sched.schedule(svc, flow);

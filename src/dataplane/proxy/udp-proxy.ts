@@ -18,6 +18,8 @@ import type { UdpProxyCounters, UdpServiceOptions } from './udp-service.js';
 
 /** How many sessions from the oldest an eviction compares for the idlest one. */
 const EVICT_SCAN = 64;
+/** Every real server (closing all of a client's -o upstreams). */
+const ANY_DEST = (): boolean => true;
 
 /** One upstream socket: a client's flow to one real server. */
 class Upstream implements UpstreamEvents {
@@ -111,11 +113,12 @@ class UdpClient {
 
   /** Closes the -o upstreams whose real server matches; returns how many. */
   closeByDest(pred: (dest: Destination) => boolean): number {
+    if (!this.byDest) return 0; // a session client (no -o): nothing to walk, nothing allocated
     let n = 0;
-    for (const [d, u] of this.byDest ?? []) {
+    for (const [d, u] of this.byDest) {
       if (!pred(d)) continue;
       u.close();
-      this.byDest!.delete(d);
+      this.byDest.delete(d);
       n++;
     }
     return n;
@@ -123,7 +126,7 @@ class UdpClient {
 
   close(): void {
     this.endSession();
-    this.closeByDest(() => true);
+    this.closeByDest(ANY_DEST);
   }
 }
 
@@ -183,11 +186,11 @@ export class UdpListener implements SocketHolder {
     this.current = svc;
     if (svc.isOnePacket === this.onePacketMode) return;
     this.onePacketMode = svc.isOnePacket;
+    // A client holds sockets of the old mode only: all of them go.
     for (let c = this.oldest; c !== undefined;) {
       const next = c.newer;
-      if (svc.isOnePacket) c.endSession();
-      else c.closeByDest(() => true);
-      this.forgetIfIdle(c);
+      c.close();
+      this.forget(c);
       c = next;
     }
   }
@@ -347,7 +350,7 @@ export class UdpListener implements SocketHolder {
       const next = c.newer;
       const d = c.session?.conn.dest;
       if (d && pred(d)) { c.endSession(); n++; }
-      if (c.byDest !== undefined && c.byDest.size > 0) n += c.closeByDest(pred);
+      n += c.closeByDest(pred);
       this.forgetIfIdle(c);
       c = next;
     }

@@ -24,7 +24,7 @@ import { drProgram, type ProgramHook, KEY_SIZE, V_BYTES, V_DST_MAC, V_IFINDEX, V
 export type FastPathMode = 'generic' | 'native' | 'tc';
 
 /** A failed bpf(2) call: `call` names the command, `errno` the C errno. */
-export class BpfError extends Error {
+class BpfError extends Error {
   constructor(message: string, readonly call: string, readonly errno: number) {
     super(message);
     this.name = 'BpfError';

@@ -138,7 +138,7 @@ export class NativeLoop {
   private onReady(): void {
     PROCESS_CLOCK.hold();
     try {
-      if (this.drain(0) > 0 && LINGER_MS > 0) this.linger();
+      if (this.drain(0) > 0) this.linger();
     } finally {
       PROCESS_CLOCK.release();
     }
