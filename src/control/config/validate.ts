@@ -5,6 +5,7 @@
 import { formatEndpoint, ipKey, isLoopback, parseEndpoint, parseIp, parsePrefix, sameEndpoint } from '../../core/net/addr.js';
 import type { AddressFamily, IpAddress } from '../../core/net/addr.js';
 import type { CheckSpec, Config, RealServerSpec, ServiceSpec, TunnelSpec } from './schema.js';
+import { repliesThroughDirector } from '../../core/service/types.js';
 import { MIN_TOKEN_LENGTH } from './schema-values.js';
 import { famName, netmaskExpected, netmaskFits } from './netmask.js';
 
@@ -187,7 +188,7 @@ function validateServer(
     else validateTunnel(rs.tunnel, [...path, 'tunnel'], report);
   }
   const workers = cfg.dataplane?.kind === 'packet' ? cfg.dataplane.packet.workers : 1;
-  if ((fwd === 'masq' || fwd === 'fullnat') && workers > 1) {
+  if (repliesThroughDirector(fwd) && workers > 1) {
     report([...path, rs.forwarding ? 'forwarding' : 'address'],
       `${fwd} needs a single packet-plane worker (its replies must reach the worker that owns the connection): dataplane.packet.workers is ${workers}`);
   }

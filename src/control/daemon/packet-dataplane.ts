@@ -6,6 +6,7 @@
 import type { ConnEntryView } from '../../cli/ipvsadm/views.js';
 import { formatEndpoint } from '../../core/net/addr.js';
 import { describeServiceKey, serviceKeyString } from '../../core/service/keys.js';
+import { repliesThroughDirector } from '../../core/service/types.js';
 import type { ServiceTable } from '../../core/service/service-table.js';
 import type { StatsCounters, StatsSnapshot } from '../../core/stats/counters.js';
 import { type PacketEngineOptions, TIMEOUT_SYSCTLS } from '../../dataplane/packet/engine-module.js';
@@ -65,7 +66,7 @@ function engineSettings(ctx: DataPlaneContext): Record<string, number> {
 
 /** Why `op` cannot run on a plane of `workers` forwarding workers, if it cannot. */
 export function natRefusal(op: TableOp, workers: number): string | undefined {
-  if ((op.op !== 'add-dest' && op.op !== 'edit-dest') || (op.dest.method !== 'masq' && op.dest.method !== 'fullnat')) return undefined;
+  if ((op.op !== 'add-dest' && op.op !== 'edit-dest') || !repliesThroughDirector(op.dest.method)) return undefined;
   return `${op.dest.method} destinations need a single packet-plane worker (NAT replies must reach the worker that owns the connection): this daemon runs ${workers} (dataplane.packet.workers, read at start)`;
 }
 

@@ -6,7 +6,7 @@ import type { IpAddress } from '../net/addr.js';
 import type { RandomSource } from '../random.js';
 import type { Destination } from '../service/destination.js';
 import type { ServiceTable } from '../service/service-table.js';
-import type { ForwardMethod, Protocol } from '../service/types.js';
+import { type ForwardMethod, type Protocol, repliesThroughDirector } from '../service/types.js';
 import type { VirtualService } from '../service/virtual-service.js';
 import { ConnKey } from './conn-key.js';
 import {
@@ -132,7 +132,7 @@ export class ConnCore {
     const c = this.conns;
     if (dest) {
       flags |= CF_INACTIVE | FWD_BITS[dest.method];
-      if (dest.method !== 'masq' && dest.method !== 'fullnat') flags |= CF_NOOUTPUT;
+      if (!repliesThroughDirector(dest.method)) flags |= CF_NOOUTPUT;
     }
     if (this.sysctls.conntrack !== 0) flags |= CF_NFCT;
     let s = c.create(k, dest, dport, flags, fwmark);

@@ -10,6 +10,11 @@ export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
  * Local); fullnat is tsvs's own (DNAT + SNAT to a director address pool), spec §3.
  */
 export type ForwardMethod = 'masq' | 'droute' | 'tunnel' | 'local' | 'fullnat';
+
+/** The methods whose replies come back through the director (NAT and full NAT rewrite them there). */
+export function repliesThroughDirector(m: ForwardMethod | undefined): boolean {
+  return m === 'masq' || m === 'fullnat';
+}
 export type TunnelType = 'ipip' | 'gue' | 'gre';
 export type TunnelCsum = 'nocsum' | 'csum' | 'remcsum';
 
