@@ -35,8 +35,6 @@ export interface ApplyResult {
     readonly errno?: string;
     readonly message: string;
     readonly opIndex?: number;
-    /** The running data plane refused it (Director.setAdmission); IPVS has no error text for it. */
-    readonly byDataplane?: boolean;
   };
 }
 

@@ -53,7 +53,6 @@ export class Director implements DirectorApi {
   private readonly listeners = new Set<(e: DirectorEvent) => void>();
   private readonly opsListeners = new Set<(ops: readonly TableOp[]) => void>();
   private healthProvider: () => RealServerHealth[] = () => [];
-  private admission: ((op: TableOp) => string | undefined) | undefined;
 
   constructor(private readonly opts: DirectorOptions) {
     this.table = opts.table ?? new ServiceTable({ registry: opts.registry, env: opts.env });
@@ -69,24 +68,9 @@ export class Director implements DirectorApi {
     this.healthProvider = fn;
   }
 
-  /**
-   * Plugs in the running data plane's limits on what a change may add, beyond IPVS's own rules
-   * (the packet plane with several workers takes no NAT destinations). `check` returns why an
-   * operation is refused; the whole change is then refused before anything is applied.
-   */
-  setAdmission(check: ((op: TableOp) => string | undefined) | undefined): void {
-    this.admission = check;
-  }
-
   applyOps(ops: readonly TableOp[], opts: { dryRun?: boolean; source?: string } = {}): ApplyResult {
     const dryRun = opts.dryRun ?? false;
     if (ops.length === 0) return { ok: true, dryRun, ops };
-    for (let i = 0; this.admission && i < ops.length; i++) {
-      const why = this.admission(ops[i]);
-      if (why === undefined) continue;
-      if (!dryRun) this.emit('rejected', `change from ${opts.source ?? 'api'} rejected: ${why}`, { opIndex: i });
-      return { ok: false, dryRun, ops, error: { errno: 'EINVAL', message: why, opIndex: i, byDataplane: true } };
-    }
     const scratch = this.scratchCopy(ops);
     for (let i = 0; i < ops.length; i++) {
       try {

@@ -46,7 +46,7 @@ export interface LabUpOptions {
   readonly dir: string;
   /** The director's XDP fast path (tsvs run --offload). */
   readonly offload?: OffloadMode;
-  /** The director's forwarding workers (dataplane.packet.workers; DR and TUN only when > 1). */
+  /** The director's forwarding workers (dataplane.packet.workers). */
   readonly workers?: number;
 }
 

@@ -23,7 +23,7 @@ ${LAB_DIR}/state.json; 'down' removes exactly that.
   --tun-type T    tun mode: ipip (default) or gue
   --tun-port P    GUE UDP port (default ${LAB.gueDefaultPort})
   --offload M     the director's kernel fast path for established DR flows: xdp, xdp-native or tc
-  --workers N     the director's forwarding workers, 1-16 (default 1; more than 1: dr or tun, no --offload)
+  --workers N     the director's forwarding workers, 1-16 (default 1; more than 1: no --offload)
 `;
 
 /** Entry point of `tsvs lab`. */
@@ -68,7 +68,6 @@ export async function main(argv: string[]): Promise<number> {
         if (!isOffloadMode(offload)) return usage(`--offload must be one of ${OFFLOAD_MODES.join(', ')}: got '${offload}'`);
         const workers = o.workers === undefined ? 1 : Number(o.workers);
         if (!Number.isInteger(workers) || workers < 1 || workers > 16) return usage(`--workers must be 1-16: got '${o.workers}'`);
-        if (workers > 1 && (mode === 'nat' || mode === 'fullnat')) return usage(`--workers ${workers} needs mode dr or tun: ${mode} replies must reach the worker that owns the connection`);
         if (workers > 1 && offload !== 'none') return usage(`--workers ${workers} cannot go with --offload ${offload}: the kernel fast path belongs to one worker`);
         if (notRoot()) return 1;
         await labUp({ mode: mode as LabMode, servers, tunType, tunPort, dir, offload, workers }, say);

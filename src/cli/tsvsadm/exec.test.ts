@@ -9,7 +9,6 @@ import { parseIp } from '../../core/net/addr.js';
 import { Director } from '../../control/director.js';
 import { ipvsConnSource } from '../../control/ipvs-conn-source.js';
 import { NUMERIC_RESOLVER } from '../ipvsadm/index.js';
-import { natRefusal } from '../../control/daemon/packet-dataplane.js';
 import { execTsvsadm, type TsvsadmContext } from './exec.js';
 
 function setup(): TsvsadmContext & { clock: ManualClock; ipvs: Ipvs } {
@@ -79,24 +78,4 @@ test('tsvsadm --set, --timeout, -Z, -S and -R round-trip (spec §5.6, §5.7)', (
   assert.equal(bad.stderr, 'Service already exists\n');
   assert.equal(bad.exitCode, 0, 'exit status is the last line\'s');
   assert.ok(ctx.director.table.getService({ kind: 'addr', protocol: 'tcp', addr: parseIp('192.0.2.21')!, port: 80 }));
-});
-
-test('a data plane limit (several packet workers: no NAT) refuses the whole command and says why; other methods pass', () => {
-  const ctx = setup();
-  ctx.director.setAdmission((op) => natRefusal(op, 2));
-  assert.equal(run(ctx, '-A -t 192.0.2.10:80 -s rr').exitCode, 0);
-  const r = run(ctx, '-a -t 192.0.2.10:80 -r 10.0.0.1:80 -m');
-  assert.deepEqual(r, {
-    stdout: '',
-    stderr: 'tsvsadm: masq destinations need a single packet-plane worker (NAT replies must reach the worker that owns the connection): this daemon runs 2 (dataplane.packet.workers, read at start)\n',
-    exitCode: 255,
-  });
-  assert.equal(ctx.director.table.services()[0].destinations.length, 0, 'nothing applied');
-  // A restore stops nothing else: the direct-routing line after the refused one is applied.
-  const rr = run(ctx, '-R', '-a -t 192.0.2.10:80 -r 10.0.0.2:80 -m\n-a -t 192.0.2.10:80 -r 10.0.0.3:80 -g\n');
-  assert.match(rr.stderr, /^tsvsadm: masq destinations need a single packet-plane worker/);
-  assert.deepEqual(ctx.director.table.services()[0].destinations.map((d) => d.method), ['droute']);
-  assert.equal(run(ctx, '-e -t 192.0.2.10:80 -r 10.0.0.3:80 -m').exitCode, 255, 'editing a destination into NAT is refused too');
-  ctx.director.setAdmission(undefined);
-  assert.equal(run(ctx, '-a -t 192.0.2.10:80 -r 10.0.0.1:80 -m').exitCode, 0);
 });

@@ -57,8 +57,6 @@ function execCommand(cmd: Command, ctx: TsvsadmContext, stdin: string): ControlR
   if (!ops) return { stdout: '', stderr: `${program}: unsupported command\n`, exitCode: EXIT_FAILURE };
   const res = ctx.director.applyOps(ops, { source: 'tsvsadm' });
   if (res.ok) return ok('');
-  // A data plane's own limit: there is no ipvsadm wording for it, so say what it is.
-  if (res.error?.byDataplane) return { stdout: '', stderr: `${program}: ${res.error.message}\n`, exitCode: EXIT_FAILURE };
   const errno = (res.error?.errno ?? 'EINVAL') as Errno;
   return { stdout: '', stderr: `${ipvsStrerror(OP_OF[cmd.kind] ?? 'add-service', errno)}\n`, exitCode: EXIT_FAILURE };
 }

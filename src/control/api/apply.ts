@@ -69,8 +69,7 @@ export function applyError(result: ApplyResult, locate: OpLocator = () => ''): H
   let field: string | null = null;
   if (code === 'bad_request' || code === 'conflict') {
     const prefix = op ? locate(op) : null;
-    // A data plane's refusal is about the forwarding method (Director.setAdmission: NAT on several packet workers).
-    const suffix = code !== 'bad_request' ? null : err.byDataplane ? 'forwarding' : fieldOfMessage(err.message);
+    const suffix = code !== 'bad_request' ? null : fieldOfMessage(err.message);
     if (prefix !== null && suffix !== null) field = prefix + suffix;
     else if (prefix) field = prefix.replace(/\.$/, '');
   }

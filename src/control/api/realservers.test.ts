@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { natRefusal } from '../daemon/packet-dataplane.js';
 import type { DirectorEvent } from '../director-api.js';
 import { type TestServer, startTestServer, tableFingerprint } from './testing.js';
 
@@ -77,20 +76,6 @@ describe('REST real servers', () => {
       assert.ok(events.every((e) => e.kind !== 'applied'));
     });
   }
-
-  test('a data plane limit (NAT on several packet workers) refuses a masq real server with 400 on forwarding, naming the reason', async () => {
-    s.director.setAdmission((op) => natRefusal(op, 2));
-    try {
-      const before = tableFingerprint(s.director);
-      const r = await s.req('POST', rsPath(), { body: { address: '10.0.0.8', forwarding: 'masq' } });
-      assert.equal(r.status, 400, r.text);
-      assert.equal(r.json.error.field, 'forwarding');
-      assert.match(r.json.error.message, /single packet-plane worker/);
-      assert.equal(tableFingerprint(s.director), before);
-    } finally {
-      s.director.setAdmission(undefined);
-    }
-  });
 
   test('PATCH {weight: 0} drains and PATCH {weight: lastWeight} restores', async () => {
     const drain = await s.req('PATCH', rsPath('10.0.0.2:80'), { body: { weight: 0 } });

@@ -191,15 +191,21 @@ describe('config loader: every error names file:line:col, the field path and the
     ]);
   });
 
-  it('several packet-plane workers take no NAT real servers and no fast path; one worker takes both', () => {
+  it('several packet-plane workers take NAT real servers but no fast path, and need a full-NAT port per worker; one worker takes the fast path', () => {
     const cfg = (workers: number, offload: string) => lines('dataplane:', '  kind: packet', '  interfaces: [eth0]', '  packet:', `    workers: ${workers}`,
       `    offload: ${offload}`, 'services:', '  - protocol: tcp', '    address: 192.0.2.1', '    port: 80', '    forwarding: masq',
       '    realServers: [{ address: 10.0.0.1 }, { address: 10.0.0.2, forwarding: droute }]');
     assert.deepEqual(errors(cfg(2, 'tc')), [
       'tsvs.yaml:5:5: dataplane.packet.workers: the kernel fast path (offload: tc) belongs to one forwarding worker: current value is 2',
-      'tsvs.yaml:12:21: services[0].realServers[0].address: masq needs a single packet-plane worker (its replies must reach the worker that owns the connection): dataplane.packet.workers is 2',
     ]);
+    assert.equal(loadConfigText(cfg(2, 'none'), 't.yaml').dataplane.packet.workers, 2);
     assert.equal(loadConfigText(cfg(1, 'tc'), 't.yaml').dataplane.packet.workers, 1);
+    const ports = (workers: number) => lines('dataplane:', '  kind: packet', '  interfaces: [eth0]', '  packet:', `    workers: ${workers}`,
+      '  fullnat:', '    localAddresses: [10.0.0.254]', '    portRange: { min: 40000, max: 40002 }');
+    assert.deepEqual(errors(ports(4)), [
+      'tsvs.yaml:8:5: dataplane.fullnat.portRange: must hold at least one port per packet-plane worker (4, each takes the ports of its own residue): current range is 40000-40002',
+    ]);
+    assert.equal(loadConfigText(ports(3), 't.yaml').dataplane.packet.workers, 3);
     assert.deepEqual(errors(lines('dataplane:', '  packet:', '    workers: 0')), ['tsvs.yaml:3:5: dataplane.packet.workers: must be an integer 1..64: current value is 0']);
   });
 

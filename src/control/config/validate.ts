@@ -5,7 +5,6 @@
 import { formatEndpoint, ipKey, isLoopback, parseEndpoint, parseIp, parsePrefix, sameEndpoint } from '../../core/net/addr.js';
 import type { AddressFamily, IpAddress } from '../../core/net/addr.js';
 import type { CheckSpec, Config, RealServerSpec, ServiceSpec, TunnelSpec } from './schema.js';
-import { repliesThroughDirector } from '../../core/service/types.js';
 import { MIN_TOKEN_LENGTH } from './schema-values.js';
 import { famName, netmaskExpected, netmaskFits } from './netmask.js';
 
@@ -59,6 +58,11 @@ function validateDataplane(cfg: Partial<Config>, report: Report): void {
   });
   const { min, max } = dp.fullnat.portRange;
   if (min > max) report(['dataplane', 'fullnat', 'portRange', 'min'], `must be <= max (${max}): current value is ${min}`);
+  // Each packet-plane worker allocates the ports of its own residue (port % workers), so replies are steered to it.
+  const workers = dp.kind === 'packet' ? dp.packet.workers : 1;
+  if (min <= max && max - min + 1 < workers) {
+    report(['dataplane', 'fullnat', 'portRange'], `must hold at least one port per packet-plane worker (${workers}, each takes the ports of its own residue): current range is ${min}-${max}`);
+  }
   // kind: packet only; `tsvs run --dataplane packet --offload` is checked when the plane starts.
   if (dp.kind === 'packet' && dp.packet.workers > 1 && dp.packet.offload !== 'none') {
     report(['dataplane', 'packet', 'workers'], `the kernel fast path (offload: ${dp.packet.offload}) belongs to one forwarding worker: current value is ${dp.packet.workers}`);
@@ -186,11 +190,6 @@ function validateServer(
   if (rs.tunnel) {
     if (fwd !== 'tunnel') report([...path, 'tunnel'], `tunnel options need forwarding: tunnel (ipvsadm: Tunnel options conflict with forward method): current forwarding is ${fwd}`);
     else validateTunnel(rs.tunnel, [...path, 'tunnel'], report);
-  }
-  const workers = cfg.dataplane?.kind === 'packet' ? cfg.dataplane.packet.workers : 1;
-  if (repliesThroughDirector(fwd) && workers > 1) {
-    report([...path, rs.forwarding ? 'forwarding' : 'address'],
-      `${fwd} needs a single packet-plane worker (its replies must reach the worker that owns the connection): dataplane.packet.workers is ${workers}`);
   }
   if (fwd === 'fullnat' && ip && cfg.dataplane) {
     const pool = cfg.dataplane.fullnat.localAddresses.map(parseIp).filter((a): a is IpAddress => a !== undefined && a.family === ip.family);

@@ -4,9 +4,8 @@
 // the workers' counters are copied back into the main table (services, destinations, totals) so
 // `tsvsadm -L --stats/--rate`, the estimator and the metrics read what the workers counted.
 import type { ConnEntryView } from '../../cli/ipvsadm/views.js';
-import { formatEndpoint } from '../../core/net/addr.js';
-import { describeServiceKey, serviceKeyString } from '../../core/service/keys.js';
-import { repliesThroughDirector } from '../../core/service/types.js';
+import { type IpAddress, parseIp } from '../../core/net/addr.js';
+import { serviceKeyString } from '../../core/service/keys.js';
 import type { ServiceTable } from '../../core/service/service-table.js';
 import type { StatsCounters, StatsSnapshot } from '../../core/stats/counters.js';
 import { type PacketEngineOptions, TIMEOUT_SYSCTLS } from '../../dataplane/packet/engine-module.js';
@@ -64,12 +63,6 @@ function engineSettings(ctx: DataPlaneContext): Record<string, number> {
   return { ...ctx.ipvs.sysctls, [TIMEOUT_SYSCTLS.tcp]: t.tcp, [TIMEOUT_SYSCTLS.tcpfin]: t.tcpfin, [TIMEOUT_SYSCTLS.udp]: t.udp };
 }
 
-/** Why `op` cannot run on a plane of `workers` forwarding workers, if it cannot. */
-export function natRefusal(op: TableOp, workers: number): string | undefined {
-  if ((op.op !== 'add-dest' && op.op !== 'edit-dest') || !repliesThroughDirector(op.dest.method)) return undefined;
-  return `${op.dest.method} destinations need a single packet-plane worker (NAT replies must reach the worker that owns the connection): this daemon runs ${workers} (dataplane.packet.workers, read at start)`;
-}
-
 function entryView(c: ConnView): ConnEntryView {
   return { protocol: c.protocol, client: c.client, virtual: c.virtual, dest: c.dest, stateName: c.state, expiresS: c.expiresS };
 }
@@ -87,14 +80,6 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
   if (workers > 1 && ctx.offload !== 'none') {
     throw new Error(`Cannot start ${workers} forwarding workers with the kernel fast path (offload ${ctx.offload}): it belongs to one worker; set dataplane.packet.workers to 1 or run without --offload`);
   }
-  for (const op of workers > 1 ? tableOps(table) : []) {
-    const why = natRefusal(op, workers);
-    if (why && op.op === 'add-dest') throw new Error(`Cannot start the packet plane with ${describeServiceKey(op.key)} -> ${formatEndpoint(op.dest.addr, op.dest.port)}: ${why}`);
-  }
-  // Several workers take no NAT destinations (plane.ts refuses them too, but only after the
-  // Director applied them): refuse the change itself, whole, with the reason, from before the
-  // table is read for the workers on.
-  if (workers > 1) ctx.director.setAdmission((op) => natRefusal(op, workers));
   const fullnatAddrs = cfg.dataplane.fullnat.localAddresses;
   const fullnatPorts = { min: cfg.dataplane.fullnat.portRange.min, max: cfg.dataplane.fullnat.portRange.max };
   const engineOptions: PacketEngineOptions = {
@@ -123,6 +108,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
       engineOptions,
       ops: tableOps(table),
       sysctls: engineSettings(ctx),
+      fullnatAddresses: fullnatAddrs.map(parseIp).filter((a): a is IpAddress => a !== undefined),
       fullnatPorts: fullnatAddrs.length > 0 ? fullnatPorts : undefined,
       offload: ctx.offload === 'none' ? undefined : { mode: FAST_PATH_MODE[ctx.offload], maxFlows: cfg.dataplane.packet.offloadFlows },
       workers,
@@ -130,7 +116,6 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
     });
   } catch (e) {
     unsubscribe();
-    ctx.director.setAdmission(undefined);
     throw e;
   }
   started = true;
@@ -180,7 +165,6 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
     settingsChanged: () => plane.setSysctls(engineSettings(ctx)),
     stop: async () => {
       unsubscribe();
-      ctx.director.setAdmission(undefined);
       clearInterval(timer);
       await Promise.race([chain, new Promise((r) => setTimeout(r, 5000).unref())]);
       copy(await plane.stop());

@@ -15,6 +15,12 @@ export interface FullNatPoolConfig {
   /** Local port range, inclusive (default 1024..65535). */
   readonly portMin?: number;
   readonly portMax?: number;
+  /**
+   * This engine's share of the ports when several forwarding workers each run one: the ports
+   * with `port % count === index`, so a reply's destination port names the worker that owns its
+   * connection (the packet plane's fanout program steers by it).
+   */
+  readonly share?: { readonly index: number; readonly count: number };
 }
 
 export class FullNatPool {
@@ -23,6 +29,10 @@ export class FullNatPool {
   readonly local32: Uint32Array;
   readonly portMin: number;
   readonly portMax: number;
+  /** The first port of this engine's share, the distance between its ports and how many there are. */
+  private readonly first: number;
+  private readonly step: number;
+  private readonly slots: number;
   private cursor: number;
   private addrCursor = 0;
 
@@ -44,8 +54,16 @@ export class FullNatPool {
     this.local32 = Uint32Array.from(this.addresses, (a) => (a.family === 4 ? u32Of(a) : fold16(a.bytes)));
     this.portMin = min;
     this.portMax = max;
+    const { index, count } = cfg.share ?? { index: 0, count: 1 };
+    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 0 || index >= count) {
+      throw new RangeError(`A full-NAT port share must be an index below its count: current value is ${index} of ${count}`);
+    }
+    this.step = count;
+    this.first = min + ((((index - min) % count) + count) % count);
+    this.slots = this.first > max ? 0 : Math.floor((max - this.first) / count) + 1;
+    if (this.slots === 0) throw new RangeError(`Full-NAT port range ${min}-${max} has no port for worker ${index} of ${count}: it needs at least ${count} ports`);
     // Start at a random port so local ports are not predictable from the conn count.
-    this.cursor = random.nextU32() % (max - min + 1);
+    this.cursor = random.nextU32() % this.slots;
   }
 
   /**
@@ -53,7 +71,7 @@ export class FullNatPool {
    * when every port of every address of the family is taken. `k` is scratch.
    */
   allocate(t: ConnTable, k: ConnKey, proto: number, server: IpAddress, sport: number): number {
-    const range = this.portMax - this.portMin + 1;
+    const range = this.slots;
     const n = this.addresses.length;
     k.template = false;
     k.proto = proto;
@@ -66,7 +84,7 @@ export class FullNatPool {
       if (a.family === 6) k.b2.set(a.bytes);
       for (let i = 0; i < range; i++) {
         const off = (this.cursor + i) % range;
-        k.p2 = this.portMin + off;
+        k.p2 = this.first + off * this.step;
         if (t.findOut(k) < 0) {
           this.cursor = (off + 1) % range;
           this.addrCursor = (li + 1) % n;

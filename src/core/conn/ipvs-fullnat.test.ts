@@ -31,6 +31,23 @@ describe('full NAT local endpoints (tsvs fullnat, spec §3 / §4.1)', () => {
     assert.equal(l.ipvs.conns.count, 2);
   });
 
+  it('a worker\'s share: only ports with port % count === index, all of them, then none (the packet plane steers replies by port)', () => {
+    const l = lab({ fullnatPool: { addresses: [ip(LOCAL)], portMin: 40000, portMax: 40009, share: { index: 1, count: 3 } } });
+    l.dest(l.service('tcp', VIP), '10.0.0.2:8080', { method: 'fullnat' });
+    const ports = [0, 1, 2].map((i) => Number(local(l.ipvs.inbound(tcp(`192.0.2.${10 + i}:1000`, VIP, SYN))).split(':')[1]));
+    // 40000..40009 % 3 === 1: 40000 (40000 = 3 * 13333 + 1), 40003, 40006, 40009; the cursor starts anywhere.
+    assert.deepEqual(ports.every((p) => p % 3 === 1 && p >= 40000 && p <= 40009), true, String(ports));
+    assert.equal(new Set(ports).size, 3);
+    local(l.ipvs.inbound(tcp('192.0.2.13:1000', VIP, SYN)));
+    assert.deepEqual(l.ipvs.inbound(tcp('192.0.2.14:1000', VIP, SYN)), { kind: 'drop', reason: 'fullnat-no-port' });
+  });
+
+  it('a share with no port in the range, or an index outside it, is refused when the engine is built', () => {
+    assert.throws(() => lab({ fullnatPool: { addresses: [ip(LOCAL)], portMin: 40000, portMax: 40001, share: { index: 0, count: 3 } } }),
+      /Full-NAT port range 40000-40001 has no port for worker 0 of 3: it needs at least 3 ports/);
+    assert.throws(() => lab({ fullnatPool: { addresses: [ip(LOCAL)], share: { index: 3, count: 3 } } }), /an index below its count: current value is 3 of 3/);
+  });
+
   it('the same local port may serve another server (uniqueness per local and server endpoint)', () => {
     const { l, k } = fullnatLab(40000, 40000);
     l.ipvs.inbound(tcp('192.0.2.10:1000', VIP, SYN));

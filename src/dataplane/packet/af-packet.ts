@@ -12,7 +12,6 @@
 // single ArrayBuffer (koffi.view) covers all of it and frames move with copyWithin.
 import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from '../../core/packet/frame.js';
 import { type Libc, check, fail, htons, intOpt, writeAddr, EAGAIN, EINVAL, ENOBUFS } from './ffi.js';
-import { CLIENT_ADDRESS_PROGRAM } from './fanout.js';
 import type { FastPathMode } from './xdp/fast-path.js';
 
 export const AF_PACKET = 17;
@@ -178,9 +177,10 @@ function sockaddrLl(ifIndex: number, proto: number): Uint8Array {
   return b;
 }
 
-/** Fanout settings: one group id shared by the workers' sockets on an interface (mode: PACKET_FANOUT_CBPF). */
+/** Fanout settings: one group id shared by the workers' sockets on an interface, and the group's program (PACKET_FANOUT_CBPF, fanout.ts). */
 export interface FanoutConfig {
   readonly groupId: number;
+  readonly program: Uint8Array;
 }
 
 /** A bound TPACKET_V3 receive ring on one interface. */
@@ -251,20 +251,22 @@ export class RxRing {
       const ignoring = this.libc.setsockopt(this.fd, SOL_PACKET, PACKET_FANOUT, intOpt(arg | (PACKET_FANOUT_FLAG_IGNORE_OUTGOING << 16)), 4);
       if (ignoring < 0 && this.libc.errno() !== EINVAL) fail(this.libc, 'setsockopt(PACKET_FANOUT)');
       if (ignoring < 0) this.opt(SOL_PACKET, PACKET_FANOUT, arg, 'PACKET_FANOUT');
-      this.setFanoutProgram(CLIENT_ADDRESS_PROGRAM);
+      this.steer(fanout.program);
     }
   }
 
   /**
-   * Gives the fanout group its program. The kernel copies the
-   * instructions, so they live in native memory for the call only.
+   * Gives the fanout group (of which this ring is a member) its program, replacing the one it
+   * had; the kernel swaps it atomically for the whole group. The kernel copies the instructions,
+   * so they live in native memory for the call only.
    */
-  private setFanoutProgram(program: Uint8Array): void {
+  steer(program: Uint8Array): void {
     const { libc } = this;
-    const mem = libc.mmap(0, PAGE, PROT_RW, MAP_PRIVATE | MAP_ANON, -1, 0);
+    const size = pageAlign(program.length);
+    const mem = libc.mmap(0, size, PROT_RW, MAP_PRIVATE | MAP_ANON, -1, 0);
     if (mem === -1) fail(libc, 'mmap(fanout program)');
     try {
-      new Uint8Array(libc.view(mem, PAGE)).set(program);
+      new Uint8Array(libc.view(mem, size)).set(program);
       // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (16 bytes on 64-bit).
       const fprog = new Uint8Array(16);
       const dv = new DataView(fprog.buffer);
@@ -272,7 +274,7 @@ export class RxRing {
       dv.setBigUint64(8, BigInt(mem), true);
       check(libc, 'setsockopt(PACKET_FANOUT_DATA)', libc.setsockopt(this.fd, SOL_PACKET, PACKET_FANOUT_DATA, fprog, 16));
     } finally {
-      libc.munmap(mem, PAGE);
+      libc.munmap(mem, size);
     }
   }
 

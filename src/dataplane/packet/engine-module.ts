@@ -61,7 +61,7 @@ export class PacketEngineReplica implements PacketEngine {
       },
     });
     const fullnat = o.fullnat && o.fullnat.addresses.length > 0
-      ? { addresses: o.fullnat.addresses.map(addr), portMin: o.fullnat.portMin, portMax: o.fullnat.portMax }
+      ? { addresses: o.fullnat.addresses.map(addr), portMin: o.fullnat.portMin, portMax: o.fullnat.portMax, share: init.worker }
       : undefined;
     this.ipvs = new Ipvs(this.director.table, { clock: init.clock, random: init.random, fullnatPool: fullnat, maxConns: o.maxConns });
     this.setSysctls(init.sysctls);

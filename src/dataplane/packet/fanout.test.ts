@@ -1,11 +1,12 @@
 // The fanout program, run by a small interpreter of the classic BPF it uses (the kernel runs the
 // same instructions; the end-to-end tests in test/packet and test/lab check it there): which
-// address each kind of frame is steered by. `hash` below is the program's arithmetic in JS; the
-// end-to-end tests pick client addresses by it.
+// address or port each kind of frame is steered by. `hash` below is the program's arithmetic in
+// JS; the end-to-end tests pick client addresses by it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ICMP4_ERROR_TYPES } from '../../core/packet/l4.js';
-import { CLIENT_ADDRESS_PROGRAM, FANOUT_MULTIPLIER, assemble } from './fanout.js';
+import { type IpAddress, parseIp } from '../../core/net/addr.js';
+import { FANOUT_MULTIPLIER, MAX_INSNS, assemble, steeringProgram } from './fanout.js';
 
 /** Runs `prog` on a frame whose network header is `net` and whose skb->protocol is `proto`. */
 function run(prog: Uint8Array, proto: number, net: Uint8Array): number {
@@ -13,24 +14,44 @@ function run(prog: Uint8Array, proto: number, net: Uint8Array): number {
   const nv = new DataView(net.buffer, net.byteOffset, net.byteLength);
   let a = 0;
   let x = 0;
+  const mem = new Uint32Array(16);
+  const stored = new Set<number>();
   for (let pc = 0; pc < prog.length / 8; pc++) {
     const code = dv.getUint16(pc * 8, true);
     const jt = prog[pc * 8 + 2]!;
     const jf = prog[pc * 8 + 3]!;
     const k = dv.getUint32(pc * 8 + 4, true);
-    const load = (size: number): number | undefined => {
+    const load = (size: number, off: number): number | undefined => {
       if (k === 0xfffff000) return proto;
-      const off = k; // skb->data is the network header of a received frame
+      // skb->data is the network header of a received frame
       if (off + size > net.length) return undefined; // the kernel returns 0 from the program
       return size === 1 ? nv.getUint8(off) : size === 2 ? nv.getUint16(off) : nv.getUint32(off);
     };
+    const scratch = (): number => {
+      // The kernel refuses a program that may read a slot no path stored (check_load_and_stores).
+      if (!stored.has(k)) throw new Error(`M[${k}] read before it was stored at ${pc}`);
+      return mem[k]!;
+    };
     switch (code) {
-      case 0x30: case 0x28: case 0x20: {
-        const v = load(code === 0x30 ? 1 : code === 0x28 ? 2 : 4);
+      case 0x30: case 0x28: case 0x20: case 0x48: case 0x40: {
+        const v = load(code === 0x30 ? 1 : code === 0x28 || code === 0x48 ? 2 : 4, code & 0x40 ? x + k : k);
         if (v === undefined) return 0;
         a = v;
         break;
       }
+      case 0xb1: {
+        const v = load(1, k);
+        if (v === undefined) return 0;
+        x = (v & 0x0f) * 4;
+        break;
+      }
+      case 0x00: a = k; break;
+      case 0x01: x = k; break;
+      case 0x02: mem[k] = a; stored.add(k); break;
+      case 0x60: a = scratch(); break;
+      case 0x61: x = scratch(); break;
+      case 0x87: a = x; break;
+      case 0x04: a = (a + k) >>> 0; break;
       case 0x54: a = (a & k) >>> 0; break;
       case 0x24: a = Math.imul(a, k) >>> 0; break;
       case 0x74: a = a >>> k; break;
@@ -78,7 +99,14 @@ const xorWords = (a: V6) => (a[0] ^ a[1] ^ a[2] ^ a[3]) >>> 0;
 const CLIENT = '198.18.0.22';
 const VIP = '198.18.1.100';
 const ROUTER = '198.18.0.1';
-const udp = [0x9c, 0x40, 0x00, 0x35, 0, 8, 0, 0];
+const RS = '198.18.1.11';
+const LOCAL = '198.18.1.2';
+const udp = [0x9c, 0x40, 0x00, 0x35, 0, 8, 0, 0]; // 40000 -> 53
+const udpTo = (sport: number, dport: number) => [sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0, 8, 0, 0];
+const addr = (s: string) => parseIp(s)!;
+const PROGRAM = steeringProgram({ vips: [addr(VIP), addr('2001:db8:0:2::100')], fullnatAddresses: [addr(LOCAL), addr('2001:db8:0:1::2')] }).program;
+/** The program as the plane builds it for a direct-routing table (no full-NAT addresses). */
+const CLIENT_ADDRESS_PROGRAM = steeringProgram({ vips: [addr(VIP), addr('2001:db8:0:2::100')], fullnatAddresses: [] }).program;
 
 test('IPv4 from a client: its source address, folded', () => {
   assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x0800, ipv4(CLIENT, VIP, 17, udp)), hash(u32(v4(CLIENT))));
@@ -122,6 +150,56 @@ test('the hash spreads neighbouring and octet-swapped addresses (the e2e tests r
 test('ARP and other protocols: the first worker', () => {
   assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x0806, new Uint8Array(28)), 0);
   assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x88cc, new Uint8Array(60)), 0);
+});
+
+test('masq: a real server\'s reply goes by its destination, the client, to the client\'s worker; so does its ICMP error about a forwarded packet (by the quoted source)', () => {
+  const fromClient = run(PROGRAM, 0x0800, ipv4(CLIENT, VIP, 6, udp));
+  assert.equal(run(PROGRAM, 0x0800, ipv4(RS, CLIENT, 6, udpTo(53, 40000))), fromClient);
+  // The real server's "port unreachable" to the client about the packet the director forwarded (client -> RS).
+  const unreach = ipv4(RS, CLIENT, 1, [3, 3, 0, 0, 0, 0, 0, 0, ...ipv4(CLIENT, RS, 17, udp)]);
+  assert.equal(run(PROGRAM, 0x0800, unreach), fromClient);
+  // A quoted header with options still yields the quoted source port's place (IHL of the quoted header).
+  assert.equal(run(PROGRAM, 0x0800, ipv4(RS, CLIENT, 1, [3, 3, 0, 0, 0, 0, 0, 0, ...ipv4(CLIENT, RS, 17, udp, 6)])), fromClient);
+});
+
+test('full NAT: a reply to a local address goes by its destination port (the worker\'s residue), and its ICMP error by the quoted source port', () => {
+  for (const lport of [40000, 40001, 40002, 61234]) {
+    assert.equal(run(PROGRAM, 0x0800, ipv4(RS, LOCAL, 6, udpTo(80, lport))), lport);
+    assert.equal(run(PROGRAM, 0x0800, ipv4(RS, LOCAL, 1, [3, 4, 0, 0, 0, 0, 5, 0xdc, ...ipv4(LOCAL, RS, 6, udpTo(lport, 80))])), lport);
+  }
+  // The port is behind the header's real length.
+  assert.equal(run(PROGRAM, 0x0800, ipv4(RS, LOCAL, 17, udpTo(53, 40007), 6)), 40007);
+  // Too short to hold a port: 0, as the kernel's failed load; the other paths do not read it.
+  assert.equal(run(PROGRAM, 0x0800, ipv4(RS, LOCAL, 17, [0, 53])), 0);
+  assert.equal(run(PROGRAM, 0x0800, ipv4(CLIENT, VIP, 17, [])), hash(u32(v4(CLIENT))));
+  const rs6: V6 = [0x20010db8, 0x00000001, 0x00000000, 0x00000011];
+  const local6: V6 = [0x20010db8, 0x00000001, 0x00000000, 0x00000002];
+  assert.equal(run(PROGRAM, 0x86dd, ipv6(rs6, local6, 6, udpTo(80, 45678))), 45678);
+  assert.equal(run(PROGRAM, 0x86dd, ipv6(rs6, local6, 58, [1, 4, 0, 0, 0, 0, 0, 0, ...ipv6(local6, rs6, 6, udpTo(45679, 80))])), 45679);
+});
+
+test('IPv6 masq: the reply by its destination, the client; only a VIP (all 128 bits) marks a client\'s packet', () => {
+  const client: V6 = [0x20010db8, 0x00000001, 0x00000000, 0x00000016];
+  const vip: V6 = [0x20010db8, 0x00000002, 0x00000000, 0x00000100];
+  const rs: V6 = [0x20010db8, 0x00000001, 0x00000000, 0x00000011];
+  assert.equal(run(PROGRAM, 0x86dd, ipv6(rs, client, 17, udpTo(53, 40000))), hash(xorWords(client)));
+  // One word off the VIP is not the VIP: the packet goes by its destination.
+  const near: V6 = [0x20010db8, 0x00000002, 0x00000000, 0x00000101];
+  assert.equal(run(PROGRAM, 0x86dd, ipv6(client, near, 17, udp)), hash(xorWords(near)));
+  assert.equal(run(PROGRAM, 0x86dd, ipv6(client, vip, 17, udp)), hash(xorWords(client)));
+});
+
+test('many VIPs: the last one is still found (no conditional jump is long); past the kernel\'s limit, by client source alone', () => {
+  const vips: IpAddress[] = Array.from({ length: 600 }, (_, i) => addr(`198.19.${i >> 8}.${i & 0xff}`));
+  const s = steeringProgram({ vips, fullnatAddresses: [addr(LOCAL)] });
+  assert.equal(s.complete, true);
+  assert.equal(run(s.program, 0x0800, ipv4(CLIENT, '198.19.2.87', 17, udp)), hash(u32(v4(CLIENT))), 'the 600th VIP');
+  assert.equal(run(s.program, 0x0800, ipv4(RS, CLIENT, 17, udp)), hash(u32(v4(CLIENT))));
+  const v6: IpAddress[] = Array.from({ length: 500 }, (_, i) => addr(`2001:db8:9::${i.toString(16)}`));
+  const big = steeringProgram({ vips: v6, fullnatAddresses: [] });
+  assert.equal(big.complete, false);
+  assert.ok(big.program.length / 8 <= MAX_INSNS);
+  assert.equal(run(big.program, 0x0800, ipv4(RS, CLIENT, 17, udp)), hash(u32(v4(RS))), 'every destination taken for a VIP');
 });
 
 test('the assembler resolves labels forward only, once each', () => {

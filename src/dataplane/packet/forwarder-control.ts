@@ -3,6 +3,7 @@
 // set those imply, and the worker's report. forwarder.ts keeps the rings and the frame path.
 import type { IpAddress } from '../../core/net/addr.js';
 import { NeighbourResponder, VipSet } from './arp.js';
+import { steeringProgram } from './fanout.js';
 import type { NeighbourTalk } from './neighbour-talk.js';
 import type { NeighbourCache } from './neighbour.js';
 import type { LinuxNetContext } from './net-context.js';
@@ -24,6 +25,8 @@ export interface ForwarderParts {
   onNetChanged(): void;
   /** Adds the rings' counters to io (before a report). */
   collectIo(): void;
+  /** Gives the rings' fanout groups a new program (several workers only). */
+  steer(program: Uint8Array): void;
 }
 
 export class ForwarderControl {
@@ -34,12 +37,15 @@ export class ForwarderControl {
   private applyingShared = false;
   /** Answers ARP/NDP for the VIPs (the forwarder shows it every frame first). */
   readonly responder: NeighbourResponder;
+  /** The fanout groups' program for the current VIPs (several workers; fanout.ts). */
+  steering: Uint8Array | undefined;
 
   constructor(private readonly p: ForwarderParts) {
     this.model.apply(p.init.ops);
     this.extraVips = p.init.extraVips;
     this.current = this.vipSet();
     this.responder = new NeighbourResponder(this.current, p.neighbours, (i) => p.net.interface(i)?.mac);
+    this.steering = this.steeringFor();
     if (p.init.count > 1) {
       p.neighbours.onLearn = (n) => {
         if (!this.applyingShared) p.post({ type: 'neighbour', index: p.init.index, addr: n.addr, ifIndex: n.ifIndex, mac: n.mac });
@@ -134,6 +140,20 @@ export class ForwarderControl {
     if (next.key() === this.current.key()) return;
     this.current = next;
     this.responder.setVips(next);
+    // Every worker applies the same ops and so builds the same program: any of them may swap it in.
+    this.steering = this.steeringFor();
+    if (this.steering) this.p.steer(this.steering);
     this.p.talk.startAnnouncing(performance.now());
+  }
+
+  /** The fanout program for the current VIPs, when there is a fanout. */
+  private steeringFor(): Uint8Array | undefined {
+    const f = this.p.init.fanout;
+    if (!f) return undefined;
+    const s = steeringProgram({ vips: [...this.model.vips(), ...this.extraVips], fullnatAddresses: f.fullnatAddresses });
+    if (!s.complete) {
+      console.error(`tsvs packet worker ${this.p.init.index}: too many VIPs for the fanout program: steering by client source only, so masq and full-NAT replies may reach a worker without their connection (use 1 worker)`);
+    }
+    return s.program;
   }
 }

@@ -95,6 +95,14 @@ export class Forwarder {
           this.io.ringFreezes += s.freezes;
         }
       },
+      steer: (program) => {
+        try {
+          for (const r of this.rings) r.steer(program);
+        } catch (e) {
+          // The groups keep the previous program: new VIPs' connections may land on another worker.
+          console.error(`tsvs packet worker ${init.index}: ${(e as Error).message}`);
+        }
+      },
     });
     this.responder = this.control.responder;
     this.refreshMtus();
@@ -113,7 +121,8 @@ export class Forwarder {
       for (const c of init.interfaces) for (const r of capture) this.rings.push(RxRing.open(libc, c.ifIndex, r.geometry, r.protocol));
       this.tx = PacketTx.open(libc, this.arena, B);
       // A fanout group belongs to one device and protocol: one group id per ring.
-      this.rings.forEach((r, i) => r.attach(this.arena, init.fanout && { groupId: (init.fanout.groupId + i) & 0xffff }));
+      const program = this.control.steering;
+      this.rings.forEach((r, i) => r.attach(this.arena, init.fanout && program && { groupId: (init.fanout.groupId + i) & 0xffff, program }));
       this.stagingOff = this.arena.mapAnon(B * this.slotSize, 'staging slots');
       this.segOff = this.arena.mapAnon(SEG_SLOTS * this.slotSize, 'segment slots');
       this.pollOff = this.arena.mapAnon(pollBytes, 'pollfds');

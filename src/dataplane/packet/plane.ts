@@ -38,6 +38,8 @@ export interface PacketPlaneOptions {
   readonly extraVips?: readonly IpAddress[];
   /** nft table for the kernel exclusion rules; false = install none (the kernel then sees VIP traffic too). */
   readonly nftTable?: string | false;
+  /** The full-NAT local addresses (several workers steer replies to them by port, fanout.ts). */
+  readonly fullnatAddresses?: readonly IpAddress[];
   /** Local ports the full-NAT engine allocates (narrows the full-NAT reply rule). */
   readonly fullnatPorts?: { readonly min: number; readonly max: number };
   readonly ring?: RingGeometry;
@@ -79,7 +81,6 @@ interface WorkerHandle {
   alive: boolean;
 }
 
-const NAT_WITH_FANOUT = 'masq/fullnat destinations need a single forwarding worker (NAT replies must reach the worker that owns the connection, docs/adr/0003-packet-plane.md)';
 
 /** The AF_PACKET data plane. */
 export class PacketPlane {
@@ -113,7 +114,6 @@ export class PacketPlane {
     this.opts = opts;
     this.ops = [...(opts.ops ?? [])];
     this.model.apply(this.ops);
-    if (count > 1 && this.model.hasNat()) throw new Error(`Cannot start ${count} forwarding workers: ${NAT_WITH_FANOUT}`);
     if (count > 1 && opts.offload) {
       throw new Error(`Cannot start ${count} forwarding workers with the kernel fast path: its flow map and program belong to one worker (an interface takes one XDP program); use 1 worker`);
     }
@@ -154,7 +154,7 @@ export class PacketPlane {
           index, count, engineModule, engineOptions: opts.engineOptions, interfaces, announceIfIndexes: announce,
           facts: this.facts, ops: this.ops, sysctls: opts.sysctls ?? {}, extraVips: opts.extraVips ?? [],
           ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64,
-          fanout: count > 1 ? { groupId } : undefined,
+          fanout: count > 1 ? { groupId, fullnatAddresses: opts.fullnatAddresses ?? [] } : undefined,
           snapshotEveryMs: opts.snapshotEveryMs ?? 1000, neighbourLimits: opts.neighbourLimits ?? DEFAULT_RESOLVE_LIMITS,
           announceRounds: opts.announceRounds ?? 2, control: this.control, port: port2, offload: opts.offload,
         };
@@ -278,14 +278,8 @@ export class PacketPlane {
     };
   }
 
-  /**
-   * Applies table operations in every engine replica, then brings the nft rules in line. Rejected
-   * whole (nothing sent) when they would add NAT destinations to a multi-worker plane.
-   */
+  /** Applies table operations in every engine replica, then brings the nft rules in line. */
   async applyOps(ops: readonly TableOp[]): Promise<OpsResult> {
-    const trial = new ServiceModel();
-    trial.apply([...this.ops, ...ops]);
-    if (this.workers.length > 1 && trial.hasNat()) return { ok: false, error: `Cannot apply: ${NAT_WITH_FANOUT}` };
     const results = await this.request<OpsResult>((seq) => ({ type: 'ops', seq, ops }));
     const bad = results.find((r) => !r.ok);
     if (bad) return bad;

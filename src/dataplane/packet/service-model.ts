@@ -5,7 +5,7 @@ import type { TableOp } from '../../control/director-api.js';
 import type { IpAddress } from '../../core/net/addr.js';
 import { formatIp } from '../../core/net/addr.js';
 import { serviceKeyString } from '../../core/service/keys.js';
-import { type DestConfig, type Protocol, type ServiceKey, repliesThroughDirector } from '../../core/service/types.js';
+import type { DestConfig, Protocol, ServiceKey } from '../../core/service/types.js';
 
 /** IP protocol numbers for the service protocols. */
 export const PROTO_NUMBER: Readonly<Record<Protocol, number>> = { tcp: 6, udp: 17, sctp: 132 };
@@ -86,11 +86,5 @@ export class ServiceModel {
       }
     }
     return [...out.values()];
-  }
-
-  /** True when any destination uses one of the connection-owning NAT methods. */
-  hasNat(): boolean {
-    for (const s of this.services.values()) for (const d of s.dests.values()) if (repliesThroughDirector(d.method)) return true;
-    return false;
   }
 }

@@ -15,7 +15,7 @@ import type { IpAddress } from '../../core/net/addr.js';
 import type { RandomSource } from '../../core/random.js';
 import type { ServiceKey } from '../../core/service/types.js';
 import type { StatsSnapshot } from '../../core/stats/counters.js';
-import type { FanoutConfig, RingGeometry } from './af-packet.js';
+import type { RingGeometry } from './af-packet.js';
 import type { ResolveLimits } from './neighbour.js';
 import type { NetFacts } from './net-context.js';
 import type { FastPathMode } from './xdp/fast-path.js';
@@ -104,6 +104,13 @@ export interface CaptureInterface {
   readonly ifIndex: number;
 }
 
+/** How a worker joins its fanout groups (one per ring: groupId + the ring's index). */
+export interface WorkerFanout {
+  readonly groupId: number;
+  /** Full-NAT local addresses: replies to them are steered by destination port (FullNatPool's share). */
+  readonly fullnatAddresses: readonly IpAddress[];
+}
+
 /** workerData of a forwarding worker. */
 export interface WorkerInit {
   readonly index: number;
@@ -122,7 +129,8 @@ export interface WorkerInit {
   readonly ring: RingGeometry;
   /** Frames per sendmmsg. */
   readonly batch: number;
-  readonly fanout?: FanoutConfig;
+  /** Several workers: the fanout group id of the first ring, and what the steering program needs besides the VIPs (fanout.ts). */
+  readonly fanout?: WorkerFanout;
   readonly snapshotEveryMs: number;
   readonly neighbourLimits: ResolveLimits;
   /** Gratuitous ARP/NA rounds on start and on new VIPs, one second apart. */
