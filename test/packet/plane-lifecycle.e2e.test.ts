@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TableOp } from '../../src/control/director-api.js';
+import { formatIp } from '../../src/core/net/addr.js';
 import type { PlaneSnapshot } from '../../src/dataplane/packet/plane.js';
 import { tcxUnavailable } from '../../src/dataplane/packet/xdp/fast-path.js';
 import { DirectorHost, DrTopology, Procs, fixture, nsRun, packetSkipReason, sh } from './helpers.js';
@@ -12,8 +13,8 @@ import { ip } from './fixtures/wire.js';
 const skip = packetSkipReason();
 const TABLE = 'tsvs_pio_lc';
 
-function udpService(port: number): TableOp[] {
-  const key = { kind: 'addr' as const, protocol: 'udp' as const, addr: ip(DrTopology.VIP), port };
+function udpService(port: number, vip = DrTopology.VIP): TableOp[] {
+  const key = { kind: 'addr' as const, protocol: 'udp' as const, addr: ip(vip), port };
   return [
     { op: 'add-service', service: { key, scheduler: 'rr', flags: 0, timeoutS: 0, netmask: 0xffffffff } },
     { op: 'add-dest', key, dest: { addr: ip(DrTopology.RIP), port, method: 'droute', weight: 1, uThreshold: 0, lThreshold: 0, tunType: 'ipip', tunPort: 0, tunCsum: 'nocsum' } },
@@ -118,6 +119,15 @@ describe('packet plane lifecycle and workers', { skip }, () => {
     const s2 = await h.call<PlaneSnapshot>('snapshot');
     const grew = s2.workers.map((w, i) => (w.engine.services[0]?.stats.conns ?? 0) - per[i]!);
     assert.deepEqual([...grew].sort((a, b) => a - b), [0, 16], `a client's 16 flows on one worker: ${grew.join(' + ')}`);
+    // A VIP added at run time: the workers swap a program that knows it into their groups (else
+    // its packets would go by their destination, all to one worker).
+    const added = await h.call<{ ok: boolean; error?: string }>('applyOps', { ops: udpService(5353, DrTopology.VIP2) });
+    assert.equal(added.ok, true, added.error);
+    await nsRun(topo.cli, ['python3', '-c', FLOWS_CLIENT, DrTopology.VIP2, 'vip2', '1', clients.join(',')]);
+    await arrived('vip2', 16);
+    const s3 = await h.call<PlaneSnapshot>('snapshot');
+    const onVip2 = s3.workers.map((w) => w.engine.services.find((x) => x.key.kind === 'addr' && formatIp(x.key.addr) === DrTopology.VIP2)?.stats.conns ?? 0);
+    assert.deepEqual(onVip2, [8, 8], `the new VIP's clients spread by source: ${onVip2.join(' + ')}`);
     await h.call('stop');
     assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));
   });
