@@ -2,8 +2,6 @@
 // `ip -j neigh`) and sends them to the forwarding workers, which answer nextHop() from the routes
 // plus their neighbour cache (itself completed by ARP/NDP the worker sees and asks for).
 import { execFile } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
-import { basename } from 'node:path';
 import { type IpAddress, inPrefix, ipKey, ipv4ToU32, parseIp } from '../../core/net/addr.js';
 import { parseMac } from '../../core/packet/ethernet.js';
 import type { InterfaceInfo, NetContext, NextHop } from '../../core/engine-contract.js';
@@ -25,6 +23,11 @@ export interface InterfaceFact {
   readonly mtu: number;
   readonly up: boolean;
   readonly addrs: readonly AddrFact[];
+  /**
+   * The bridge or bond this interface is a port of (`master`), whose receive handler takes every
+   * frame before protocol delivery.
+   */
+  readonly master?: string;
 }
 
 /** One unicast route of the main table. */
@@ -65,6 +68,7 @@ export function parseIpAddr(json: unknown): InterfaceFact[] {
       mtu: typeof e.mtu === 'number' ? e.mtu : 1500,
       up: flags.includes('UP'),
       addrs,
+      ...(typeof e.master === 'string' ? { master: e.master } : {}),
     });
   }
   return out;
@@ -116,18 +120,6 @@ export async function gatherNetFacts(): Promise<NetFacts> {
   const byName = new Map(interfaces.map((i) => [i.name, i.ifIndex]));
   const idx = (n: string) => byName.get(n);
   return { interfaces, routes: [...parseIpRoute(r4, idx), ...parseIpRoute(r6, idx)], neighbours: parseIpNeigh(neigh, idx) };
-}
-
-/**
- * The bridge or bond an interface is a port of (its /sys/class/net master link), or undefined.
- * Such a device's receive handler takes every frame before protocol delivery.
- */
-export function masterOf(name: string): string | undefined {
-  try {
-    return basename(readlinkSync(`/sys/class/net/${name}/master`));
-  } catch {
-    return undefined;
-  }
 }
 
 /** A stable text form of the facts, to tell whether anything changed. */

@@ -11,7 +11,7 @@ import type { StatsSnapshot } from '../../core/stats/counters.js';
 import { DEFAULT_RING, type RingGeometry, captureModeFor } from './af-packet.js';
 import { type Libc, openLibc } from './ffi.js';
 import { DEFAULT_RESOLVE_LIMITS, type ResolveLimits } from './neighbour.js';
-import { type NetFacts, factsDigest, gatherNetFacts, masterOf } from './net-context.js';
+import { type NetFacts, factsDigest, gatherNetFacts } from './net-context.js';
 import { DEFAULT_NFT_TABLE, EXCLUSION_HOOK, type ExclusionSpec, NftExclusion } from './nft.js';
 import { ServiceModel } from './service-model.js';
 import {
@@ -133,7 +133,7 @@ export class PacketPlane {
     if (capture === 'bound') {
       // A port's frames go to its bridge or bond before any bound socket sees them (a tap sees them first).
       for (const name of opts.interfaces) {
-        const master = masterOf(name);
+        const master = this.facts.interfaces.find((i) => i.name === name)?.master;
         if (master) throw new Error(`Cannot capture '${name}' with the tc fast path: it is a port of '${master}', which takes its frames first; capture '${master}' instead`);
       }
     }
