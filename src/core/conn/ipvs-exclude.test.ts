@@ -21,7 +21,7 @@ describe('Ipvs.inbound with destinations excluded', () => {
     const a = l.dest(k, '10.0.0.2:80'); // the newest is first in list order: the stand-in scheduler's choice
     assert.equal(destOf(l.ipvs.inbound(tcp(`${CLIENT}:40000`, VIP, SYN))), a);
     assert.equal(destOf(l.ipvs.inbound(tcp(`${CLIENT}:40001`, VIP, SYN), [a])), b);
-    assert.equal(a.isOverloaded, false);
+    assert.equal(a.isSkipped, false);
     assert.equal(destOf(l.ipvs.inbound(tcp(`${CLIENT}:40002`, VIP, SYN))), a, 'a is scheduled again after the call');
   });
 

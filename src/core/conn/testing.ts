@@ -21,7 +21,7 @@ export const firstAvailable: SchedulerFactory = {
     return {
       name: 'rr',
       schedule(svc) {
-        return svc.destinations.find((d) => d.weight > 0 && !d.isOverloaded);
+        return svc.destinations.find((d) => d.weight > 0 && !d.isSkipped);
       },
     };
   },

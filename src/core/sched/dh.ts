@@ -33,7 +33,7 @@ export class DestinationHashing implements Scheduler {
   schedule(svc: VirtualService, flow: FlowInfo): Destination | undefined {
     const d = this.buckets[hash32(foldForFamily(svc.family, flow.dstAddr.bytes), DH_TAB_BITS)];
     // No fallback: an empty, unavailable, quiescent or overloaded bucket means no destination.
-    if (d === undefined || !d.isAvailable || d.weight <= 0 || d.isOverloaded) return undefined;
+    if (d === undefined || !d.isAvailable || d.weight <= 0 || d.isSkipped) return undefined;
     return d;
   }
 }

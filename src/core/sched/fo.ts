@@ -11,7 +11,7 @@ class WeightedFailOver implements Scheduler {
     let hw = 0; // only weights > 0 qualify
     for (const d of svc.destinations) {
       // Strict '>': ties keep the earlier destination.
-      if (!d.isOverloaded && d.weight > hw) {
+      if (!d.isSkipped && d.weight > hw) {
         best = d;
         hw = d.weight;
       }

@@ -194,7 +194,7 @@ export class LocalityBasedLeastConnection implements Scheduler {
       const d = en.dest;
       // Deviation on purpose: the kernel does not test OVERLOAD on a cache hit; tsvs does, so
       // that u_threshold holds for lblc too (spec §1: every scheduler skips OVERLOAD).
-      if (d.isAvailable && d.weight > 0 && !d.isOverloaded && !localOverloaded(d, svc)) return d;
+      if (d.isAvailable && d.weight > 0 && !d.isSkipped && !localOverloaded(d, svc)) return d;
     }
     // No usable cache entry: weighted least-connection over the service, then remember it.
     const dest = wlcPick(svc.destinations);

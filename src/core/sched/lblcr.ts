@@ -21,7 +21,7 @@ function setMin(set: readonly Destination[]): Destination | undefined {
   let least: Destination | undefined;
   for (; i < n; i++) {
     const d = set[i];
-    if (d.isOverloaded) continue;
+    if (d.isSkipped) continue;
     if (d.weight > 0 && d.isAvailable) {
       least = d;
       break;
@@ -31,7 +31,7 @@ function setMin(set: readonly Destination[]): Destination | undefined {
   let loh = least.overhead;
   for (i++; i < n; i++) {
     const d = set[i];
-    if (d.isOverloaded) continue;
+    if (d.isSkipped) continue;
     const doh = d.overhead;
     if (loh * d.weight > doh * least.weight && d.isAvailable) {
       least = d;

@@ -10,7 +10,7 @@ class LeastConnection implements Scheduler {
     let least: Destination | undefined;
     let loh = 0;
     for (const d of svc.destinations) {
-      if (d.isOverloaded || d.weight <= 0) continue;
+      if (d.isSkipped || d.weight <= 0) continue;
       const doh = d.overhead; // active*256 + inactive (spec §1, not the stale <<5 comment)
       // Strict '<': ties keep the earlier destination in list order.
       if (least === undefined || doh < loh) {

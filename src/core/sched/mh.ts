@@ -35,7 +35,7 @@ function unavailable(d: Destination): boolean {
   // weight <= 0 or OVERLOAD as in the kernel; !AVAILABLE only matters for a table left stale
   // because the service had more destinations than slots, where the kernel would still pick a
   // deleted destination. tsvs never schedules to a deleted destination.
-  return d.weight <= 0 || d.isOverloaded || !d.isAvailable;
+  return d.weight <= 0 || d.isSkipped || !d.isAvailable;
 }
 
 /** The mh state: the lookup table of M slots and the gcd/rshift of the last build. */

@@ -10,7 +10,7 @@ class NeverQueue implements Scheduler {
     let least: Destination | undefined;
     let loh = 0;
     for (const d of svc.destinations) {
-      if (d.isOverloaded || d.weight <= 0) continue;
+      if (d.isSkipped || d.weight <= 0) continue;
       // The first idle destination wins at once.
       if (d.activeConns === 0) return d;
       const doh = d.activeConns + 1;

@@ -11,7 +11,7 @@ class Overflow implements Scheduler {
     for (const d of svc.destinations) {
       const w = d.weight;
       // The weight is a capacity in active connections; inactive ones do not count.
-      if (d.isOverloaded || w <= 0 || d.activeConns > w) continue;
+      if (d.isSkipped || w <= 0 || d.activeConns > w) continue;
       if (best === undefined || w > best.weight) best = d;
     }
     return best;

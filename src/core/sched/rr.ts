@@ -16,7 +16,7 @@ class RoundRobin implements Scheduler {
     for (let step = 0, i = this.cursor; step < n; step++) {
       i = i + 1 === n ? 0 : i + 1;
       const d = dests[i];
-      if (d.weight > 0 && !d.isOverloaded) {
+      if (d.weight > 0 && !d.isSkipped) {
         this.cursor = i;
         return d;
       }

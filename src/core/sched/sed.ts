@@ -10,7 +10,7 @@ export function sedPick(dests: readonly Destination[]): Destination | undefined 
   let least: Destination | undefined;
   for (; i < n; i++) {
     const d = dests[i];
-    if (!d.isOverloaded && d.weight > 0) {
+    if (!d.isSkipped && d.weight > 0) {
       least = d;
       break;
     }
@@ -19,7 +19,7 @@ export function sedPick(dests: readonly Destination[]): Destination | undefined 
   let loh = least.activeConns + 1; // inactive connections are ignored
   for (i++; i < n; i++) {
     const d = dests[i];
-    if (d.isOverloaded) continue;
+    if (d.isSkipped) continue;
     const doh = d.activeConns + 1;
     if (loh * d.weight > doh * least.weight) {
       least = d;

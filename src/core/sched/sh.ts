@@ -13,7 +13,7 @@ const SH_TAB_MASK = SH_TAB_SIZE - 1;
 
 /** sh and mh treat weight <= 0 and OVERLOAD as unavailable (is_unavailable). */
 function unavailable(d: Destination): boolean {
-  return d.weight <= 0 || d.isOverloaded;
+  return d.weight <= 0 || d.isSkipped;
 }
 
 /** The sh state: 256 buckets, each pointing at a destination (or empty when there are none). */

@@ -11,7 +11,7 @@ class PowerOfTwoChoices implements Scheduler {
   schedule(svc: VirtualService): Destination | undefined {
     const dests = svc.destinations;
     let total = 0;
-    for (const d of dests) if (!d.isOverloaded && d.weight > 0) total += d.weight;
+    for (const d of dests) if (!d.isSkipped && d.weight > 0) total += d.weight;
     if (total === 0) return undefined;
     // Both draws are inclusive of `total` (get_random_u32_below(total + 1)): r = 0 and r = w1 both
     // select the first eligible destination, giving it a slightly larger share.
@@ -20,7 +20,7 @@ class PowerOfTwoChoices implements Scheduler {
     let c1: Destination | undefined;
     let c2: Destination | undefined;
     for (const d of dests) {
-      if (d.isOverloaded || d.weight <= 0) continue;
+      if (d.isSkipped || d.weight <= 0) continue;
       r1 -= d.weight;
       r2 -= d.weight;
       if (c1 === undefined && r1 <= 0) c1 = d;

@@ -15,7 +15,7 @@ export function wlcPick(dests: readonly Destination[]): Destination | undefined 
   let least: Destination | undefined;
   for (; i < n; i++) {
     const d = dests[i];
-    if (!d.isOverloaded && d.weight > 0) {
+    if (!d.isSkipped && d.weight > 0) {
       least = d;
       break;
     }
@@ -24,7 +24,7 @@ export function wlcPick(dests: readonly Destination[]): Destination | undefined 
   let loh = least.overhead;
   for (i++; i < n; i++) {
     const d = dests[i];
-    if (d.isOverloaded) continue;
+    if (d.isSkipped) continue;
     const doh = d.overhead;
     if (loh * d.weight > doh * least.weight) {
       least = d;

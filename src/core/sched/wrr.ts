@@ -61,7 +61,7 @@ export class WeightedRoundRobin implements Scheduler {
     for (;;) {
       for (i = i + 1; i < n; i++) {
         const d = dests[i];
-        if (!d.isOverloaded && d.weight >= this.cw) {
+        if (!d.isSkipped && d.weight >= this.cw) {
           this.cl = i;
           return d;
         }

@@ -67,8 +67,13 @@ export class Destination {
   }
 
   /** What every scheduler skips: OVERLOAD, or excluded for the current call (withExcluded). */
-  get isOverloaded(): boolean {
+  get isSkipped(): boolean {
     return (this.flags & SKIPPED) !== 0;
+  }
+
+  /** Over its upper connection threshold (IP_VS_DEST_F_OVERLOAD), until it falls below the lower one. */
+  get isOverloaded(): boolean {
+    return (this.flags & DEST_F_OVERLOAD) !== 0;
   }
 
   /** active + inactive: what thresholds compare against (templates do not count). */

@@ -14,7 +14,7 @@ import type { NativeTcpListener } from './native-tcp.js';
 import { outboundProxyHeader, readInboundHeader } from './proxy-headers.js';
 import {
   F_CLIENT_CLOSED, F_CLIENT_EOF, F_CLIENT_FIN, F_CLIENT_RDHUP, F_CONNECTED, F_DONE, F_HEADER, F_RESET, F_SERVER_EOF, F_SERVER_FIN, F_SERVER_OOBINLINE, F_SERVER_RDHUP, F_URGENT,
-  hangupFlags,
+  sideEventFlags,
 } from './session-flags.js';
 import {
   AF_INET, AF_INET6, EAGAIN, EINPROGRESS, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, INT_ONE, IPPROTO_TCP, LINGER_RESET, SHUT_WR,
@@ -59,7 +59,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   }
 
   private clientEvents(ev: number): void {
-    this.flags |= hangupFlags(ev, F_CLIENT_RDHUP, F_CLIENT_FIN);
+    this.flags |= sideEventFlags(ev, F_CLIENT_RDHUP, F_CLIENT_FIN);
     if (this.flags & F_HEADER) { this.readHeader(); return; }
     if (!(this.flags & F_CONNECTED)) {
       // Data and a FIN wait for the real server; a hang-up or an error ends the attempt.
@@ -74,7 +74,7 @@ export class NativeTcpSession implements FdHandler, RetryingSession {
   }
 
   private serverEvents(ev: number): void {
-    this.flags |= hangupFlags(ev, F_SERVER_RDHUP, F_SERVER_FIN);
+    this.flags |= sideEventFlags(ev, F_SERVER_RDHUP, F_SERVER_FIN);
     if ((ev & EPOLLPRI) && !(this.flags & F_SERVER_OOBINLINE)) this.serverInline();
     if (!(this.flags & F_CONNECTED)) {
       if (ev & (EPOLLERR | EPOLLHUP)) { this.connectFailed(false); return; }

@@ -35,8 +35,11 @@ export const F_URGENT = 8192;
  */
 export const F_SERVER_OOBINLINE = 16384;
 
-/** The flags a hang-up event sets for one side: `rdhup` always, `fin` too when it is the peer's FIN without an error. */
-export function hangupFlags(ev: number, rdhup: number, fin: number): number {
+/**
+ * The flags an event sets for one side: F_URGENT on urgent data (EPOLLPRI); on a hang-up `rdhup`
+ * always, `fin` too when it is the peer's FIN without an error.
+ */
+export function sideEventFlags(ev: number, rdhup: number, fin: number): number {
   const urgent = ev & EPOLLPRI ? F_URGENT : 0;
   if (!(ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return urgent;
   return urgent | ((ev & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP ? rdhup | fin : rdhup);
