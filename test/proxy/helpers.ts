@@ -163,11 +163,6 @@ export async function rrService(protocol: 'tcp' | 'udp', vip: string, rs: readon
   return { table, port: p, k };
 }
 
-/** rrService for UDP. */
-export function udpService(vip: string, rs: readonly string[], extra: Partial<ServiceConfig> = {}, port?: number): Promise<{ table: ServiceTable; port: number; k: ServiceKey }> {
-  return rrService('udp', vip, rs, extra, port);
-}
-
 /**
  * dig from 127.0.0.1 and a source port this process never used before: a client port that came
  * back within the udp timeout would find its old connection entry and reuse it (as in IPVS), and
@@ -242,28 +237,19 @@ export async function startBlackhole(host: string): Promise<{ port: number; clos
  * when the test itself must not share its thread (descriptor limits, a loop that could starve).
  */
 export function nativePlaneChild(body: string): string {
-  const dist = (p: string) => new URL(`../../src/${p}`, import.meta.url).href;
+  const here = (p: string) => new URL(p, import.meta.url).href;
   return `
-import { SeededRandom } from '${dist('core/random.js')}';
-import { MH_DEFAULT_TABLE_SIZE, SchedulerRegistry } from '${dist('core/sched/scheduler.js')}';
-import { ServiceTable } from '${dist('core/service/service-table.js')}';
-import { parseEndpoint } from '${dist('core/net/addr.js')}';
-import { DEST_DEFAULTS } from '${dist('core/service/types.js')}';
-import { registerSchedulers } from '${dist('dataplane/proxy/registry.js')}';
-import { TableEngine } from '${dist('dataplane/proxy/table-engine.js')}';
-import { ProxyPlane } from '${dist('dataplane/proxy/plane.js')}';
+import { makeTable, key, svcCfg, destCfg } from '${here('./helpers.js')}';
+import { TableEngine } from '${here('../../src/dataplane/proxy/table-engine.js')}';
+import { ProxyPlane } from '${here('../../src/dataplane/proxy/plane.js')}';
 const [vip, dest] = process.argv.slice(2);
-const registry = new SchedulerRegistry();
-registerSchedulers(registry);
-const table = new ServiceTable({ registry, env: { clock: { nowMs: () => performance.now() }, random: new SeededRandom(1),
-  mhTableSize: MH_DEFAULT_TABLE_SIZE, lblcExpirationS: 86400, lblcrExpirationS: 86400 } });
-const v = parseEndpoint(vip), d = parseEndpoint(dest);
-const key = { kind: 'addr', protocol: 'tcp', addr: v.addr, port: v.port };
-table.addService({ key, scheduler: 'rr', flags: 0, timeoutS: 0, netmask: { family: 4, bytes: new Uint8Array([255, 255, 255, 255]) } });
-table.addDest(key, { ...DEST_DEFAULTS, method: 'masq', addr: d.addr, port: d.port, weight: 1 });
+const table = makeTable();
+const k = key('tcp', vip);
+table.addService(svcCfg(k, 'rr'));
+table.addDest(k, destCfg(dest));
 const plane = new ProxyPlane({ table, engine: new TableEngine(table), tcpIo: 'native', sweepIntervalMs: 50 });
 const st = await plane.start();
-const svc = table.getService(key);
+const svc = table.getService(k);
 ${body}`;
 }
 

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultUdpSocketLimit } from '../../src/dataplane/proxy/udp-budget.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
-import { HAVE_DNS, destCfg, digFresh, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, udpService, until } from './helpers.js';
+import { HAVE_DNS, destCfg, digFresh, dnsQuery, ipvsEngine, key, makeTable, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, rrService, udpPort, until } from './helpers.js';
 
 const VIP = '127.0.6.1';
 const DNS = '127.0.6.11';
@@ -35,7 +35,7 @@ for (const udpIo of UDP_IO_PATHS) {
     after(() => { dns.kill('SIGTERM'); });
 
     it('answers 30 fresh clients through 4 sockets, evicting the idlest, and keeps a busy client\'s session', async () => {
-      const { table, port, k } = await udpService(VIP, [`${DNS}:${dnsPort}`]);
+      const { table, port, k } = await rrService('udp', VIP, [`${DNS}:${dnsPort}`]);
       const engine = ipvsEngine(table);
       const plane = await startPlane(table, engine, { udpIo, maxUdpSockets: 4 });
       const busy = dgram.createSocket('udp4');
@@ -104,7 +104,7 @@ for (const udpIo of UDP_IO_PATHS) {
 
     it('ends a session whose upstream cannot connect, so the next datagram tries again', async () => {
       // connect() to the broadcast address fails (EACCES without SO_BROADCAST): no upstream.
-      const { table, port } = await udpService(VIP, ['255.255.255.255:53']);
+      const { table, port } = await rrService('udp', VIP, ['255.255.255.255:53']);
       const engine = ipvsEngine(table);
       const plane = await startPlane(table, engine, { udpIo });
       const sock = dgram.createSocket('udp4');

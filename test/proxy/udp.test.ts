@@ -10,7 +10,7 @@ import { SVC_F_ONEPACKET } from '../../src/core/service/types.js';
 import { ProxyPlane } from '../../src/dataplane/proxy/plane.js';
 import { decodeProxyHeader } from '../../src/dataplane/proxy/proxy-protocol.js';
 import type { UdpListener } from '../../src/dataplane/proxy/udp-proxy.js';
-import { HAVE_DNS, dig as digAt, digFresh, dnsQuery, ipvsEngine, destCfg, key, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, udpPort, udpService, until } from './helpers.js';
+import { HAVE_DNS, dig as digAt, digFresh, dnsQuery, ipvsEngine, destCfg, key, startDnsmasq, startPlane, svcCfg, UDP_IO_PATHS, rrService, udpPort, until } from './helpers.js';
 
 const VIP = '127.0.5.1';
 const DNS = ['127.0.5.11', '127.0.5.12'];
@@ -32,7 +32,7 @@ for (const udpIo of UDP_IO_PATHS) {
     after(() => { for (const p of procs) p.kill('SIGTERM'); });
 
     it('dig through the VIP: a session per client ip:port, answers from the VIP, stats (spec §2.6)', async () => {
-      const { table, port, k } = await udpService(VIP, DNS.map((ip, i) => `${ip}:${ports[i]}`));
+      const { table, port, k } = await rrService('udp', VIP, DNS.map((ip, i) => `${ip}:${ports[i]}`));
       const plane = await startPlane(table, ipvsEngine(table), { udpIo });
       try {
         const answers: string[] = [];
@@ -49,7 +49,7 @@ for (const udpIo of UDP_IO_PATHS) {
     });
 
     it('one-packet scheduling (-o) schedules every datagram on its own (spec §2.8)', async () => {
-      const { table, port, k } = await udpService(VIP, DNS.map((ip, i) => `${ip}:${ports[i]}`), { flags: SVC_F_ONEPACKET });
+      const { table, port, k } = await rrService('udp', VIP, DNS.map((ip, i) => `${ip}:${ports[i]}`), { flags: SVC_F_ONEPACKET });
       const engine = ipvsEngine(table);
       const plane = await startPlane(table, engine, { udpIo });
       const sock = dgram.createSocket('udp4');
@@ -82,7 +82,7 @@ for (const udpIo of UDP_IO_PATHS) {
         up.on('message', (ans) => { relay.send(ans, rinfo.port, rinfo.address); up.close(); });
         up.send(m.subarray(r.length), ports[0], DNS[0]);
       });
-      const { table, port } = await udpService(VIP, [`127.0.5.21:${relay.address().port}`]);
+      const { table, port } = await rrService('udp', VIP, [`127.0.5.21:${relay.address().port}`]);
       const engine = ipvsEngine(table);
       const plane = await startPlane(table, engine, { udpIo, proxyProtocolFor: () => 2 });
       try {
@@ -93,7 +93,7 @@ for (const udpIo of UDP_IO_PATHS) {
     });
 
     it('turning -o on and off with an edit closes the other mode\'s sockets (spec §2.8)', async () => {
-      const { table, port, k } = await udpService(VIP, DNS.map((ip, i) => `${ip}:${ports[i]}`));
+      const { table, port, k } = await rrService('udp', VIP, DNS.map((ip, i) => `${ip}:${ports[i]}`));
       const plane = await startPlane(table, ipvsEngine(table), { udpIo });
       const sock = dgram.createSocket('udp4');
       try {
@@ -133,7 +133,7 @@ for (const udpIo of UDP_IO_PATHS) {
       const sock = dgram.createSocket('udp4');
       let plane: Awaited<ReturnType<typeof startPlane>> | undefined;
       try {
-        const { table, port } = await udpService(VIP, [`127.0.5.22:${rs.address().port}`]);
+        const { table, port } = await rrService('udp', VIP, [`127.0.5.22:${rs.address().port}`]);
         plane = await startPlane(table, ipvsEngine(table), { udpIo, proxyProtocolFor: () => version });
         await new Promise<void>((r) => sock.bind(0, '127.0.5.96', () => r()));
         const got: string[] = [];
@@ -157,7 +157,7 @@ for (const udpIo of UDP_IO_PATHS) {
       const rs = dgram.createSocket('udp4');
       await new Promise<void>((r) => rs.bind(0, '127.0.5.23', () => r()));
       rs.on('message', (m, rinfo) => rs.send(m, rinfo.port, rinfo.address));
-      const { table } = await udpService(VIP, [`127.0.5.23:${rs.address().port}`], {}, held);
+      const { table } = await rrService('udp', VIP, [`127.0.5.23:${rs.address().port}`], {}, held);
       const free = await udpPort(VIP);
       const k2 = key('udp', `${VIP}:${free}`);
       table.addService(svcCfg(k2, 'rr'));
@@ -184,7 +184,7 @@ for (const udpIo of UDP_IO_PATHS) {
         const rs = dgram.createSocket('udp4');
         await new Promise<void>((r) => rs.bind(0, '127.0.5.24', () => r()));
         rs.on('message', (m, rinfo) => rs.send(m, rinfo.port, rinfo.address));
-        const { table, port, k } = await udpService(VIP, [`127.0.5.24:${rs.address().port}`], onePacket ? { flags: SVC_F_ONEPACKET } : {});
+        const { table, port, k } = await rrService('udp', VIP, [`127.0.5.24:${rs.address().port}`], onePacket ? { flags: SVC_F_ONEPACKET } : {});
         const engine = ipvsEngine(table);
         engine.ipvs.setSysctl('expire_nodest_conn', 1);
         const plane = await startPlane(table, engine, { udpIo });
@@ -218,7 +218,7 @@ for (const udpIo of UDP_IO_PATHS) {
       const clients = [dgram.createSocket('udp6'), dgram.createSocket('udp6')];
       let plane: Awaited<ReturnType<typeof startPlane>> | undefined;
       try {
-        const { table, port, k } = await udpService('::1', [`[::1]:${rs.address().port}`], { netmask: 128 });
+        const { table, port, k } = await rrService('udp', '::1', [`[::1]:${rs.address().port}`], { netmask: 128 });
         plane = await startPlane(table, ipvsEngine(table), { udpIo, proxyProtocolFor: () => 2 });
         const got: string[] = [];
         for (const [i, c] of clients.entries()) {
