@@ -11,7 +11,7 @@
 // anonymous areas (staging slots, mmsghdr/iovec arrays, pollfds) are mapped with MAP_FIXED, so a
 // single ArrayBuffer (koffi.view) covers all of it and frames move with copyWithin.
 import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from '../../core/packet/frame.js';
-import { type Libc, check, fail, htons, intOpt, writeAddr, EAGAIN, EINVAL, ENOBUFS } from './ffi.js';
+import { type Libc, check, fail, htons, intOpt, writeAddr, EAGAIN, ENOBUFS } from './ffi.js';
 import type { FastPathMode } from './xdp/fast-path.js';
 
 export const AF_PACKET = 17;
@@ -32,7 +32,7 @@ const PACKET_QDISC_BYPASS = 20;
 const PACKET_IGNORE_OUTGOING = 23;
 const TPACKET_V3 = 2;
 const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
-/** A group's own hook ignores the socket's PACKET_IGNORE_OUTGOING; this flag (Linux 6.2+) is the group's. */
+/** A group's own hook ignores the socket's PACKET_IGNORE_OUTGOING; this flag (honoured since Linux 6.2) is the group's. */
 const PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
 
 /** Block status bit: the block belongs to user space. */
@@ -245,12 +245,12 @@ export class RxRing {
     if (fanout) {
       // Fanout id in the low 16 bits, mode and flags above; DEFRAG keeps fragments of one datagram together.
       // IGNORE_OUTGOING keeps the kernel's own sends out of the group (taps), so the fanout
-      // program only sees received frames, whose data starts at the network header. Older
-      // kernels refuse the flag (EINVAL): join without it.
-      const arg = (fanout.groupId & 0xffff) | ((PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_DEFRAG) << 16);
-      const ignoring = this.libc.setsockopt(this.fd, SOL_PACKET, PACKET_FANOUT, intOpt(arg | (PACKET_FANOUT_FLAG_IGNORE_OUTGOING << 16)), 4);
-      if (ignoring < 0 && this.libc.errno() !== EINVAL) fail(this.libc, 'setsockopt(PACKET_FANOUT)');
-      if (ignoring < 0) this.opt(SOL_PACKET, PACKET_FANOUT, arg, 'PACKET_FANOUT');
+      // program only sees received frames, whose data starts at the network header. Kernels
+      // before 6.2 take the flag without a word and without honouring it (they never checked
+      // flag bits): the group then hands outgoing frames to some member too, which the
+      // forwarder drops by their packet type (PACKET_OUTGOING), so nothing is forwarded twice.
+      const arg = (fanout.groupId & 0xffff) | ((PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_DEFRAG | PACKET_FANOUT_FLAG_IGNORE_OUTGOING) << 16);
+      this.opt(SOL_PACKET, PACKET_FANOUT, arg, 'PACKET_FANOUT');
       this.steer(fanout.program);
     }
   }

@@ -28,6 +28,9 @@ const EFD_NONBLOCK = 0x800;
 const EFD_CLOEXEC = 0x80000;
 /** Blocks taken from one ring before looking at the others and at the mailbox. */
 const BLOCKS_PER_TURN = 8;
+/** sll_pkttype of the sockaddr_ll after a tpacket3_hdr (TPACKET_ALIGN(sizeof hdr) = 48, then 10 bytes in). */
+const SLL_PKTTYPE = 48 + 10;
+const PACKET_OUTGOING = 4;
 const TICK_MS = 100;
 /**
  * Fast-path flows credited per 100 ms tick: every flow once a second up to 20,480 flows, 4 % of
@@ -230,11 +233,14 @@ export class Forwarder {
       const snap = u32[(p + 12) >> 2];
       const status = u32[(p + 20) >> 2];
       const fo = p + u16[(p + 24) >> 1];
-      this.io.rxFrames++;
-      this.io.rxBytes += snap;
-      if (snap > this.slotSize || (snap > maxFrame && ((status & TP_STATUS_GSO_TCP) !== 0 || this.looksTcp(fo)))) {
-        this.oversized(fo, snap, status, ifIndex, now);
-      } else this.frame(fo, snap, status, ifIndex, now, false);
+      // A send of ours (or the kernel's) that a fanout group handed over anyway (af-packet.ts: kernels before 6.2).
+      if (this.u8[p + SLL_PKTTYPE] !== PACKET_OUTGOING) {
+        this.io.rxFrames++;
+        this.io.rxBytes += snap;
+        if (snap > this.slotSize || (snap > maxFrame && ((status & TP_STATUS_GSO_TCP) !== 0 || this.looksTcp(fo)))) {
+          this.oversized(fo, snap, status, ifIndex, now);
+        } else this.frame(fo, snap, status, ifIndex, now, false);
+      }
       const next = u32[p >> 2];
       if (next === 0) break;
       p += next;
