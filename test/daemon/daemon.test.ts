@@ -188,14 +188,17 @@ test('tsvs run refuses a bad config with file:line and exit 1', () => {
 test('tsvs run --dataplane/--offload over a config with several packet workers: what the config could not check is refused at start, naming the setting', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsvs-daemon-'));
   try {
-    // kind is proxy in the file, so the file's validation has no reason to refuse tc.
-    writeFileSync(join(dir, 'w.yaml'), 'dataplane:\n  packet:\n    workers: 2\nservices:\n  - protocol: udp\n    address: 198.18.7.1\n    port: 53\n' +
-      '    forwarding: masq\n    realServers: [{ address: 198.18.7.11 }]\n');
+    // kind is proxy in the file, so the file's validation has no reason to refuse tc or one full-NAT port.
+    writeFileSync(join(dir, 'w.yaml'), 'dataplane:\n  packet:\n    workers: 2\n  fullnat:\n    localAddresses: [198.18.7.2]\n    portRange: { min: 40000, max: 40000 }\n' +
+      'services:\n  - protocol: udp\n    address: 198.18.7.1\n    port: 53\n    forwarding: masq\n    realServers: [{ address: 198.18.7.11 }]\n');
     const run = (...extra: string[]) => spawnSync(process.execPath, [TSVS, 'run', '-c', join(dir, 'w.yaml'), '--control-socket', join(dir, 's.sock'), '--no-api',
       '--dataplane', 'packet', '--iface', 'lo', ...extra], { encoding: 'utf8', timeout: 20_000 });
     const tc = run('--offload', 'tc');
     assert.equal(tc.status, 1);
-    assert.match(tc.stderr, /Cannot start 2 forwarding workers with the kernel fast path \(offload tc\).*dataplane\.packet\.workers/);
+    assert.match(tc.stderr, /Cannot start the packet plane with 2 forwarding workers: dataplane\.packet\.workers: the kernel fast path \(offload: tc\) belongs to one forwarding worker/);
+    const ports = run();
+    assert.equal(ports.status, 1);
+    assert.match(ports.stderr, /Cannot start the packet plane with 2 forwarding workers: dataplane\.fullnat\.portRange: must hold at least one port per packet-plane worker \(2,.*current range is 40000-40000/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

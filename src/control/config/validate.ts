@@ -58,15 +58,27 @@ function validateDataplane(cfg: Partial<Config>, report: Report): void {
   });
   const { min, max } = dp.fullnat.portRange;
   if (min > max) report(['dataplane', 'fullnat', 'portRange', 'min'], `must be <= max (${max}): current value is ${min}`);
-  // Each packet-plane worker allocates the ports of its own residue (port % workers), so replies are steered to it.
-  const workers = dp.kind === 'packet' ? dp.packet.workers : 1;
+  // kind: packet only; `tsvs run --dataplane packet [--offload]` over another kind is checked when the plane starts.
+  if (dp.kind === 'packet') for (const p of packetWorkerProblems(dp, dp.packet.offload)) report(p.path, p.message);
+}
+
+/**
+ * What several packet-plane workers rule out: the kernel fast path (its flow map and program
+ * belong to one worker), and a full-NAT port range without a port for every worker (each takes
+ * the ports of its own residue, port % workers, so that replies are steered to it). Checked for
+ * the config, and again when the plane starts with the effective (command-line) dataplane.
+ */
+export function packetWorkerProblems(dp: Config['dataplane'], offload: string): { path: PathSeg[]; message: string }[] {
+  const workers = dp.packet.workers;
+  const out: { path: PathSeg[]; message: string }[] = [];
+  if (workers > 1 && offload !== 'none') {
+    out.push({ path: ['dataplane', 'packet', 'workers'], message: `the kernel fast path (offload: ${offload}) belongs to one forwarding worker: current value is ${workers}` });
+  }
+  const { min, max } = dp.fullnat.portRange;
   if (min <= max && max - min + 1 < workers) {
-    report(['dataplane', 'fullnat', 'portRange'], `must hold at least one port per packet-plane worker (${workers}, each takes the ports of its own residue): current range is ${min}-${max}`);
+    out.push({ path: ['dataplane', 'fullnat', 'portRange'], message: `must hold at least one port per packet-plane worker (${workers}, each takes the ports of its own residue): current range is ${min}-${max}` });
   }
-  // kind: packet only; `tsvs run --dataplane packet --offload` is checked when the plane starts.
-  if (dp.kind === 'packet' && dp.packet.workers > 1 && dp.packet.offload !== 'none') {
-    report(['dataplane', 'packet', 'workers'], `the kernel fast path (offload: ${dp.packet.offload}) belongs to one forwarding worker: current value is ${dp.packet.workers}`);
-  }
+  return out;
 }
 
 function validateApi(cfg: Partial<Config>, report: Report): void {

@@ -12,6 +12,7 @@ import { type PacketEngineOptions, TIMEOUT_SYSCTLS } from '../../dataplane/packe
 import { PacketPlane, type PlaneSnapshot } from '../../dataplane/packet/plane.js';
 import type { FastPathMode } from '../../dataplane/packet/xdp/fast-path.js';
 import type { OffloadMode } from '../config/schema.js';
+import { packetWorkerProblems } from '../config/validate.js';
 import type { ConnView, TableOp } from '../director-api.js';
 import { ipvsConnSource } from '../ipvs-conn-source.js';
 import type { DataPlane, DataPlaneContext } from './dataplanes.js';
@@ -77,9 +78,8 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
   const workers = cfg.dataplane.packet.workers;
   // What the config's validation could not see: `tsvs run --dataplane packet` or `--offload` over
   // a config that says otherwise.
-  if (workers > 1 && ctx.offload !== 'none') {
-    throw new Error(`Cannot start ${workers} forwarding workers with the kernel fast path (offload ${ctx.offload}): it belongs to one worker; set dataplane.packet.workers to 1 or run without --offload`);
-  }
+  const problem = packetWorkerProblems(cfg.dataplane, ctx.offload)[0];
+  if (problem) throw new Error(`Cannot start the packet plane with ${workers} forwarding workers: ${problem.path.join('.')}: ${problem.message}`);
   const fullnatAddrs = cfg.dataplane.fullnat.localAddresses;
   const fullnatPorts = { min: cfg.dataplane.fullnat.portRange.min, max: cfg.dataplane.fullnat.portRange.max };
   const engineOptions: PacketEngineOptions = {
