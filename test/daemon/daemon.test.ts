@@ -189,8 +189,7 @@ test('tsvs run --dataplane/--offload over a config with several packet workers: 
   const dir = mkdtempSync(join(tmpdir(), 'tsvs-daemon-'));
   try {
     // kind is proxy in the file, so the file's validation has no reason to refuse tc or one full-NAT port.
-    writeFileSync(join(dir, 'w.yaml'), 'dataplane:\n  packet:\n    workers: 2\n  fullnat:\n    localAddresses: [198.18.7.2]\n    portRange: { min: 40000, max: 40000 }\n' +
-      'services:\n  - protocol: udp\n    address: 198.18.7.1\n    port: 53\n    forwarding: masq\n    realServers: [{ address: 198.18.7.11 }]\n');
+    writeFileSync(join(dir, 'w.yaml'), 'dataplane:\n  packet:\n    workers: 2\n  fullnat:\n    localAddresses: [198.18.7.2]\n    portRange: { min: 40000, max: 40000 }\n');
     const run = (...extra: string[]) => spawnSync(process.execPath, [TSVS, 'run', '-c', join(dir, 'w.yaml'), '--control-socket', join(dir, 's.sock'), '--no-api',
       '--dataplane', 'packet', '--iface', 'lo', ...extra], { encoding: 'utf8', timeout: 20_000 });
     const tc = run('--offload', 'tc');

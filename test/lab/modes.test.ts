@@ -52,7 +52,7 @@ const MODES: readonly Mode[] = [
   { name: 'DR with the XDP fast path', up: ['dr', '--offload', 'xdp'], seen: CLIENT, bypass: true, offload: 'xdp' },
   // tcx ingress: the director's receive rings are bound to IPv4, IPv6 and ARP instead of taps.
   { name: 'DR with the tc fast path', up: ['dr', '--offload', 'tc'], seen: CLIENT, bypass: true, offload: 'tc' },
-  // Two workers in one PACKET_FANOUT group per ring, steered by client address: direct routing only, as NAT replies must come back to the client's worker.
+  // Two workers in one PACKET_FANOUT group per ring, steered by client address (fanout.ts).
   { name: 'DR with 2 forwarding workers', up: ['dr', '--workers', '2'], seen: CLIENT, bypass: true, workers: 2 },
   { name: 'TUN with IPIP', up: ['tun', '--tun-type', 'ipip'], seen: CLIENT, bypass: true },
   { name: 'TUN with GUE', up: ['tun', '--tun-type', 'gue', '--tun-port', '6080'], seen: CLIENT, bypass: true },

@@ -145,10 +145,10 @@ export const dataplaneSchema = z.object({
     offloadFlows: intIn(1024, 16_777_216).default(262_144),
     /**
      * Forwarding worker threads, one receive ring each per interface in a PACKET_FANOUT group
-     * steered by client address (a client's connections stay on one worker). More than 1 serves
-     * direct routing and tunnels only:
-     * NAT and full-NAT replies must reach the worker that owns the connection, and the fast path
-     * belongs to one worker (docs/adr/0003-packet-plane.md, "Several workers").
+     * steered by client address (a client's connections stay on one worker; NAT and full-NAT
+     * replies are steered to the worker that owns their connection). More than 1 needs a
+     * full-NAT port per worker and no fast path, which belongs to one worker
+     * (docs/adr/0003-packet-plane.md, "Several workers").
      */
     workers: intIn(1, 64).default(1),
   }).strict().default({}),

@@ -75,7 +75,7 @@ export function packetWorkerProblems(dp: Config['dataplane'], offload: string): 
     out.push({ path: ['dataplane', 'packet', 'workers'], message: `the kernel fast path (offload: ${offload}) belongs to one forwarding worker: current value is ${workers}` });
   }
   const { min, max } = dp.fullnat.portRange;
-  if (min <= max && max - min + 1 < workers) {
+  if (dp.fullnat.localAddresses.length > 0 && min <= max && max - min + 1 < workers) {
     out.push({ path: ['dataplane', 'fullnat', 'portRange'], message: `must hold at least one port per packet-plane worker (${workers}, each takes the ports of its own residue): current range is ${min}-${max}` });
   }
   return out;

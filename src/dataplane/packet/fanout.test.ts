@@ -8,6 +8,45 @@ import { ICMP4_ERROR_TYPES } from '../../core/packet/l4.js';
 import { type IpAddress, parseIp } from '../../core/net/addr.js';
 import { FANOUT_MULTIPLIER, MAX_INSNS, assemble, steeringProgram } from './fanout.js';
 
+/** The classic BPF opcodes the program may use (any other would be a mistake here). */
+const KNOWN = new Set([0x30, 0x28, 0x20, 0x48, 0x40, 0xb1, 0x00, 0x01, 0x02, 0x60, 0x61, 0x87, 0x07, 0x04, 0x54, 0x24, 0x74, 0xac, 0x15, 0x35, 0x25, 0x05, 0x16, 0x06]);
+
+/**
+ * The kernel's static checks of a classic program (bpf_check_classic, check_load_and_stores):
+ * at most MAX_INSNS, every jump inside the program, a return last, and no scratch slot read on
+ * any path that has not stored it. The interpreter below only sees the paths a test takes.
+ */
+function verify(prog: Uint8Array): void {
+  const dv = new DataView(prog.buffer, prog.byteOffset, prog.byteLength);
+  const n = prog.length / 8;
+  assert.ok(n > 0 && n <= MAX_INSNS, `${n} instructions`);
+  const masks = new Array<number>(n).fill(0xffff);
+  let valid = 0;
+  for (let pc = 0; pc < n; pc++) {
+    valid &= masks[pc]!;
+    const code = dv.getUint16(pc * 8, true);
+    const k = dv.getUint32(pc * 8 + 4, true);
+    assert.ok(KNOWN.has(code), `opcode 0x${code.toString(16)} at ${pc}`);
+    const to = (off: number) => {
+      assert.ok(pc + 1 + off < n, `jump out of the program at ${pc}`);
+      masks[pc + 1 + off]! &= valid;
+    };
+    if (code === 0x02) valid |= 1 << k;
+    if (code === 0x02 || code === 0x60 || code === 0x61) assert.ok(k < 16, `scratch slot ${k} at ${pc}`);
+    if ((code === 0x60 || code === 0x61) && !(valid & (1 << k))) assert.fail(`M[${k}] may be read before it is stored, at ${pc}`);
+    if (code === 0x05) {
+      to(k);
+      valid = 0xffff;
+    } else if (code === 0x15 || code === 0x35 || code === 0x25) {
+      to(prog[pc * 8 + 2]!);
+      to(prog[pc * 8 + 3]!);
+      valid = 0xffff;
+    }
+  }
+  const last = dv.getUint16((n - 1) * 8, true);
+  assert.ok(last === 0x06 || last === 0x16, 'the last instruction returns');
+}
+
 /** Runs `prog` on a frame whose network header is `net` and whose skb->protocol is `proto`. */
 function run(prog: Uint8Array, proto: number, net: Uint8Array): number {
   const dv = new DataView(prog.buffer, prog.byteOffset, prog.byteLength);
@@ -59,6 +98,7 @@ function run(prog: Uint8Array, proto: number, net: Uint8Array): number {
       case 0x07: x = a; break;
       case 0x15: pc += a === k ? jt : jf; break;
       case 0x35: pc += a >= k ? jt : jf; break;
+      case 0x25: pc += a > k ? jt : jf; break;
       case 0x05: pc += k; break;
       case 0x16: return a;
       case 0x06: return k;
@@ -104,39 +144,45 @@ const LOCAL = '198.18.1.2';
 const udp = [0x9c, 0x40, 0x00, 0x35, 0, 8, 0, 0]; // 40000 -> 53
 const udpTo = (sport: number, dport: number) => [sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0, 8, 0, 0];
 const addr = (s: string) => parseIp(s)!;
-const PROGRAM = steeringProgram({ vips: [addr(VIP), addr('2001:db8:0:2::100')], fullnatAddresses: [addr(LOCAL), addr('2001:db8:0:1::2')] }).program;
-/** The program as the plane builds it for a direct-routing table (no full-NAT addresses). */
-const CLIENT_ADDRESS_PROGRAM = steeringProgram({ vips: [addr(VIP), addr('2001:db8:0:2::100')], fullnatAddresses: [] }).program;
+/** Every program a test below runs, checked as the kernel checks it. */
+function built(f: Parameters<typeof steeringProgram>[0]): Uint8Array {
+  const p = steeringProgram(f).program;
+  verify(p);
+  return p;
+}
+const PROGRAM = built({ vips: [addr(VIP), addr('2001:db8:0:2::100')], fullnatAddresses: [addr(LOCAL), addr('2001:db8:0:1::2')] });
+/** The program as the plane builds it without full-NAT addresses. */
+const NO_FULLNAT_PROGRAM = built({ vips: [addr(VIP), addr('2001:db8:0:2::100')], fullnatAddresses: [] });
 
 test('IPv4 from a client: its source address, folded', () => {
-  assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x0800, ipv4(CLIENT, VIP, 17, udp)), hash(u32(v4(CLIENT))));
-  assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x0800, ipv4(CLIENT, VIP, 1, [8, 0, 0, 0, 0, 0, 0, 0])), hash(u32(v4(CLIENT))), 'an echo request is the client\'s too');
+  assert.equal(run(NO_FULLNAT_PROGRAM, 0x0800, ipv4(CLIENT, VIP, 17, udp)), hash(u32(v4(CLIENT))));
+  assert.equal(run(NO_FULLNAT_PROGRAM, 0x0800, ipv4(CLIENT, VIP, 1, [8, 0, 0, 0, 0, 0, 0, 0])), hash(u32(v4(CLIENT))), 'an echo request is the client\'s too');
 });
 
 test('an ICMP error about a reply to the client: the quoted destination (the client), not the router', () => {
   const quoted = [...ipv4(VIP, CLIENT, 17, [])];
   for (const type of ICMP4_ERROR_TYPES) {
     const err = ipv4(ROUTER, VIP, 1, [type, 4, 0, 0, 0, 0, 0x05, 0xdc, ...quoted, 0x00, 0x35, 0x9c, 0x40]);
-    assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x0800, err), hash(u32(v4(CLIENT))), `type ${type}`);
+    assert.equal(run(NO_FULLNAT_PROGRAM, 0x0800, err), hash(u32(v4(CLIENT))), `type ${type}`);
   }
   // With IP options the quoted header is elsewhere: the router's address, as for any frame.
   const withOptions = ipv4(ROUTER, VIP, 1, [3, 4, 0, 0, 0, 0, 0x05, 0xdc, ...quoted], 6);
-  assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x0800, withOptions), hash(u32(v4(ROUTER))));
+  assert.equal(run(NO_FULLNAT_PROGRAM, 0x0800, withOptions), hash(u32(v4(ROUTER))));
   // Truncated: the load fails and the program returns 0, as the kernel's does.
-  assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x0800, ipv4(ROUTER, VIP, 1, [3, 4, 0, 0])), 0);
+  assert.equal(run(NO_FULLNAT_PROGRAM, 0x0800, ipv4(ROUTER, VIP, 1, [3, 4, 0, 0])), 0);
 });
 
 test('IPv6: all 128 bits of the source; an ICMPv6 error: of the quoted destination; informational ICMPv6: the source', () => {
   const client: V6 = [0x20010db8, 0x00000001, 0x00000000, 0x00000016];
   const vip: V6 = [0x20010db8, 0x00000002, 0x00000000, 0x00000100];
   const router: V6 = [0x20010db8, 0x00000001, 0x00000000, 0x00000001];
-  assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x86dd, ipv6(client, vip, 17, udp)), hash(xorWords(client)));
+  assert.equal(run(NO_FULLNAT_PROGRAM, 0x86dd, ipv6(client, vip, 17, udp)), hash(xorWords(client)));
   // Two clients that differ only in the prefix (the same interface ID in two /64s) differ.
   const other: V6 = [0x20010db8, 0x00000003, 0x00000000, 0x00000016];
-  assert.notEqual(run(CLIENT_ADDRESS_PROGRAM, 0x86dd, ipv6(other, vip, 17, udp)), run(CLIENT_ADDRESS_PROGRAM, 0x86dd, ipv6(client, vip, 17, udp)));
+  assert.notEqual(run(NO_FULLNAT_PROGRAM, 0x86dd, ipv6(other, vip, 17, udp)), run(NO_FULLNAT_PROGRAM, 0x86dd, ipv6(client, vip, 17, udp)));
   const quoted = [...ipv6(vip, client, 17, [])];
-  assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x86dd, ipv6(router, vip, 58, [2, 0, 0, 0, 0, 0, 0x05, 0x00, ...quoted])), hash(xorWords(client)));
-  assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x86dd, ipv6(client, vip, 58, [128, 0, 0, 0, 0, 0, 0, 0])), hash(xorWords(client)));
+  assert.equal(run(NO_FULLNAT_PROGRAM, 0x86dd, ipv6(router, vip, 58, [2, 0, 0, 0, 0, 0, 0x05, 0x00, ...quoted])), hash(xorWords(client)));
+  assert.equal(run(NO_FULLNAT_PROGRAM, 0x86dd, ipv6(client, vip, 58, [128, 0, 0, 0, 0, 0, 0, 0])), hash(xorWords(client)));
 });
 
 test('the hash spreads neighbouring and octet-swapped addresses (the e2e tests rely on these parities)', () => {
@@ -148,8 +194,8 @@ test('the hash spreads neighbouring and octet-swapped addresses (the e2e tests r
 });
 
 test('ARP and other protocols: the first worker', () => {
-  assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x0806, new Uint8Array(28)), 0);
-  assert.equal(run(CLIENT_ADDRESS_PROGRAM, 0x88cc, new Uint8Array(60)), 0);
+  assert.equal(run(NO_FULLNAT_PROGRAM, 0x0806, new Uint8Array(28)), 0);
+  assert.equal(run(NO_FULLNAT_PROGRAM, 0x88cc, new Uint8Array(60)), 0);
 });
 
 test('masq: a real server\'s reply goes by its destination, the client, to the client\'s worker; so does its ICMP error about a forwarded packet (by the quoted source)', () => {
@@ -158,8 +204,6 @@ test('masq: a real server\'s reply goes by its destination, the client, to the c
   // The real server's "port unreachable" to the client about the packet the director forwarded (client -> RS).
   const unreach = ipv4(RS, CLIENT, 1, [3, 3, 0, 0, 0, 0, 0, 0, ...ipv4(CLIENT, RS, 17, udp)]);
   assert.equal(run(PROGRAM, 0x0800, unreach), fromClient);
-  // A quoted header with options still yields the quoted source port's place (IHL of the quoted header).
-  assert.equal(run(PROGRAM, 0x0800, ipv4(RS, CLIENT, 1, [3, 3, 0, 0, 0, 0, 0, 0, ...ipv4(CLIENT, RS, 17, udp, 6)])), fromClient);
 });
 
 test('full NAT: a reply to a local address goes by its destination port (the worker\'s residue), and its ICMP error by the quoted source port', () => {
@@ -167,8 +211,9 @@ test('full NAT: a reply to a local address goes by its destination port (the wor
     assert.equal(run(PROGRAM, 0x0800, ipv4(RS, LOCAL, 6, udpTo(80, lport))), lport);
     assert.equal(run(PROGRAM, 0x0800, ipv4(RS, LOCAL, 1, [3, 4, 0, 0, 0, 0, 5, 0xdc, ...ipv4(LOCAL, RS, 6, udpTo(lport, 80))])), lport);
   }
-  // The port is behind the header's real length.
+  // The port is behind the header's real length, in the packet and in a quoted one.
   assert.equal(run(PROGRAM, 0x0800, ipv4(RS, LOCAL, 17, udpTo(53, 40007), 6)), 40007);
+  assert.equal(run(PROGRAM, 0x0800, ipv4(RS, LOCAL, 1, [3, 3, 0, 0, 0, 0, 0, 0, ...ipv4(LOCAL, RS, 17, udpTo(40008, 53), 6)])), 40008);
   // Too short to hold a port: 0, as the kernel's failed load; the other paths do not read it.
   assert.equal(run(PROGRAM, 0x0800, ipv4(RS, LOCAL, 17, [0, 53])), 0);
   assert.equal(run(PROGRAM, 0x0800, ipv4(CLIENT, VIP, 17, [])), hash(u32(v4(CLIENT))));
@@ -189,16 +234,36 @@ test('IPv6 masq: the reply by its destination, the client; only a VIP (all 128 b
   assert.equal(run(PROGRAM, 0x86dd, ipv6(client, vip, 17, udp)), hash(xorWords(client)));
 });
 
+test('an address that is both a VIP and a full-NAT address: a port in the full-NAT range is a reply, any other a client\'s packet', () => {
+  const p = built({ vips: [addr(VIP)], fullnatAddresses: [addr(VIP)], fullnatPorts: { min: 40000, max: 49999 } });
+  assert.equal(run(p, 0x0800, ipv4(CLIENT, VIP, 6, udpTo(40000, 80))), hash(u32(v4(CLIENT))));
+  assert.equal(run(p, 0x0800, ipv4(CLIENT, VIP, 6, udpTo(40000, 50000))), hash(u32(v4(CLIENT))), 'above the range');
+  assert.equal(run(p, 0x0800, ipv4(RS, VIP, 6, udpTo(80, 40000))), 40000);
+  assert.equal(run(p, 0x0800, ipv4(RS, VIP, 6, udpTo(80, 49999))), 49999);
+  // ICMP errors: quoting our packet from the local port to the real server, or a reply from the VIP's service port to the client.
+  assert.equal(run(p, 0x0800, ipv4(RS, VIP, 1, [3, 3, 0, 0, 0, 0, 0, 0, ...ipv4(VIP, RS, 6, udpTo(45000, 80))])), 45000);
+  assert.equal(run(p, 0x0800, ipv4(ROUTER, VIP, 1, [3, 4, 0, 0, 0, 0, 5, 0xdc, ...ipv4(VIP, CLIENT, 6, udpTo(80, 40000))])), hash(u32(v4(CLIENT))));
+});
+
+test('every program passes the kernel\'s checks: no VIPs, IPv6 only, client source only', () => {
+  for (const f of [{ vips: [], fullnatAddresses: [] }, { vips: [addr('2001:db8::1')], fullnatAddresses: [addr('2001:db8::1')] }, { vips: 'any' as const, fullnatAddresses: [addr(LOCAL)] }]) {
+    const p = built(f);
+    assert.equal(run(p, 0x0806, new Uint8Array(28)), 0, 'ARP: the first worker');
+  }
+  assert.equal(run(built({ vips: [], fullnatAddresses: [] }), 0x0800, ipv4(RS, CLIENT, 17, udp)), hash(u32(v4(CLIENT))), 'no VIPs: by destination');
+});
+
 test('many VIPs: the last one is still found (no conditional jump is long); past the kernel\'s limit, by client source alone', () => {
   const vips: IpAddress[] = Array.from({ length: 600 }, (_, i) => addr(`198.19.${i >> 8}.${i & 0xff}`));
   const s = steeringProgram({ vips, fullnatAddresses: [addr(LOCAL)] });
   assert.equal(s.complete, true);
+  verify(s.program);
   assert.equal(run(s.program, 0x0800, ipv4(CLIENT, '198.19.2.87', 17, udp)), hash(u32(v4(CLIENT))), 'the 600th VIP');
   assert.equal(run(s.program, 0x0800, ipv4(RS, CLIENT, 17, udp)), hash(u32(v4(CLIENT))));
   const v6: IpAddress[] = Array.from({ length: 500 }, (_, i) => addr(`2001:db8:9::${i.toString(16)}`));
   const big = steeringProgram({ vips: v6, fullnatAddresses: [] });
   assert.equal(big.complete, false);
-  assert.ok(big.program.length / 8 <= MAX_INSNS);
+  verify(big.program);
   assert.equal(run(big.program, 0x0800, ipv4(RS, CLIENT, 17, udp)), hash(u32(v4(RS))), 'every destination taken for a VIP');
 });
 

@@ -8,18 +8,22 @@
 //  - to a full-NAT local address: a real server's reply, by its destination port, which the
 //    owning worker allocated from its share of the ports (FullNatPool's share: port % workers);
 //  - to anything else: a masq real server's reply to the client, by its destination.
-// An ICMP error goes by the packet it quotes, which went the other way. This module only builds
-// the program; af-packet.ts gives it to the groups, forwarder-control.ts rebuilds it as the
-// VIPs change.
-import type { IpAddress } from '../../core/net/addr.js';
+// An ICMP error goes by the packet it quotes, which went the other way. An address that is both a
+// VIP and a full-NAT address is told apart by the port: in the full-NAT range, a reply. IPv6
+// packets are read without extension headers (a fragment goes by whatever lies at the port's
+// place). This module only builds the program; af-packet.ts gives it to the groups,
+// forwarder-control.ts rebuilds it as the VIPs change.
+import { type IpAddress, ipKey } from '../../core/net/addr.js';
 import { ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../../core/packet/frame.js';
 import { ICMP4_ERROR_TYPES, ICMPV6_FIRST_INFO_TYPE } from '../../core/packet/l4.js';
 
 /**
  * Classic BPF opcodes (linux/filter.h). ABS loads are relative to skb->data, which is the
- * network header when a received frame reaches the fanout (outgoing frames are kept out of the
- * group: PACKET_FANOUT_FLAG_IGNORE_OUTGOING); unlike SKF_NET_OFF loads, these also read headers
- * that a driver left outside the buffer's linear part. IND loads add X.
+ * network header when a received frame reaches the fanout (PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+ * keeps outgoing frames, whose data starts at the MAC header, out of the group from Linux 6.2;
+ * before, the forwarder drops them after whatever member they reached); unlike SKF_NET_OFF
+ * loads, these also read headers that a driver left outside the buffer's linear part. IND loads
+ * add X.
  */
 const LD_B_ABS = 0x30;
 const LD_H_ABS = 0x28;
@@ -38,6 +42,7 @@ const AND_K = 0x54;
 const MUL_K = 0x24;
 const JEQ_K = 0x15;
 const JGE_K = 0x35;
+const JGT_K = 0x25;
 const JA = 0x05;
 const TAX = 0x07;
 const RSH_K = 0x74;
@@ -61,6 +66,11 @@ export interface SteeringFacts {
   /** 'any': treat every destination as a VIP (steer by the client's source alone; no NAT replies). */
   readonly vips: readonly IpAddress[] | 'any';
   readonly fullnatAddresses: readonly IpAddress[];
+  /**
+   * The full-NAT local port range (default 1024-65535, FullNatPool's): it tells a reply from a
+   * client's packet when a VIP is also a full-NAT address.
+   */
+  readonly fullnatPorts?: { readonly min: number; readonly max: number };
 }
 
 /**
@@ -70,7 +80,7 @@ export interface SteeringFacts {
  */
 const M_OTHER = 0;
 const M_PORT_AT = 1;
-const M_SELF = 2;
+const M_CANDIDATE6 = 2;
 
 /** A = the XOR of the four 32-bit words at `off` (an IPv6 address); clobbers X. */
 const xor4 = (off: number, label?: string): Insn[] => [
@@ -109,8 +119,16 @@ const anyOf6 = (addrs: readonly IpAddress[], to: string): Insn[] =>
 function steering(f: SteeringFacts): Insn[] {
   const Q4 = 20 + 8; // the quoted IPv4 header
   const Q6 = 40 + 8; // the quoted IPv6 header
-  const member4 = f.vips === 'any' ? [{ code: JA, jt: 'useOther' }] : [...anyOf4(f.vips, 'useOther'), ...anyOf4(f.fullnatAddresses, 'usePort')];
-  const member6 = f.vips === 'any' ? [{ code: JA, jt: 'useOther' }] : [...anyOf6(f.vips, 'useOther'), ...anyOf6(f.fullnatAddresses, 'usePort')];
+  // An address that is both a VIP and a full-NAT address: its port says which (useRange).
+  const pool = new Set(f.fullnatAddresses.map(ipKey));
+  const vips = f.vips === 'any' ? [] : f.vips;
+  const both = vips.filter((a) => pool.has(ipKey(a)));
+  const bothKeys = new Set(both.map(ipKey));
+  const vipsOnly = vips.filter((a) => !bothKeys.has(ipKey(a)));
+  const poolOnly = f.fullnatAddresses.filter((a) => !bothKeys.has(ipKey(a)));
+  const member = (anyOf: typeof anyOf4): Insn[] => f.vips === 'any' ? [{ code: JA, jt: 'useOther' }]
+    : [...anyOf(both, 'useRange'), ...anyOf(vipsOnly, 'useOther'), ...anyOf(poolOnly, 'usePort')];
+  const ports = f.fullnatPorts ?? { min: 1024, max: 65535 };
   return [
     { code: LD_H_ABS, k: SKF_AD_PROTOCOL },
     // Long jumps are JA: a conditional one reaches 255 instructions at most.
@@ -135,7 +153,7 @@ function steering(f: SteeringFacts): Insn[] {
     { code: LDX_B_MSH, k: 0 }, { code: TXA }, { code: ADD_K, k: 2 }, { code: ST, k: M_PORT_AT }, // the destination port
     { code: LD_W_ABS, k: 16 }, // candidate: the destination
     { label: 'member4', code: JA }, // A is the candidate through the test
-    ...member4,
+    ...member(anyOf4),
     { code: JA, jt: 'hash' },
     // IPv6
     { label: 'v6', code: LD_B_ABS, k: 6 }, // next header
@@ -144,17 +162,23 @@ function steering(f: SteeringFacts): Insn[] {
     { code: JGE_K, k: ICMPV6_FIRST_INFO_TYPE, jt: 'direct6' },
     ...xor4(Q6 + 24), { code: ST, k: M_OTHER }, // the quoted destination
     { code: LD_IMM, k: Q6 + 40 }, { code: ST, k: M_PORT_AT }, // its source port
-    ...xor4(Q6 + 8), { code: ST, k: M_SELF },
+    ...xor4(Q6 + 8), { code: ST, k: M_CANDIDATE6 },
     { code: LDX_IMM, k: Q6 + 8 }, // candidate: the quoted source
     { code: JA, jt: 'member6' },
     ...xor4(8, 'direct6'), { code: ST, k: M_OTHER }, // the source
     { code: LD_IMM, k: 40 + 2 }, { code: ST, k: M_PORT_AT }, // the destination port
-    ...xor4(24), { code: ST, k: M_SELF },
+    ...xor4(24), { code: ST, k: M_CANDIDATE6 },
     { code: LDX_IMM, k: 24 }, // candidate: the destination
     { label: 'member6', code: JA },
-    ...member6,
-    { code: LD_MEM, k: M_SELF },
+    ...member(anyOf6),
+    { code: LD_MEM, k: M_CANDIDATE6 },
     { code: JA, jt: 'hash' },
+    // A port in the full-NAT range: a reply to that local port; else a client's packet to the VIP.
+    { label: 'useRange', code: LDX_MEM, k: M_PORT_AT },
+    { code: LD_H_IND, k: 0 },
+    { code: JGE_K, k: ports.min, jf: 'useOther' },
+    { code: JGT_K, k: ports.max, jt: 'useOther' },
+    { code: RET_A },
     { label: 'useOther', code: LD_MEM, k: M_OTHER },
     { code: JA, jt: 'hash' },
     { label: 'usePort', code: LDX_MEM, k: M_PORT_AT },

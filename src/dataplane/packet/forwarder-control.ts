@@ -45,7 +45,7 @@ export class ForwarderControl {
     this.extraVips = p.init.extraVips;
     this.current = this.vipSet();
     this.responder = new NeighbourResponder(this.current, p.neighbours, (i) => p.net.interface(i)?.mac);
-    this.steering = this.steeringFor();
+    this.steering = this.steeringFor(this.current);
     if (p.init.count > 1) {
       p.neighbours.onLearn = (n) => {
         if (!this.applyingShared) p.post({ type: 'neighbour', index: p.init.index, addr: n.addr, ifIndex: n.ifIndex, mac: n.mac });
@@ -140,17 +140,18 @@ export class ForwarderControl {
     if (next.key() === this.current.key()) return;
     this.current = next;
     this.responder.setVips(next);
-    // Every worker applies the same ops and so builds the same program: any of them may swap it in.
-    this.steering = this.steeringFor();
+    // Every worker applies the same ops and so builds the same program: any of them may swap it
+    // in (one that lags a message behind reinstalls the previous program until it catches up).
+    this.steering = this.steeringFor(next);
     if (this.steering) this.p.steer(this.steering);
     this.p.talk.startAnnouncing(performance.now());
   }
 
-  /** The fanout program for the current VIPs, when there is a fanout. */
-  private steeringFor(): Uint8Array | undefined {
+  /** The fanout program for these VIPs, when there is a fanout. */
+  private steeringFor(vips: VipSet): Uint8Array | undefined {
     const f = this.p.init.fanout;
     if (!f) return undefined;
-    const s = steeringProgram({ vips: [...this.model.vips(), ...this.extraVips], fullnatAddresses: f.fullnatAddresses });
+    const s = steeringProgram({ vips: vips.list, fullnatAddresses: f.fullnatAddresses, fullnatPorts: f.fullnatPorts });
     if (!s.complete) {
       console.error(`tsvs packet worker ${this.p.init.index}: too many VIPs for the fanout program: steering by client source only, so masq and full-NAT replies may reach a worker without their connection (use 1 worker)`);
     }

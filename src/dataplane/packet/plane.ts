@@ -81,7 +81,6 @@ interface WorkerHandle {
   alive: boolean;
 }
 
-
 /** The AF_PACKET data plane. */
 export class PacketPlane {
   private libc?: Libc;
@@ -154,7 +153,7 @@ export class PacketPlane {
           index, count, engineModule, engineOptions: opts.engineOptions, interfaces, announceIfIndexes: announce,
           facts: this.facts, ops: this.ops, sysctls: opts.sysctls ?? {}, extraVips: opts.extraVips ?? [],
           ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64,
-          fanout: count > 1 ? { groupId, fullnatAddresses: opts.fullnatAddresses ?? [] } : undefined,
+          fanout: count > 1 ? { groupId, fullnatAddresses: opts.fullnatAddresses ?? [], fullnatPorts: opts.fullnatPorts } : undefined,
           snapshotEveryMs: opts.snapshotEveryMs ?? 1000, neighbourLimits: opts.neighbourLimits ?? DEFAULT_RESOLVE_LIMITS,
           announceRounds: opts.announceRounds ?? 2, control: this.control, port: port2, offload: opts.offload,
         };

@@ -109,6 +109,8 @@ export interface WorkerFanout {
   readonly groupId: number;
   /** Full-NAT local addresses: replies to them are steered by destination port (FullNatPool's share). */
   readonly fullnatAddresses: readonly IpAddress[];
+  /** Their port range (tells replies from clients' packets at an address that is also a VIP). */
+  readonly fullnatPorts?: { readonly min: number; readonly max: number };
 }
 
 /** workerData of a forwarding worker. */
