@@ -74,6 +74,37 @@ for (const udpIo of UDP_IO_PATHS) {
       assert.equal(plane.udpSockets.used, 0, 'stopping gives every socket back');
     });
 
+    it('evicts the least recently active session, however many active ones were opened before it (a client whose port came back keeps its session)', async () => {
+      const { table, port, k } = await rrService('udp', VIP, [`${DNS}:${dnsPort}`]);
+      const engine = ipvsEngine(table);
+      const plane = await startPlane(table, engine, { udpIo, maxUdpSockets: 70 });
+      const socks: dgram.Socket[] = [];
+      try {
+        const l = plane.listenerOf(table.getService(k)!) as UdpListener;
+        // One query per socket, each answered before the next round; a socket is one client.
+        const ask = async (from: readonly dgram.Socket[], id: number) => {
+          await Promise.all(from.map((s) => new Promise<void>((r) => { s.once('message', () => r()); s.send(query(id), port, VIP); })));
+        };
+        for (let i = 0; i < 71; i++) {
+          const s = dgram.createSocket('udp4');
+          await new Promise<void>((r) => s.bind(0, '127.0.6.97', () => r()));
+          socks.push(s);
+        }
+        await ask(socks.slice(0, 70), 1);
+        // The 66 first clients query again: the 4 last ones (66..69) are now the idlest, though
+        // newer. Evicting by creation order would take client 0, whose exchange just happened.
+        await ask(socks.slice(0, 66), 2);
+        const sessionOf = (s: dgram.Socket) => [...l.clients.values()].find((c) => c.flow.clientPort === s.address().port)?.session;
+        const first = sessionOf(socks[0]!);
+        assert.ok(first);
+        await ask(socks.slice(70), 3); // a new client: the budget is full
+        assert.equal(plane.counters().udp.sessionsEvicted, 1);
+        assert.equal(sessionOf(socks[0]!), first, 'the oldest client, active again, keeps its session');
+        assert.equal(sessionOf(socks[66]!), undefined, 'the least recently active client gave its socket up');
+        assert.ok(sessionOf(socks[67]!));
+      } finally { for (const s of socks) s.close(); await plane.stop(); }
+    });
+
     it('a service flooded with fresh clients gives up its own sockets, not a quieter service\'s; counts survive its removal', async () => {
       const table = makeTable();
       const [portA, portB] = [await udpPort(VIP), await udpPort(VIP)];

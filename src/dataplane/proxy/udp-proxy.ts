@@ -16,8 +16,6 @@ import type { SocketHolder, UdpSocketBudget } from './udp-budget.js';
 import type { ReplyAddr, UdpIo, UdpSender, UdpServiceSocket, UdpUpstreamSocket, UpstreamEvents } from './udp-io.js';
 import type { UdpProxyCounters, UdpServiceOptions } from './udp-service.js';
 
-/** How many sessions from the oldest an eviction compares for the idlest one. */
-const EVICT_SCAN = 64;
 /** Every real server (closing all of a client's -o upstreams). */
 const ANY_DEST = (): boolean => true;
 
@@ -63,7 +61,7 @@ class Upstream implements UpstreamEvents {
   onReply(msg: Buffer): void {
     const l = this.listener;
     // The client's time covers all its upstreams (expiry and eviction read it).
-    this.client.lastActive = l.clock.now;
+    l.touch(this.client);
     this.conn.outData(msg.length);
     l.counters.datagramsOut++;
     l.sendToClient(msg, this.client.replyTo ?? this.client.key);
@@ -84,11 +82,11 @@ class Upstream implements UpstreamEvents {
 /** One client address: its session (or, with one-packet scheduling, one upstream per real server). */
 class UdpClient {
   lastActive: number;
-  /** Neighbours in the listener's list of clients, oldest first. */
+  /** Neighbours in the listener's list of clients, the idlest first. */
   older: UdpClient | undefined;
   newer: UdpClient | undefined;
-  /** Datagrams the client sent (the eviction's tie-break). */
-  datagrams = 0;
+  /** True while the client is in the listener's Map and list. */
+  listed = false;
   session: Upstream | undefined;
   /** -o only: one upstream per real server (created on the first one-packet datagram). */
   byDest: Map<Destination, Upstream> | undefined;
@@ -132,10 +130,15 @@ class UdpClient {
 
 /**
  * The datagram socket of one UDP virtual service and its sessions. Clients are found by address in
- * a Map and walked in creation order through a list of their own: a Map that loses its oldest
- * entries and gains new ones (every DNS query) keeps the deleted slots at its front until V8
- * rehashes it, and starting an iteration there skipped thousands of them, 7 µs per eviction
- * (7.6 % of the process under bench/udp-dns.sh).
+ * a Map and kept in a list of their own in the order of their last datagram, either way (a client
+ * moves to the newest end on each): the idlest is first, where eviction and expiry look. The list,
+ * not the Map's order: a Map that loses its oldest entries and gains new ones (every DNS query)
+ * keeps the deleted slots at its front until V8 rehashes it, and starting an iteration there
+ * skipped thousands of them, 7 µs per eviction (7.6 % of the process under bench/udp-dns.sh).
+ * Until 2026-11-24 the list was in creation order and eviction took the idlest of its first 64:
+ * under DNS load from fresh ports, clients whose port came back (four in ten queries) were
+ * skipped and piled up at the front, until all 64 were busy and one with a query in flight lost
+ * its answer (bench/udp-dns.sh's 1–3 timeouts in 240,000 queries).
  */
 export class UdpListener implements SocketHolder {
   readonly clients = new Map<string | number, UdpClient>();
@@ -218,13 +221,11 @@ export class UdpListener implements SocketHolder {
     if (!c) {
       c = new UdpClient(this, from.key, from.flow(this.vip, this.vport), from.replyAddr());
       this.clients.set(from.key, c);
-      c.older = this.newest;
-      if (this.newest) this.newest.newer = c;
-      else this.oldest = c;
-      this.newest = c;
+      c.listed = true;
+      this.append(c);
+    } else {
+      this.touch(c);
     }
-    c.lastActive = this.clock.now;
-    c.datagrams++;
     if (this.svc.isOnePacket) { this.onePacket(c, msg); return; }
     const s = c.session;
     if (s && s.conn.alive) {
@@ -260,23 +261,10 @@ export class UdpListener implements SocketHolder {
     return u;
   }
 
-  /**
-   * Closes the idlest of the oldest sessions of this service (not `keep`'s) to free its sockets.
-   * Sessions are in creation order, so the scan starts where finished one-shot flows (a DNS
-   * query) gather; a long-lived flow there is skipped if a quieter one follows.
-   */
+  /** Closes the idlest session of this service (not `keep`'s) to free its sockets. */
   evictIdlest(keep: unknown): boolean {
     // Every listed client holds a socket (forgetIfIdle), except `keep` while it asks for one.
-    let victim: UdpClient | undefined;
-    let seen = 0;
-    for (let c = this.oldest; c !== undefined && seen < EVICT_SCAN; c = c.newer) {
-      if (c === keep) continue;
-      seen++;
-      // lastActive has the sweep clock's granularity: among equals, the session that carried
-      // fewer datagrams is the likelier finished exchange.
-      if (!victim || c.lastActive < victim.lastActive ||
-          (c.lastActive === victim.lastActive && c.datagrams < victim.datagrams)) victim = c;
-    }
+    const victim = this.oldest === keep ? this.oldest?.newer : this.oldest;
     if (!victim) return false;
     victim.close();
     this.forget(victim);
@@ -289,15 +277,36 @@ export class UdpListener implements SocketHolder {
     if (!c.holdsSocket) this.forget(c);
   }
 
-  /** Drops a client from the Map and the age list (its sockets are closed already, or it had none). */
-  private forget(c: UdpClient): void {
-    if (this.clients.get(c.key) !== c) return; // forgotten already (the key may name a newer client)
-    this.clients.delete(c.key);
+  /** A client's datagram, either way: it becomes the most recently active. */
+  touch(c: UdpClient): void {
+    c.lastActive = this.clock.now;
+    if (c === this.newest || !c.listed) return;
+    this.unlink(c);
+    this.append(c);
+  }
+
+  private append(c: UdpClient): void {
+    c.older = this.newest;
+    c.newer = undefined;
+    if (this.newest) this.newest.newer = c;
+    else this.oldest = c;
+    this.newest = c;
+  }
+
+  private unlink(c: UdpClient): void {
     if (c.older) c.older.newer = c.newer;
     else this.oldest = c.newer;
     if (c.newer) c.newer.older = c.older;
     else this.newest = c.older;
     c.older = c.newer = undefined;
+  }
+
+  /** Drops a client from the Map and the age list (its sockets are closed already, or it had none). */
+  private forget(c: UdpClient): void {
+    if (!c.listed) return; // forgotten already (the key may name a newer client)
+    c.listed = false;
+    this.clients.delete(c.key);
+    this.unlink(c);
   }
 
   /** An upstream socket failed before it was connected: its session ends. */
@@ -329,16 +338,14 @@ export class UdpListener implements SocketHolder {
     conn.closed();
   }
 
-  /** Ages out idle sessions (udp timeout, spec §2.6). */
+  /** Ages out idle sessions (udp timeout, spec §2.6): the idlest first, up to the first that is not. */
   sweep(now: number): void {
     const idle = this.engine.udpIdleMs();
-    for (let c = this.oldest; c !== undefined;) {
+    for (let c = this.oldest; c !== undefined && now - c.lastActive >= idle;) {
       const next = c.newer;
-      if (now - c.lastActive >= idle) {
-        this.counters.sessionsExpired++;
-        c.close();
-        this.forget(c);
-      }
+      this.counters.sessionsExpired++;
+      c.close();
+      this.forget(c);
       c = next;
     }
   }
@@ -370,6 +377,7 @@ export class UdpListener implements SocketHolder {
     for (let c = this.oldest; c !== undefined;) {
       const next = c.newer;
       c.close();
+      c.listed = false;
       c.older = c.newer = undefined;
       c = next;
     }
