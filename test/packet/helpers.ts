@@ -211,3 +211,36 @@ export class DirectorHost {
     });
   }
 }
+
+/**
+ * A UDP server on port argv[1] that prints each datagram and its sender's address; IPv6 when
+ * argv[2] is '6' (bound to '::'), else IPv4 (0.0.0.0).
+ */
+export const UDP_SERVER = `
+import socket, sys
+v6 = len(sys.argv) > 2 and sys.argv[2] == '6'
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('::' if v6 else '0.0.0.0', int(sys.argv[1])))
+while True:
+    d, a = s.recvfrom(65535)
+    print(d.decode(), a[0], flush=True)
+`;
+
+/** Sends argv[3] datagrams 'msg-N' to argv[1] (IPv4 or IPv6) port argv[2], 20 ms apart. */
+export const UDP_CLIENT = `
+import socket, sys, time
+s = socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[3])):
+    s.sendto(('msg-%d' % i).encode(), (sys.argv[1], int(sys.argv[2])))
+    time.sleep(0.02)
+`;
+
+/** Polls `cond` every 50 ms; fails naming `what` after `ms`. */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -16,7 +16,7 @@ import type { TableOp } from '../../src/control/director-api.js';
 import type { ConnPage, OpsResult } from '../../src/dataplane/packet/worker-protocol.js';
 import type { PlaneSnapshot } from '../../src/dataplane/packet/plane.js';
 import { tcxUnavailable } from '../../src/dataplane/packet/xdp/fast-path.js';
-import { DirectorHost, DrTopology, Procs, fixture, nsRun, packetSkipReason, packetSocketProtocols, sh } from './helpers.js';
+import { DirectorHost, DrTopology, Procs, UDP_CLIENT, UDP_SERVER, fixture, nsRun, packetSkipReason, packetSocketProtocols, sh, waitFor } from './helpers.js';
 import { ip } from './fixtures/wire.js';
 
 const skip = packetSkipReason();
@@ -30,21 +30,6 @@ function service(protocol: 'tcp' | 'udp', vip: string, port: number, rip: string
   ];
 }
 
-const UDP_SERVER = `
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('0.0.0.0', int(sys.argv[1])))
-while True:
-    d, a = s.recvfrom(65535)
-    print(d.decode(), a[0], flush=True)
-`;
-const UDP_CLIENT = `
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(int(sys.argv[3])):
-    s.sendto(('msg-%d' % i).encode(), (sys.argv[1], int(sys.argv[2])))
-    time.sleep(0.02)
-`;
 const BULK_SERVER = `
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -89,15 +74,6 @@ async function arpProbe(ns: string): Promise<{ replies: number; macs: string[] }
   const r = await nsRun(ns, [process.execPath, fixture('arp-probe'), 'c0', '198.18.0.1', DrTopology.VIP, '400']);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as { replies: number; macs: string[] };
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 for (const fast of [false, true]) describe(`packet plane end to end: DR test engine in network namespaces, ${fast ? 'tc mode: bound sockets, prerouting rules' : 'taps'}`, { skip: skip || (fast && tcxUnavailable()) }, () => {
