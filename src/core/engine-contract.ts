@@ -63,8 +63,10 @@ export interface NextHop {
 export interface NetContext {
   interfaces(): readonly InterfaceInfo[];
   /**
-   * The next hop toward `dst` (routing + neighbour cache), or undefined when the MAC is not known
-   * yet — the data plane then resolves it (ARP/NDP) and the engine drops with reason 'no-neighbour'.
+   * The next hop toward `dst` (routing + neighbour cache), or undefined when there is none: the
+   * engine drops with reason 'no-neighbour'. While the MAC is being resolved (ARP/NDP), a data
+   * plane that holds frames returns the hop with a placeholder MAC and holds what the engine
+   * forwards there (the packet plane: held-frames.ts); one that does not returns undefined.
    */
   nextHop(dst: IpAddress): NextHop | undefined;
   /** True when `addr` is one of the director's own addresses. */

@@ -1,7 +1,8 @@
 // IPv6 through the packet plane and the real engine (engine-module.ts), as root in network
 // namespaces: the client finds the VIP by neighbour discovery (tsvs answers), direct routing keeps
 // the client's address with replies bypassing the director, masq rewrites both ways with the
-// replies back through it, and UDP goes too (spec §3: "IPv4 and IPv6 where the method allows").
+// replies back through it, full NAT shows the real server the director's address, and UDP goes too (spec §3: "IPv4 and IPv6 where the method allows").
+// Run with one forwarding worker and with two (the fanout program's IPv6 paths in the kernel).
 // The DR line of helpers.ts, dual-stacked:
 //
 //   cli c0 2001:db8::1/64, 2001:db8:5::1/64 <-> lb l0 2001:db8::2, 2001:db8:5::2 | lb l1 2001:db8:1::2 <-> rs r0 2001:db8:1::1
@@ -25,6 +26,9 @@ const VIP6 = '2001:db8::100';
 const CLIENT = '2001:db8::1';
 const MASQ_CLIENT = '2001:db8:5::1';
 const RIP6 = '2001:db8:1::1';
+/** The director's address toward the real server: its full-NAT local address. */
+const LOCAL6 = '2001:db8:1::2';
+const FULLNAT_PORTS = { min: 40000, max: 40999 };
 const ENGINE = new URL('../../src/dataplane/packet/engine-module.js', import.meta.url).href;
 
 function service(protocol: 'tcp' | 'udp', port: number, rport: number, method: ForwardMethod): TableOp[] {
@@ -60,8 +64,8 @@ function addV6(topo: DrTopology): void {
   ].join(' && '));
 }
 
-describe('packet plane end to end over IPv6: the real engine, DR and masq, TCP and UDP', { skip }, () => {
-  const topo = new DrTopology('v6');
+for (const workers of [1, 2]) describe(`packet plane end to end over IPv6: the real engine, DR, masq and full NAT, TCP and UDP, ${workers} worker(s)`, { skip }, () => {
+  const topo = new DrTopology(`v6w${workers}`);
   const procs = new Procs();
   let host: DirectorHost | undefined;
   let udpSink: { out: () => string } | undefined;
@@ -76,8 +80,12 @@ describe('packet plane end to end over IPv6: the real engine, DR and masq, TCP a
     udpSink = procs.start(topo.rs, ['python3', '-c', UDP_SERVER, '5353', '6']);
     host = new DirectorHost(topo.lb);
     await host.call('start', {
-      interfaces: ['l0', 'l1'], announceInterfaces: ['l0'], engineModule: ENGINE, nftTable: TABLE,
-      ops: [...service('tcp', 80, 80, 'droute'), ...service('tcp', 8080, 80, 'masq'), ...service('udp', 5353, 5353, 'droute')],
+      interfaces: ['l0', 'l1'], announceInterfaces: ['l0'], engineModule: ENGINE, nftTable: TABLE, workers,
+      // Two workers steer by the table's addresses (fanout.ts): masq replies by the client, full-NAT ones by port.
+      engineOptions: { fullnat: { addresses: [LOCAL6], portMin: FULLNAT_PORTS.min, portMax: FULLNAT_PORTS.max } },
+      fullnatAddresses: [ip(LOCAL6)], fullnatPorts: FULLNAT_PORTS,
+      ops: [...service('tcp', 80, 80, 'droute'), ...service('tcp', 8080, 80, 'masq'), ...service('tcp', 8081, 80, 'fullnat'),
+        ...service('udp', 5353, 5353, 'droute')],
     });
     await waitFor('servers listening', async () => {
       const ss = (await nsRun(topo.rs, ['ss', '-ltnu'])).stdout;
@@ -91,7 +99,17 @@ describe('packet plane end to end over IPv6: the real engine, DR and masq, TCP a
     topo.down();
   });
 
-  const curl = (url: string, from: string) => nsRun(topo.cli, ['curl', '-s', '-g', '--max-time', '5', '--interface', from, url]);
+  /**
+   * curl from `from`; the first packets toward a neighbour the director has not resolved yet are
+   * held until NDP answers (held-frames.ts), so no SYN needs a retransmission (the client's count).
+   */
+  const curl = async (url: string, from: string) => {
+    const retrans = () => Number(sh(`ip netns exec ${topo.cli} cat /proc/net/snmp`).match(/^Tcp: \d.*$/m)![0].split(' ')[12]);
+    const before = retrans();
+    const r = await nsRun(topo.cli, ['curl', '-s', '-g', '--max-time', '5', '--interface', from, url]);
+    assert.equal(retrans() - before, 0, 'no TCP retransmission: nothing was dropped while the director resolved a neighbour');
+    return r;
+  };
   const stats = async (port: number) => {
     const s = await host!.call<PlaneSnapshot>('snapshot');
     const svc = s.engine.services.find((x) => x.key.kind === 'addr' && x.key.port === port);
@@ -119,6 +137,20 @@ describe('packet plane end to end over IPv6: the real engine, DR and masq, TCP a
     assert.equal(st.conns, 1);
     // The kernel forwarded none of it (forwarding=1): the exclusion kept the replies for tsvs.
     assert.equal(Number(sh(`ip netns exec ${topo.lb} cat /proc/net/snmp6`).match(/^Ip6OutForwDatagrams\s+(\d+)/m)?.[1]), 0);
+  });
+
+  test('full NAT: the real server sees the director\'s address, and the reply comes back to the client', async () => {
+    const r = await curl(`http://[${VIP6}]:8081/`, CLIENT);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${LOCAL6}\n`);
+    const st = await stats(8081);
+    assert.ok(st.outPkts >= 3, `OutPkts ${st.outPkts}`);
+    assert.equal(st.conns, 1);
+    // DR resolved the real server, masq the masq client, full NAT the DR client (never resolved: DR replies bypass the director).
+    const io = (await host!.call<PlaneSnapshot>('snapshot')).io;
+    assert.ok(io.neighHeld >= 3, `held ${io.neighHeld}`);
+    assert.deepEqual([io.neighReleased, io.neighHeldDropped], [io.neighHeld, 0]);
+    assert.equal((await host!.call<PlaneSnapshot>('snapshot')).engine.drops['no-neighbour'] ?? 0, 0);
   });
 
   test('UDP over DR keeps the client\'s address', async () => {

@@ -9,7 +9,7 @@ import { type Verdict, VerdictKind, newVerdict } from '../../core/engine-contrac
 import {
   Arena, PacketTx, RxRing, captureModeFor, captureRings, TP_STATUS_CSUMNOTREADY, TP_STATUS_GSO_TCP, TP_STATUS_USER, pageAlign,
 } from './af-packet.js';
-import { NEIGH_FRAME_MAX, NEIGH_PASS, NEIGH_REPLIED, type NeighbourResponder } from './arp.js';
+import { NEIGH_PASS, NEIGH_REPLIED, type NeighbourResponder } from './arp.js';
 import { ForwarderControl } from './forwarder-control.js';
 import { type Libc, check } from './ffi.js';
 import { FIX_OK, FrameFixup, type SegmentSink } from './frame-fixup.js';
@@ -17,6 +17,7 @@ import type { NeighbourCache } from './neighbour.js';
 import { NeighbourTalk } from './neighbour-talk.js';
 import type { LinuxNetContext } from './net-context.js';
 import { FlowOffloader } from './offload.js';
+import { HeldFrames, awaitsNeighbour } from './held-frames.js';
 import type { BpfFastPath } from './xdp/fast-path.js';
 import {
   CTL_MAIL, CTL_STOP, type FromWorker, type IoCounters, type PacketEngine, type ToWorker, type WorkerInit, type WorkerSnapshot,
@@ -72,6 +73,10 @@ export class Forwarder {
   private readonly segStarts = new Int32Array(SEG_SLOTS);
   private readonly segLens = new Int32Array(SEG_SLOTS);
   private readonly offloader: FlowOffloader | undefined;
+  /** Frames waiting for their next hop's MAC. */
+  private readonly held = new HeldFrames();
+  /** A neighbour was learned: held frames may go (checked after the frame being handled). */
+  private releaseDue = false;
 
   constructor(
     private readonly libc: Libc,
@@ -92,6 +97,8 @@ export class Forwarder {
       init, engine, net, neighbours, post, io: this.io, offloader: this.offloader, talk: this.talk,
       onNetChanged: () => this.refreshMtus(),
       collectIo: () => {
+        const h = this.held.counters;
+        Object.assign(this.io, { neighHeld: h.held, neighReleased: h.released, neighHeldDropped: h.dropped });
         for (const r of this.rings) {
           const s = r.stats();
           this.io.ringDrops += s.drops;
@@ -108,6 +115,12 @@ export class Forwarder {
       },
     });
     this.responder = this.control.responder;
+    net.holdUnresolved = true;
+    const shared = neighbours.onLearn;
+    neighbours.onLearn = (n) => {
+      shared?.(n);
+      this.releaseDue = true;
+    };
     this.refreshMtus();
     let maxMtu = 1500;
     for (const c of init.interfaces) maxMtu = Math.max(maxMtu, this.mtuOf.get(c.ifIndex) ?? 1500);
@@ -203,6 +216,7 @@ export class Forwarder {
           worked = true;
         }
       }
+      if (this.releaseDue) this.releaseHeld(this.clock.ms);
       if (this.tx.pending > 0) this.flush();
       if (Atomics.load(this.ctl, CTL_STOP) !== 0) return;
       const now = performance.now();
@@ -264,6 +278,7 @@ export class Forwarder {
     }
     const v = this.verdict;
     const view = this.slotViews[slot];
+    this.net.takePending();
     try {
       this.engine.process(view, len, ifIndex, v);
     } catch {
@@ -281,6 +296,11 @@ export class Forwarder {
         }
         if (v.kind === VerdictKind.Forward) this.io.forwarded++;
         else this.io.replies++;
+        const pending = this.net.takePending();
+        if (pending !== undefined && pending.ifIndex === v.ifIndex && awaitsNeighbour(out, 0)) {
+          this.held.hold(pending.addr, pending.ifIndex, out.subarray(0, n), now);
+          return;
+        }
         if (out.buffer === this.buf) {
           this.tx.queue(out.byteOffset, n, v.ifIndex);
           // Rewritten in place (direct routing): the frame shows the fast path what to install.
@@ -351,8 +371,16 @@ export class Forwarder {
     }
   }
 
+  /** Sends the held frames whose neighbour is known now; drops those that waited too long. */
+  private releaseHeld(now: number): void {
+    this.releaseDue = false;
+    if (this.held.size > 0) this.held.release(this.neighbours, (f, ifIndex) => this.emit(ifIndex, (u8, off) => (u8.set(f, off), f.length)), now);
+  }
+
   private housekeeping(now: number): void {
     this.nextTickMs = now + TICK_MS;
+    // Also what the kernel's table learned (a facts refresh), and the frames that waited too long.
+    this.releaseHeld(now);
     // Credits what the fast path forwarded (stats, conn timers) and retires its finished flows.
     this.offloader?.sync(OFFLOAD_SYNC_PER_TICK);
     try {
@@ -368,12 +396,12 @@ export class Forwarder {
     }
   }
 
-  /** Queues a frame built by `build(u8, off)` (returns its length) on ifIndex. */
+  /** Queues a frame built by `build(u8, off)` in the next staging slot (returns its length) on ifIndex. */
   private emit(ifIndex: number, build: (u8: Uint8Array, off: number) => number): void {
     if (this.tx.pending === this.init.batch) this.flush();
     const so = this.stagingOff + this.tx.pending * this.slotSize;
     const n = build(this.u8, so);
-    if (n > 0 && n <= NEIGH_FRAME_MAX) this.tx.queue(so, n, ifIndex);
+    if (n > 0 && n <= this.slotSize) this.tx.queue(so, n, ifIndex);
   }
 
   /** The worker's report (also reads the rings' PACKET_STATISTICS, which resets them). */

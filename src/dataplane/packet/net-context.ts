@@ -6,6 +6,7 @@ import { type IpAddress, inPrefix, ipKey, ipv4ToU32, parseIp } from '../../core/
 import { parseMac } from '../../core/packet/ethernet.js';
 import type { InterfaceInfo, NetContext, NextHop } from '../../core/engine-contract.js';
 import { type NeighbourCache, type NeighbourFact, parseIpNeigh } from './neighbour.js';
+import { UNRESOLVED_MAC } from './held-frames.js';
 
 /** One address on an interface, with its prefix. */
 export interface AddrFact {
@@ -150,6 +151,14 @@ export class LinuxNetContext implements NetContext {
   private cache6 = new Map<string, NextHop>();
   private cacheVersion = -1;
 
+  /**
+   * When set, a next hop whose MAC is not known yet is still returned, with UNRESOLVED_MAC, and
+   * recorded in `pending`, so the forwarder can hold the frame until resolution (held-frames.ts).
+   */
+  holdUnresolved = false;
+  /** The unresolved next hop of the latest nextHop call that returned one (takePending). */
+  private pending: { readonly addr: IpAddress; readonly ifIndex: number } | undefined;
+
   constructor(facts: NetFacts, private readonly neighbours: NeighbourCache, private readonly onMiss: MissHandler) {
     this.update(facts);
   }
@@ -171,6 +180,13 @@ export class LinuxNetContext implements NetContext {
     this.routes6 = sorted.filter((r) => r.dst.family === 6);
     this.neighbours.seed(facts.neighbours, nowMs);
     this.cacheVersion = -1;
+  }
+
+  /** The unresolved next hop returned since the last call, if any (and forgets it). */
+  takePending(): { readonly addr: IpAddress; readonly ifIndex: number } | undefined {
+    const p = this.pending;
+    this.pending = undefined;
+    return p;
   }
 
   /** The facts in force. */
@@ -211,13 +227,19 @@ export class LinuxNetContext implements NetContext {
     if (!r) return undefined;
     const via = r.gateway ?? dst;
     const n = this.neighbours.get(via);
-    if (!n || n.ifIndex !== r.ifIndex) {
+    const resolved = n !== undefined && n.ifIndex === r.ifIndex;
+    if (!resolved) {
       this.onMiss(via, r.ifIndex);
-      return undefined;
+      if (!this.holdUnresolved) return undefined;
     }
     const itf = this.byIndex.get(r.ifIndex);
     const src = r.prefsrc ?? this.sourceFor(itf, dst) ?? dst;
-    const hop: NextHop = { ifIndex: r.ifIndex, mac: n.mac, src, mtu: itf?.mtu ?? 1500 };
+    const hop: NextHop = { ifIndex: r.ifIndex, mac: resolved ? n.mac : UNRESOLVED_MAC, src, mtu: itf?.mtu ?? 1500 };
+    if (!resolved) {
+      // Not cached: the next lookup asks the neighbour cache again.
+      this.pending = { addr: via, ifIndex: r.ifIndex };
+      return hop;
+    }
     if (dst.family === 4) this.cache4.set(k4, hop);
     else this.cache6.set(k6, hop);
     return hop;

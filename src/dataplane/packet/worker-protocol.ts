@@ -193,6 +193,10 @@ export interface IoCounters {
   neighLearned: number;
   neighRequests: number;
   neighLimited: number;
+  /** Frames held while their next hop was resolved (held-frames.ts), then sent, or dropped (full, or no answer in time). */
+  neighHeld: number;
+  neighReleased: number;
+  neighHeldDropped: number;
   announcements: number;
   /** The kernel fast path (ADR 0005): flows installed / removed / refused (table full, other), packets it forwarded, flows in it now. */
   offloadInstalled: number;
@@ -214,7 +218,8 @@ export function newIoCounters(): IoCounters {
   return {
     rxFrames: 0, rxBytes: 0, forwarded: 0, replies: 0, local: 0, engineDrops: 0, engineErrors: 0, txFrames: 0, txErrors: 0,
     txCalls: 0, lastTxErrno: 0, ringDrops: 0, ringFreezes: 0, polls: 0, csumCompleted: 0, gsoFrames: 0, gsoSegments: 0,
-    oversize: 0, arpReplies: 0, naReplies: 0, neighLearned: 0, neighRequests: 0, neighLimited: 0, announcements: 0,
+    oversize: 0, arpReplies: 0, naReplies: 0, neighLearned: 0, neighRequests: 0, neighLimited: 0,
+    neighHeld: 0, neighReleased: 0, neighHeldDropped: 0, announcements: 0,
     offloadInstalled: 0, offloadRemoved: 0, offloadFull: 0, offloadFailed: 0, offloadPackets: 0, offloadActive: 0,
   };
 }
