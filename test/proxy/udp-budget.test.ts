@@ -95,13 +95,14 @@ for (const udpIo of UDP_IO_PATHS) {
         // newer. Evicting by creation order would take client 0, whose exchange just happened.
         await ask(socks.slice(0, 66), 2);
         const sessionOf = (s: dgram.Socket) => [...l.clients.values()].find((c) => c.flow.clientPort === s.address().port)?.session;
-        const first = sessionOf(socks[0]!);
-        assert.ok(first);
+        const before = socks.slice(0, 70).map(sessionOf);
+        assert.ok(before.every(Boolean));
         await ask(socks.slice(70), 3); // a new client: the budget is full
         assert.equal(plane.counters().udp.sessionsEvicted, 1);
-        assert.equal(sessionOf(socks[0]!), first, 'the oldest client, active again, keeps its session');
-        assert.equal(sessionOf(socks[66]!), undefined, 'the least recently active client gave its socket up');
-        assert.ok(sessionOf(socks[67]!));
+        const after = socks.slice(0, 70).map(sessionOf);
+        assert.ok(after.slice(0, 66).every((u, i) => u === before[i]), 'every client active again keeps its session');
+        // Which of the four idle ones goes depends on the order their first answers came back in.
+        assert.equal(after.slice(66).filter((u) => u === undefined).length, 1, 'one of the least recently active clients gave its socket up');
       } finally { for (const s of socks) s.close(); await plane.stop(); }
     });
 

@@ -222,6 +222,8 @@ export class Forwarder {
       const now = performance.now();
       this.clock.ms = now;
       if (Atomics.load(this.ctl, CTL_MAIL) !== this.mailSeen) this.drainMail();
+      // A neighbour another worker learned (mail) lets held frames go before the next ring turn's.
+      if (this.releaseDue) this.releaseHeld(this.clock.ms);
       if (now >= this.nextTickMs) this.housekeeping(now);
       if (!worked) {
         this.io.polls++;
@@ -263,6 +265,8 @@ export class Forwarder {
 
   /** Copies the frame at `src` into the next slot and handles it. */
   private frame(src: number, len: number, status: number, ifIndex: number, now: number, checksummed: boolean): void {
+    // A neighbour was just learned (an ARP/NDP answer in this block): its held frames go first, in order.
+    if (this.releaseDue) this.releaseHeld(now);
     if (this.tx.pending === this.init.batch) this.flush();
     const slot = this.tx.pending;
     const so = this.stagingOff + slot * this.slotSize;
@@ -296,9 +300,12 @@ export class Forwarder {
         }
         if (v.kind === VerdictKind.Forward) this.io.forwarded++;
         else this.io.replies++;
-        const pending = this.net.takePending();
-        if (pending !== undefined && pending.ifIndex === v.ifIndex && awaitsNeighbour(out, 0)) {
-          this.held.hold(pending.addr, pending.ifIndex, out.subarray(0, n), now);
+        if (awaitsNeighbour(out, 0)) {
+          // Toward a next hop being resolved: held until its MAC is known. A placeholder MAC without
+          // a pending hop on that interface would be an engine bug: never sent.
+          const pending = this.net.takePending();
+          if (pending !== undefined && pending.ifIndex === v.ifIndex) this.held.hold(pending.addr, pending.ifIndex, out.subarray(0, n), now);
+          else this.io.engineErrors++;
           return;
         }
         if (out.buffer === this.buf) {

@@ -27,8 +27,12 @@ interface Waiting {
   readonly frames: Uint8Array[];
 }
 
+/**
+ * Frames held; of those, sent; and frames dropped: refused (no room) or held too long. The engine
+ * counted every one of them as forwarded (its connection's InPkts too), as IPVS counts a packet
+ * the kernel's neighbour queue later drops.
+ */
 export interface HeldCounters {
-  /** Frames held, then sent or dropped. */
   held: number;
   released: number;
   dropped: number;

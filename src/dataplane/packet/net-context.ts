@@ -137,7 +137,7 @@ export type MissHandler = (addr: IpAddress, ifIndex: number) => void;
 /**
  * NetContext over NetFacts and a NeighbourCache. nextHop results are cached per destination and
  * reused (the same object is returned until routes or neighbours change), so the engine can ask
- * per packet without allocating.
+ * per packet without allocating; only a hop still being resolved is made anew on each call.
  */
 export class LinuxNetContext implements NetContext {
   private facts!: NetFacts;
