@@ -12,7 +12,8 @@ import {
 import { NEIGH_PASS, NEIGH_REPLIED, type NeighbourResponder } from './arp.js';
 import { ForwarderControl } from './forwarder-control.js';
 import { type Libc, check } from './ffi.js';
-import { FIX_OK, FrameFixup, type SegmentSink } from './frame-fixup.js';
+import { FIX_OK, FrameFixup } from './frame-fixup.js';
+import { SEG_SLOTS, SuperframeCutter, looksTcp } from './superframes.js';
 import type { NeighbourCache } from './neighbour.js';
 import { NeighbourTalk } from './neighbour-talk.js';
 import type { LinuxNetContext } from './net-context.js';
@@ -38,8 +39,6 @@ const TICK_MS = 100;
  * the loop at most (about 2 µs per map read); larger tables take proportionally longer per pass.
  */
 const OFFLOAD_SYNC_PER_TICK = 2048;
-/** Staging slots for the segments of one GSO frame (64 KiB / 1 KiB MSS, with margin). */
-const SEG_SLOTS = 72;
 
 /** Everything one worker owns; run() returns when the stop flag is set. */
 export class Forwarder {
@@ -56,7 +55,6 @@ export class Forwarder {
   private slotViews: Uint8Array[] = [];
   private readonly slotSize: number;
   private stagingOff = 0;
-  private segOff = 0;
   private pollOff = 0;
   private pollCount = 0;
   private readonly verdict: Verdict = newVerdict();
@@ -68,10 +66,7 @@ export class Forwarder {
   private nextSnapshotMs = 0;
   private readonly talk: NeighbourTalk;
   private readonly mtuOf = new Map<number, number>();
-  private readonly segSink: SegmentSink;
-  private segCount = 0;
-  private readonly segStarts = new Int32Array(SEG_SLOTS);
-  private readonly segLens = new Int32Array(SEG_SLOTS);
+  private readonly cutter: SuperframeCutter;
   private readonly offloader: FlowOffloader | undefined;
   /** Frames waiting for their next hop's MAC. */
   private readonly held = new HeldFrames();
@@ -140,7 +135,7 @@ export class Forwarder {
       const program = this.control.steering;
       this.rings.forEach((r, i) => r.attach(this.arena, init.fanout && program && { groupId: (init.fanout.groupId + i) & 0xffff, program }));
       this.stagingOff = this.arena.mapAnon(B * this.slotSize, 'staging slots');
-      this.segOff = this.arena.mapAnon(SEG_SLOTS * this.slotSize, 'segment slots');
+      this.cutter = new SuperframeCutter(this.fixup, this.arena.mapAnon(SEG_SLOTS * this.slotSize, 'segment slots'), this.slotSize);
       this.pollOff = this.arena.mapAnon(pollBytes, 'pollfds');
       this.eventFd = check(libc, 'eventfd', libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     } catch (e) {
@@ -149,14 +144,6 @@ export class Forwarder {
       throw e;
     }
     this.seal();
-    this.segSink = {
-      slot: () => (this.segCount >= SEG_SLOTS ? -1 : this.segOff + this.segCount * this.slotSize),
-      emit: (off: number, len: number) => {
-        this.segStarts[this.segCount] = off;
-        this.segLens[this.segCount] = len;
-        this.segCount++;
-      },
-    };
   }
 
   /** The eventfd the main thread writes to wake the worker. */
@@ -253,7 +240,7 @@ export class Forwarder {
       if (this.u8[p + SLL_PKTTYPE] !== PACKET_OUTGOING) {
         this.io.rxFrames++;
         this.io.rxBytes += snap;
-        if (snap > this.slotSize || (snap > maxFrame && ((status & TP_STATUS_GSO_TCP) !== 0 || this.looksTcp(fo)))) {
+        if (snap > this.slotSize || (snap > maxFrame && ((status & TP_STATUS_GSO_TCP) !== 0 || looksTcp(this.u8, fo)))) {
           this.oversized(fo, snap, status, ifIndex, now);
         } else this.frame(fo, snap, status, ifIndex, now, false);
       }
@@ -335,26 +322,15 @@ export class Forwarder {
    * segments, anything else is counted.
    */
   private oversized(src: number, len: number, status: number, ifIndex: number, now: number): void {
-    const mtu = this.mtuOf.get(ifIndex) ?? 1500;
-    this.segCount = 0;
-    if ((status & TP_STATUS_GSO_TCP) === 0 && !this.looksTcp(src)) {
-      this.io.oversize++;
-      return;
-    }
-    if (this.fixup.segmentTcp(this.u8, src, len, mtu, this.segSink) !== FIX_OK) {
+    const c = this.cutter;
+    const n = c.cut(this.u8, src, len, (status & TP_STATUS_GSO_TCP) !== 0, this.mtuOf.get(ifIndex) ?? 1500);
+    if (n < 0) {
       this.io.oversize++;
       return;
     }
     this.io.gsoFrames++;
-    this.io.gsoSegments += this.segCount;
-    const n = this.segCount;
-    for (let i = 0; i < n; i++) this.frame(this.segStarts[i], this.segLens[i], 0, ifIndex, now, true);
-  }
-
-  private looksTcp(src: number): boolean {
-    const u8 = this.u8;
-    const et = (u8[src + 12] << 8) | u8[src + 13];
-    return (et === 0x0800 && u8[src + 23] === 6) || (et === 0x86dd && u8[src + 20] === 6);
+    this.io.gsoSegments += n;
+    for (let i = 0; i < n; i++) this.frame(c.starts[i], c.lens[i], 0, ifIndex, now, true);
   }
 
   private flush(): void {
