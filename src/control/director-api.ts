@@ -92,6 +92,8 @@ export interface DataplaneCounters {
   readonly offload?: { readonly flows: number; readonly packets: number };
   /** The packet plane's forwarding workers: what each received, sent and lost at its rings (fanout balance). */
   readonly packetWorkers?: readonly PacketWorkerCounters[];
+  /** Frames held while a next hop was resolved, then sent, or dropped (packet plane, held-frames.ts). */
+  readonly packetHeldFrames?: { readonly held: number; readonly released: number; readonly dropped: number };
   /** The proxy plane's own event counts (accepts, connect failures, retries, UDP evictions...) and its UDP sockets. */
   readonly proxy?: ProxyCounters;
 }
@@ -99,6 +101,8 @@ export interface DataplaneCounters {
 /** One packet-plane forwarding worker's frame counts. */
 export interface PacketWorkerCounters {
   readonly index: number;
+  /** False once the worker failed (its share of the clients goes unserved, or moves: ADR 0003). */
+  readonly up: boolean;
   readonly rxFrames: number;
   readonly txFrames: number;
   /** Frames its receive rings had no room for (PACKET_STATISTICS). */

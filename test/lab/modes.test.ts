@@ -166,12 +166,15 @@ s.bind((src, 0))
 s.sendto(icmp, (vip, 0))
 `;
 
-/** The director's frames read per worker (its metrics, refreshed once a second). */
-async function workerFrames(): Promise<number[]> {
+/** A per-worker series of the director's metrics (refreshed once a second), in worker order. */
+async function perWorker(family: string): Promise<number[]> {
   const m = await inNs('tsvs-lab-director', ['curl', '-sf', '-m', '5', 'http://127.0.0.1:9180/metrics'], 10_000);
-  return [...m.matchAll(/^tsvs_packet_rx_frames_total\{worker="(\d+)"\} (\d+)$/gm)]
+  return [...m.matchAll(new RegExp(`^${family}\\{worker="(\\d+)"\\} (\\d+)$`, 'gm'))]
     .sort((a, b) => Number(a[1]) - Number(b[1])).map((x) => Number(x[2]));
 }
+
+/** The director's frames read per worker. */
+const workerFrames = () => perWorker('tsvs_packet_rx_frames_total');
 
 /** One TXT query through the VIP, from the client's address or `from` (dig -b: address, or address#port). */
 function dig(from?: string): Promise<string> {
@@ -192,6 +195,7 @@ async function checkWorkers(workers: number): Promise<void> {
   await settle();
   const before = await workerFrames();
   assert.equal(before.length, workers, `one series per worker: ${before.join(', ')}`);
+  assert.deepEqual(await perWorker('tsvs_packet_worker_up'), Array.from({ length: workers }, () => 1), 'every worker runs');
   for (const c of clients) for (let i = 0; i < 2; i++) assert.match(await dig(c), /"rs[12]"/);
   await settle();
   const spread = await workerFrames();

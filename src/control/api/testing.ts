@@ -19,13 +19,14 @@ export class FakeConns implements ConnSource {
   connsMax = 1 << 20;
   proxy: ProxyCounters | undefined;
   packetWorkers: PacketWorkerCounters[] | undefined;
+  packetHeldFrames: { held: number; released: number; dropped: number } | undefined;
   t = { tcp: 900, tcpfin: 120, udp: 300 };
   removed: number[] = [];
   connections(offset: number, limit: number) {
     return { total: this.entries.length, entries: this.entries.slice(offset, offset + limit) };
   }
   counters() {
-    return { drops: { ...this.drops }, conns: this.entries.length, connsMax: this.connsMax, proxy: this.proxy, packetWorkers: this.packetWorkers };
+    return { drops: { ...this.drops }, conns: this.entries.length, connsMax: this.connsMax, proxy: this.proxy, packetWorkers: this.packetWorkers, packetHeldFrames: this.packetHeldFrames };
   }
   getTimeouts() { return { ...this.t }; }
   setTimeouts(t: { tcp: number; tcpfin: number; udp: number }) {

@@ -151,8 +151,11 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
       const e = latest?.engine;
       const io = latest?.io;
       const offload = ctx.offload !== 'none' && io ? { flows: io.offloadActive, packets: io.offloadPackets } : undefined;
-      const packetWorkers = latest?.workers.map((w) => ({ index: w.index, rxFrames: w.io.rxFrames, txFrames: w.io.txFrames, ringDrops: w.io.ringDrops }));
-      return { drops: { ...(e?.drops ?? {}) }, conns: e?.conns ?? 0, connsMax: cfg.dataplane.maxConnections, offload, packetWorkers };
+      const packetWorkers = latest?.workers.map((w) => ({
+        index: w.index, up: plane.workerAlive(w.index), rxFrames: w.io.rxFrames, txFrames: w.io.txFrames, ringDrops: w.io.ringDrops,
+      }));
+      const packetHeldFrames = io && { held: io.neighHeld, released: io.neighReleased, dropped: io.neighHeldDropped };
+      return { drops: { ...(e?.drops ?? {}) }, conns: e?.conns ?? 0, connsMax: cfg.dataplane.maxConnections, offload, packetWorkers, packetHeldFrames };
     },
   });
 

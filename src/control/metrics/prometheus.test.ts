@@ -92,7 +92,8 @@ describe('Prometheus metrics (spec §8)', () => {
     web.stats.estimatorStep();
     td.conns.drops = { no_service: 3, 'quote"back\\slash\nnewline': 1 };
     td.conns.connsMax = 4096;
-    td.conns.packetWorkers = [{ index: 0, rxFrames: 120, txFrames: 118, ringDrops: 0 }, { index: 1, rxFrames: 95, txFrames: 95, ringDrops: 4 }];
+    td.conns.packetWorkers = [{ index: 0, up: true, rxFrames: 120, txFrames: 118, ringDrops: 0 }, { index: 1, up: false, rxFrames: 95, txFrames: 95, ringDrops: 4 }];
+    td.conns.packetHeldFrames = { held: 5, released: 4, dropped: 1 };
     td.conns.proxy = { tcp: { connectFailures: 2, retries: 1 }, udp: { sessionsEvicted: 7 }, udpSockets: { used: 3, limit: 10 } };
     td.setHealth([{ service: web, dest: web.destinations[0], addr: web.destinations[0].addr, port: web.destinations[0].port, alive: false, checkers: [] }]);
     text = renderMetrics(td.director);
@@ -148,6 +149,11 @@ describe('Prometheus metrics (spec §8)', () => {
       'tsvs_packet_rx_frames_total{worker="1"} 95',
       'tsvs_packet_tx_frames_total{worker="0"} 118',
       'tsvs_packet_ring_drops_total{worker="1"} 4',
+      'tsvs_packet_worker_up{worker="0"} 1',
+      'tsvs_packet_worker_up{worker="1"} 0',
+      'tsvs_packet_held_frames_total{outcome="held"} 5',
+      'tsvs_packet_held_frames_total{outcome="released"} 4',
+      'tsvs_packet_held_frames_total{outcome="dropped"} 1',
       'tsvs_proxy_udp_sockets_limit 10',
       // One 2 s period: 100 pkts -> avg 12800 -> 12; 8000 B -> avg 32000 -> 1000; 10 conns -> 1280 -> 1 (spec §5.8).
       'tsvs_service_rate_incoming_packets_per_second{service="tcp:10.0.0.1:80"} 12',

@@ -182,6 +182,12 @@ export function renderMetrics(api: MetricsSource, control?: ControlCounters): st
     x.family('tsvs_packet_rx_frames_total', 'counter', 'Frames a packet-plane forwarding worker read from its receive rings.', per((w) => w.rxFrames));
     x.family('tsvs_packet_tx_frames_total', 'counter', 'Frames a packet-plane forwarding worker sent.', per((w) => w.txFrames));
     x.family('tsvs_packet_ring_drops_total', 'counter', "Frames a packet-plane worker's receive rings had no room for.", per((w) => w.ringDrops));
+    x.family('tsvs_packet_worker_up', 'gauge', 'Whether a packet-plane forwarding worker runs (0: it failed; restart the daemon).', per((w) => (w.up ? 1 : 0)));
+  }
+  if (dp.packetHeldFrames) {
+    const h = dp.packetHeldFrames;
+    x.family('tsvs_packet_held_frames_total', 'counter', 'Frames the packet plane held while it resolved their next hop (ARP/NDP), and what became of them.',
+      [[[['outcome', 'held']], h.held], [[['outcome', 'released']], h.released], [[['outcome', 'dropped']], h.dropped]]);
   }
   if (dp.proxy) {
     const events = (protocol: string, c: Readonly<Record<string, number>>) =>

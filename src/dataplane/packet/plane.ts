@@ -99,6 +99,11 @@ export class PacketPlane {
   private ops: TableOp[] = [];
   private readonly wakeBuf = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
+  /** Whether forwarding worker `index` still runs (a worker that failed after start does not). */
+  workerAlive(index: number): boolean {
+    return this.workers.find((w) => w.index === index)?.alive ?? false;
+  }
+
   /** True between a successful start() and stop(). */
   get running(): boolean {
     return this.workers.length > 0;
