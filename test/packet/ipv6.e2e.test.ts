@@ -74,8 +74,9 @@ for (const workers of [1, 2]) describe(`packet plane end to end over IPv6: the r
   before(async () => {
     topo.up();
     addV6(topo);
-    // The link-local addresses came up before DAD was turned off: until their DAD ends they are
-    // not the director's, and a neighbour advertisement to one would be forwarded (forwarding=1).
+    // The link-local addresses came up before DAD was turned off: until their DAD ends the
+    // kernels of the client and the real server hold back their own solicitations, and would cost
+    // the first exchanges a retransmission that is none of the director's doing.
     await waitFor('duplicate address detection', () => [topo.cli, topo.lb, topo.rs].every((n) => sh(`ip -n ${n} -6 addr show tentative`).trim() === ''));
     procs.start(topo.rs, ['python3', '-c', WHO_SERVER, '80']);
     udpSink = procs.start(topo.rs, ['python3', '-c', UDP_SERVER, '5353', '6']);

@@ -13,7 +13,10 @@ const ADDR = [
   { ifindex: 7, ifname: 'l0', flags: ['BROADCAST', 'UP'], mtu: 1500, address: '02:00:00:00:01:00',
     addr_info: [{ family: 'inet', local: '198.18.0.2', prefixlen: 24, scope: 'global' }, { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' }] },
   { ifindex: 9, ifname: 'l1', flags: ['BROADCAST'], mtu: 9000, address: '02:00:00:00:01:01', master: 'br0',
-    addr_info: [{ family: 'inet', local: '198.18.1.2', prefixlen: 24, scope: 'global' }] },
+    addr_info: [{ family: 'inet', local: '198.18.1.2', prefixlen: 24, scope: 'global' },
+      // Still in duplicate address detection, and failed it: not the interface's.
+      { family: 'inet6', local: 'fe80::ff:fe00:101', prefixlen: 64, scope: 'link', tentative: true },
+      { family: 'inet6', local: '2001:db8:1::2', prefixlen: 64, scope: 'global', dadfailed: true, tentative: true }] },
 ];
 const ROUTE4 = [
   { dst: 'default', gateway: '198.18.0.1', dev: 'l0', flags: [] },
@@ -35,7 +38,7 @@ function facts(): NetFacts {
   return { interfaces, routes: parseIpRoute(ROUTE4, idx), neighbours: parseIpNeigh(NEIGH, idx) };
 }
 
-test('parseIpAddr reads index, name, MAC, MTU, UP, addresses and the bridge or bond it is a port of', () => {
+test('parseIpAddr reads index, name, MAC, MTU, UP, addresses (not those in or failed by DAD) and the bridge or bond it is a port of', () => {
   const i = parseIpAddr(ADDR);
   assert.deepEqual(i.map((x) => [x.ifIndex, x.name, x.mtu, x.up, x.addrs.map((a) => `${formatIp(a.addr)}/${a.prefixLen}`), x.master]), [
     [1, 'lo', 65536, true, ['127.0.0.1/8', '198.18.0.100/32'], undefined],

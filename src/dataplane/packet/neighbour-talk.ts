@@ -65,8 +65,9 @@ export class NeighbourTalk {
     for (const r of reqs) {
       const itf = this.net.interface(r.ifIndex);
       if (!itf) continue;
-      const wantLink = r.addr.family === 6;
-      const src = itf.addrs.find((a) => a.addr.family === r.addr.family && (wantLink ? a.scope === 'link' : a.scope !== 'host'))?.addr;
+      // IPv6: from the link-local address, or (while it is in DAD) any other of the interface's.
+      const of = (scope: (s: string) => boolean) => itf.addrs.find((a) => a.addr.family === r.addr.family && scope(a.scope))?.addr;
+      const src = (r.addr.family === 6 ? of((s) => s === 'link') : undefined) ?? of((s) => s !== 'host');
       if (!src) continue;
       this.out.emit(r.ifIndex, (u8, o) => (r.addr.family === 4
         ? buildArpRequest(u8, o, itf.mac, src.bytes, r.addr.bytes)

@@ -58,6 +58,9 @@ export function parseIpAddr(json: unknown): InterfaceFact[] {
     if (typeof e.ifindex !== 'number' || typeof e.ifname !== 'string') continue;
     const addrs: AddrFact[] = [];
     for (const a of (Array.isArray(e.addr_info) ? e.addr_info : []) as Json[]) {
+      // An IPv6 address still in duplicate address detection (or that failed it) is not the
+      // interface's yet: the kernel delivers nothing to it, and it must not be a source (RFC 4862).
+      if (a.tentative === true || a.dadfailed === true) continue;
       const ip = typeof a.local === 'string' ? parseIp(a.local) : undefined;
       if (ip && typeof a.prefixlen === 'number') addrs.push({ addr: ip, prefixLen: a.prefixlen, scope: String(a.scope ?? 'global') });
     }
