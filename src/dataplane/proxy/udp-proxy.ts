@@ -190,6 +190,11 @@ export class UdpListener implements SocketHolder {
     if (svc.isOnePacket === this.onePacketMode) return;
     this.onePacketMode = svc.isOnePacket;
     // A client holds sockets of the old mode only: all of them go.
+    this.closeClients();
+  }
+
+  /** Closes every client's sockets and forgets them all. */
+  private closeClients(): void {
     for (let c = this.oldest; c !== undefined;) {
       const next = c.newer;
       c.close();
@@ -374,15 +379,7 @@ export class UdpListener implements SocketHolder {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.budget.leave(this);
-    for (let c = this.oldest; c !== undefined;) {
-      const next = c.newer;
-      c.close();
-      c.listed = false;
-      c.older = c.newer = undefined;
-      c = next;
-    }
-    this.clients.clear();
-    this.oldest = this.newest = undefined;
+    this.closeClients();
     return this.sock.close();
   }
 }
