@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatIp } from '../../src/core/net/addr.js';
 import { NeighbourCache, parseIpNeigh } from '../../src/dataplane/packet/neighbour.js';
+import { UNRESOLVED_MAC } from '../../src/dataplane/packet/held-frames.js';
 import { LinuxNetContext, parseIpAddr, parseIpRoute, type NetFacts } from '../../src/dataplane/packet/net-context.js';
 import { ip } from './fixtures/wire.js';
 
@@ -74,20 +75,27 @@ test('nextHop: the longest prefix wins over the default route; off-link goes via
   assert.deepEqual(Array.from(h.mac), [2, 0, 0, 0, 0, 0xc0]);
 });
 
-test('nextHop: a missing neighbour asks the data plane to resolve the gateway and returns undefined', () => {
+test('nextHop: a missing neighbour asks the data plane to resolve the gateway, and gives a pending hop (cached, asking again each time)', () => {
   const misses: string[] = [];
   const ctx = new LinuxNetContext(facts(), new NeighbourCache(), (a, i) => misses.push(`${formatIp(a)}@${i}`));
-  assert.equal(ctx.nextHop(ip('198.18.9.9')), undefined);
-  assert.equal(ctx.nextHop(ip('198.18.1.77')), undefined);
-  assert.deepEqual(misses, ['198.18.1.50@9', '198.18.1.77@9']);
+  const viaGw = ctx.nextHop(ip('198.18.9.9'))!;
+  assert.deepEqual([Array.from(viaGw.mac), viaGw.ifIndex], [Array.from(UNRESOLVED_MAC), 9]);
+  const p = ctx.takePending()!;
+  assert.equal(p, viaGw);
+  assert.deepEqual([formatIp(p.via), p.key], ['198.18.1.50', '9/198.18.1.50']);
+  assert.equal(ctx.takePending(), undefined, 'taken');
+  assert.equal(ctx.nextHop(ip('198.18.1.77'))!.mac, UNRESOLVED_MAC);
+  assert.equal(ctx.nextHop(ip('198.18.1.77')), ctx.takePending(), 'the same pending object again: no allocation per packet');
+  assert.deepEqual(misses, ['198.18.1.50@9', '198.18.1.77@9', '198.18.1.77@9']);
   assert.equal(ctx.nextHop(ip('2001:db8::1')), undefined, 'no IPv6 route at all: no miss either');
-  assert.equal(misses.length, 2);
+  assert.equal(ctx.takePending(), undefined);
+  assert.equal(misses.length, 3);
 });
 
 test('a solicited ARP answer fills the cache and invalidates cached misses', () => {
   const cache = new NeighbourCache();
   const ctx = new LinuxNetContext(facts(), cache, (a, i) => cache.request(a, i, 0));
-  assert.equal(ctx.nextHop(ip('198.18.1.77')), undefined);
+  assert.equal(ctx.nextHop(ip('198.18.1.77'))!.mac, UNRESOLVED_MAC);
   assert.equal(cache.learn(ip('198.18.1.77'), 9, new Uint8Array([2, 0, 0, 0, 2, 0x77]), 10, true), true);
   assert.deepEqual(Array.from(ctx.nextHop(ip('198.18.1.77'))!.mac), [2, 0, 0, 0, 2, 0x77]);
 });

@@ -70,8 +70,8 @@ export class Forwarder {
   private readonly offloader: FlowOffloader | undefined;
   /** Frames waiting for their next hop's MAC. */
   private readonly held = new HeldFrames();
-  /** A neighbour was learned: held frames may go (checked after the frame being handled). */
-  private releaseDue = false;
+  /** The neighbour cache's version the held frames were last checked against. */
+  private heldVersion = -1;
 
   constructor(
     private readonly libc: Libc,
@@ -110,12 +110,6 @@ export class Forwarder {
       },
     });
     this.responder = this.control.responder;
-    net.holdUnresolved = true;
-    const shared = neighbours.onLearn;
-    neighbours.onLearn = (n) => {
-      shared?.(n);
-      this.releaseDue = true;
-    };
     this.refreshMtus();
     let maxMtu = 1500;
     for (const c of init.interfaces) maxMtu = Math.max(maxMtu, this.mtuOf.get(c.ifIndex) ?? 1500);
@@ -203,14 +197,14 @@ export class Forwarder {
           worked = true;
         }
       }
-      if (this.releaseDue) this.releaseHeld(this.clock.ms);
+      if (this.releaseDue()) this.releaseHeld(this.clock.ms);
       if (this.tx.pending > 0) this.flush();
       if (Atomics.load(this.ctl, CTL_STOP) !== 0) return;
       const now = performance.now();
       this.clock.ms = now;
       if (Atomics.load(this.ctl, CTL_MAIL) !== this.mailSeen) this.drainMail();
       // A neighbour another worker learned (mail) lets held frames go before the next ring turn's.
-      if (this.releaseDue) this.releaseHeld(this.clock.ms);
+      if (this.releaseDue()) this.releaseHeld(this.clock.ms);
       if (now >= this.nextTickMs) this.housekeeping(now);
       if (!worked) {
         this.io.polls++;
@@ -253,7 +247,7 @@ export class Forwarder {
   /** Copies the frame at `src` into the next slot and handles it. */
   private frame(src: number, len: number, status: number, ifIndex: number, now: number, checksummed: boolean): void {
     // A neighbour was just learned (an ARP/NDP answer in this block): its held frames go first, in order.
-    if (this.releaseDue) this.releaseHeld(now);
+    if (this.releaseDue()) this.releaseHeld(now);
     if (this.tx.pending === this.init.batch) this.flush();
     const slot = this.tx.pending;
     const so = this.stagingOff + slot * this.slotSize;
@@ -291,7 +285,7 @@ export class Forwarder {
           // Toward a next hop being resolved: held until its MAC is known. A placeholder MAC without
           // a pending hop on that interface would be an engine bug: never sent.
           const pending = this.net.takePending();
-          if (pending !== undefined && pending.ifIndex === v.ifIndex) this.held.hold(pending.addr, pending.ifIndex, out.subarray(0, n), now);
+          if (pending !== undefined && pending.ifIndex === v.ifIndex) this.held.hold(pending, out.subarray(0, n), now);
           else this.io.engineErrors++;
           return;
         }
@@ -354,15 +348,20 @@ export class Forwarder {
     }
   }
 
+  /** Frames are held and the neighbour cache changed since they were last checked (an answer came, here, from another worker or from the kernel's table). */
+  private releaseDue(): boolean {
+    return this.held.size > 0 && this.neighbours.version !== this.heldVersion;
+  }
+
   /** Sends the held frames whose neighbour is known now; drops those that waited too long. */
   private releaseHeld(now: number): void {
-    this.releaseDue = false;
+    this.heldVersion = this.neighbours.version;
     if (this.held.size > 0) this.held.release(this.neighbours, (f, ifIndex) => this.emit(ifIndex, (u8, off) => (u8.set(f, off), f.length)), now);
   }
 
   private housekeeping(now: number): void {
     this.nextTickMs = now + TICK_MS;
-    // Also what the kernel's table learned (a facts refresh), and the frames that waited too long.
+    // The frames that waited too long.
     this.releaseHeld(now);
     // Credits what the fast path forwarded (stats, conn timers) and retires its finished flows.
     this.offloader?.sync(OFFLOAD_SYNC_PER_TICK);

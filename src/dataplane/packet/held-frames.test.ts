@@ -2,13 +2,16 @@
 // order, bounded per neighbour and in neighbours, dropped after HOLD_MS; the zero-MAC mark.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type IpAddress, parseIp } from '../../core/net/addr.js';
+import { type IpAddress, ipKey, parseIp } from '../../core/net/addr.js';
 import { HOLD_MS, HOLD_NEIGHBOURS, HOLD_PER_NEIGHBOUR, HeldFrames, UNRESOLVED_MAC, awaitsNeighbour } from './held-frames.js';
+import type { PendingHop } from './net-context.js';
 
 const A = parseIp('198.18.1.1')!;
 const B = parseIp('2001:db8:1::1')!;
 const MAC = Uint8Array.from([2, 0, 0, 0, 2, 0]);
 const frame = (tag: number) => Uint8Array.from([...UNRESOLVED_MAC, 2, 0, 0, 0, 1, 1, 8, 0, tag]);
+/** The hop net-context.ts gives toward `via` on interface 3 while it is resolved. */
+const hop = (via: IpAddress): PendingHop => ({ ifIndex: 3, mac: UNRESOLVED_MAC, src: via, mtu: 1500, via, key: `3/${ipKey(via)}` });
 
 /** Releases with the neighbours in `known` (all on interface 3). */
 function released(h: HeldFrames, known: ReadonlyMap<IpAddress, Uint8Array>, now: number): Array<[number[], number]> {
@@ -21,9 +24,9 @@ function released(h: HeldFrames, known: ReadonlyMap<IpAddress, Uint8Array>, now:
 test('frames wait for their neighbour, then go in order with its MAC; another neighbour\'s keep waiting', () => {
   const h = new HeldFrames();
   assert.ok(awaitsNeighbour(frame(1), 0));
-  h.hold(A, 3, frame(1), 0);
-  h.hold(A, 3, frame(2), 1);
-  h.hold(B, 3, frame(3), 2);
+  h.hold(hop(A), frame(1), 0);
+  h.hold(hop(A), frame(2), 1);
+  h.hold(hop(B), frame(3), 2);
   assert.deepEqual(released(h, new Map(), 10), [], 'nothing known yet');
   const out = released(h, new Map([[A, MAC]]), 20);
   assert.deepEqual(out.map(([f, i]) => [f.slice(0, 6), f[14], i]), [[[2, 0, 0, 0, 2, 0], 1, 3], [[2, 0, 0, 0, 2, 0], 2, 3]]);
@@ -34,8 +37,8 @@ test('frames wait for their neighbour, then go in order with its MAC; another ne
 
 test('bounded: per neighbour and in neighbours; unanswered frames are dropped after HOLD_MS', () => {
   const h = new HeldFrames();
-  for (let i = 0; i < HOLD_PER_NEIGHBOUR + 2; i++) h.hold(A, 3, frame(i), 0);
-  for (let i = 0; i < HOLD_NEIGHBOURS; i++) h.hold(parseIp(`198.18.9.${i}`)!, 3, frame(0), 0);
+  for (let i = 0; i < HOLD_PER_NEIGHBOUR + 2; i++) h.hold(hop(A), frame(i), 0);
+  for (let i = 0; i < HOLD_NEIGHBOURS; i++) h.hold(hop(parseIp(`198.18.9.${i}`)!), frame(0), 0);
   assert.equal(h.size, HOLD_NEIGHBOURS, 'A plus 63 others: the 64th other found no room');
   assert.deepEqual(h.counters, { held: HOLD_PER_NEIGHBOUR + HOLD_NEIGHBOURS - 1, released: 0, dropped: 3 });
   assert.deepEqual(released(h, new Map(), HOLD_MS), [], 'still in time');

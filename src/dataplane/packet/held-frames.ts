@@ -5,7 +5,8 @@
 // here, and sends it once ARP/NDP (or the kernel's table) names the MAC. Bounded: a few frames per
 // neighbour, a few neighbours, for as long as the kernel would try (3 s); the rest are dropped and
 // counted. Copies are made only while a neighbour is being resolved, never on the forwarding path.
-import { type IpAddress, ipKey } from '../../core/net/addr.js';
+import type { IpAddress } from '../../core/net/addr.js';
+import type { PendingHop } from './net-context.js';
 
 /** The destination MAC a frame toward an unresolved next hop carries until it is held. */
 export const UNRESOLVED_MAC = new Uint8Array(6);
@@ -47,14 +48,13 @@ export class HeldFrames {
     return this.waiting.size;
   }
 
-  /** Keeps a copy of `frame` until `addr` on `ifIndex` is resolved; false (dropped) when full. */
-  hold(addr: IpAddress, ifIndex: number, frame: Uint8Array, nowMs: number): boolean {
-    const key = `${ifIndex}/${ipKey(addr)}`;
-    let w = this.waiting.get(key);
+  /** Keeps a copy of `frame` until the hop's neighbour is resolved; false (dropped) when full. */
+  hold(hop: PendingHop, frame: Uint8Array, nowMs: number): boolean {
+    let w = this.waiting.get(hop.key);
     if (!w) {
       if (this.waiting.size >= HOLD_NEIGHBOURS) return this.drop(1);
-      w = { addr, ifIndex, sinceMs: nowMs, frames: [] };
-      this.waiting.set(key, w);
+      w = { addr: hop.via, ifIndex: hop.ifIndex, sinceMs: nowMs, frames: [] };
+      this.waiting.set(hop.key, w);
     }
     if (w.frames.length >= HOLD_PER_NEIGHBOUR) return this.drop(1);
     w.frames.push(frame.slice());

@@ -138,9 +138,21 @@ export function factsDigest(f: NetFacts): string {
 export type MissHandler = (addr: IpAddress, ifIndex: number) => void;
 
 /**
+ * A next hop whose MAC is still being resolved: it carries UNRESOLVED_MAC, and says which
+ * neighbour (and interface) the frames forwarded there wait for (held-frames.ts).
+ */
+export interface PendingHop extends NextHop {
+  readonly via: IpAddress;
+  /** `via` and the interface as one key (made once, not per frame). */
+  readonly key: string;
+}
+
+/**
  * NetContext over NetFacts and a NeighbourCache. nextHop results are cached per destination and
  * reused (the same object is returned until routes or neighbours change), so the engine can ask
- * per packet without allocating; only a hop still being resolved is made anew on each call.
+ * per packet without allocating. A neighbour not resolved yet gives a PendingHop, cached too:
+ * each lookup asks for resolution again (rate limited by the cache) and records it in takePending(),
+ * and the neighbour cache's next change (the answer) replaces it with the resolved hop.
  */
 export class LinuxNetContext implements NetContext {
   private facts!: NetFacts;
@@ -154,13 +166,8 @@ export class LinuxNetContext implements NetContext {
   private cache6 = new Map<string, NextHop>();
   private cacheVersion = -1;
 
-  /**
-   * When set, a next hop whose MAC is not known yet is still returned, with UNRESOLVED_MAC, and
-   * recorded in `pending`, so the forwarder can hold the frame until resolution (held-frames.ts).
-   */
-  holdUnresolved = false;
   /** The unresolved next hop of the latest nextHop call that returned one (takePending). */
-  private pending: { readonly addr: IpAddress; readonly ifIndex: number } | undefined;
+  private pending: PendingHop | undefined;
 
   constructor(facts: NetFacts, private readonly neighbours: NeighbourCache, private readonly onMiss: MissHandler) {
     this.update(facts);
@@ -186,7 +193,7 @@ export class LinuxNetContext implements NetContext {
   }
 
   /** The unresolved next hop returned since the last call, if any (and forgets it). */
-  takePending(): { readonly addr: IpAddress; readonly ifIndex: number } | undefined {
+  takePending(): PendingHop | undefined {
     const p = this.pending;
     this.pending = undefined;
     return p;
@@ -224,27 +231,27 @@ export class LinuxNetContext implements NetContext {
     }
     const k4 = dst.family === 4 ? ipv4ToU32(dst) : 0;
     const k6 = dst.family === 6 ? ipKey(dst) : '';
-    const hit = dst.family === 4 ? this.cache4.get(k4) : this.cache6.get(k6);
-    if (hit) return hit;
-    const r = this.route(dst);
-    if (!r) return undefined;
-    const via = r.gateway ?? dst;
-    const n = this.neighbours.get(via);
-    const resolved = n !== undefined && n.ifIndex === r.ifIndex;
-    if (!resolved) {
-      this.onMiss(via, r.ifIndex);
-      if (!this.holdUnresolved) return undefined;
+    let hop = dst.family === 4 ? this.cache4.get(k4) : this.cache6.get(k6);
+    if (!hop) {
+      const r = this.route(dst);
+      if (!r) return undefined;
+      const via = r.gateway ?? dst;
+      const n = this.neighbours.get(via);
+      const itf = this.byIndex.get(r.ifIndex);
+      const src = r.prefsrc ?? this.sourceFor(itf, dst) ?? dst;
+      const mtu = itf?.mtu ?? 1500;
+      const made: NextHop | PendingHop = n !== undefined && n.ifIndex === r.ifIndex
+        ? { ifIndex: r.ifIndex, mac: n.mac, src, mtu }
+        : { ifIndex: r.ifIndex, mac: UNRESOLVED_MAC, src, mtu, via, key: `${r.ifIndex}/${ipKey(via)}` };
+      if (dst.family === 4) this.cache4.set(k4, made);
+      else this.cache6.set(k6, made);
+      hop = made;
     }
-    const itf = this.byIndex.get(r.ifIndex);
-    const src = r.prefsrc ?? this.sourceFor(itf, dst) ?? dst;
-    const hop: NextHop = { ifIndex: r.ifIndex, mac: resolved ? n.mac : UNRESOLVED_MAC, src, mtu: itf?.mtu ?? 1500 };
-    if (!resolved) {
-      // Not cached: the next lookup asks the neighbour cache again.
-      this.pending = { addr: via, ifIndex: r.ifIndex };
-      return hop;
+    if (hop.mac === UNRESOLVED_MAC) {
+      const p = hop as PendingHop;
+      this.onMiss(p.via, p.ifIndex);
+      this.pending = p;
     }
-    if (dst.family === 4) this.cache4.set(k4, hop);
-    else this.cache6.set(k6, hop);
     return hop;
   }
 
