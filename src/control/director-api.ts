@@ -31,11 +31,7 @@ export interface ApplyResult {
   readonly dryRun: boolean;
   readonly ops: readonly TableOp[];
   /** Present when ok is false: what was wrong, naming the operation. Nothing was applied. */
-  readonly error?: {
-    readonly errno?: string;
-    readonly message: string;
-    readonly opIndex?: number;
-  };
+  readonly error?: { readonly errno?: string; readonly message: string; readonly opIndex?: number };
 }
 
 /** An event worth telling operators about (transitions only; never per packet). */

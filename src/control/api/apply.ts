@@ -69,7 +69,7 @@ export function applyError(result: ApplyResult, locate: OpLocator = () => ''): H
   let field: string | null = null;
   if (code === 'bad_request' || code === 'conflict') {
     const prefix = op ? locate(op) : null;
-    const suffix = code !== 'bad_request' ? null : fieldOfMessage(err.message);
+    const suffix = code === 'bad_request' ? fieldOfMessage(err.message) : null;
     if (prefix !== null && suffix !== null) field = prefix + suffix;
     else if (prefix) field = prefix.replace(/\.$/, '');
   }

@@ -4,7 +4,7 @@
 // reported together.
 import { formatEndpoint, ipKey, isLoopback, parseEndpoint, parseIp, parsePrefix, sameEndpoint } from '../../core/net/addr.js';
 import type { AddressFamily, IpAddress } from '../../core/net/addr.js';
-import type { CheckSpec, Config, RealServerSpec, ServiceSpec, TunnelSpec } from './schema.js';
+import type { CheckSpec, Config, OffloadMode, RealServerSpec, ServiceSpec, TunnelSpec } from './schema.js';
 import { MIN_TOKEN_LENGTH } from './schema-values.js';
 import { famName, netmaskExpected, netmaskFits } from './netmask.js';
 
@@ -68,7 +68,7 @@ function validateDataplane(cfg: Partial<Config>, report: Report): void {
  * the ports of its own residue, port % workers, so that replies are steered to it). Checked for
  * the config, and again when the plane starts with the effective (command-line) dataplane.
  */
-export function packetWorkerProblems(dp: Config['dataplane'], offload: string): { path: PathSeg[]; message: string }[] {
+export function packetWorkerProblems(dp: Config['dataplane'], offload: OffloadMode): { path: PathSeg[]; message: string }[] {
   const workers = dp.packet.workers;
   const out: { path: PathSeg[]; message: string }[] = [];
   if (workers > 1 && offload !== 'none') {

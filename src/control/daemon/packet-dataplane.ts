@@ -80,7 +80,8 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
   // a config that says otherwise.
   const problem = packetWorkerProblems(cfg.dataplane, ctx.offload)[0];
   if (problem) throw new Error(`Cannot start the packet plane with ${workers} forwarding workers: ${problem.path.join('.')}: ${problem.message}`);
-  const fullnatAddrs = cfg.dataplane.fullnat.localAddresses;
+  // Validated by the config: every one parses.
+  const fullnatAddrs = cfg.dataplane.fullnat.localAddresses.map(parseIp).filter((a): a is IpAddress => a !== undefined);
   const fullnatPorts = { min: cfg.dataplane.fullnat.portRange.min, max: cfg.dataplane.fullnat.portRange.max };
   const engineOptions: PacketEngineOptions = {
     fullnat: fullnatAddrs.length > 0 ? { addresses: fullnatAddrs, portMin: fullnatPorts.min, portMax: fullnatPorts.max } : undefined,
@@ -108,7 +109,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
       engineOptions,
       ops: tableOps(table),
       sysctls: engineSettings(ctx),
-      fullnatAddresses: fullnatAddrs.map(parseIp).filter((a): a is IpAddress => a !== undefined),
+      fullnatAddresses: fullnatAddrs,
       fullnatPorts: fullnatAddrs.length > 0 ? fullnatPorts : undefined,
       offload: ctx.offload === 'none' ? undefined : { mode: FAST_PATH_MODE[ctx.offload], maxFlows: cfg.dataplane.packet.offloadFlows },
       workers,

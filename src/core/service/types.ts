@@ -15,6 +15,7 @@ export type ForwardMethod = 'masq' | 'droute' | 'tunnel' | 'local' | 'fullnat';
 export function repliesThroughDirector(m: ForwardMethod | undefined): boolean {
   return m === 'masq' || m === 'fullnat';
 }
+
 export type TunnelType = 'ipip' | 'gue' | 'gre';
 export type TunnelCsum = 'nocsum' | 'csum' | 'remcsum';
 

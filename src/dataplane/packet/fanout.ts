@@ -14,7 +14,7 @@
 // place). This module only builds the program; af-packet.ts gives it to the groups,
 // forwarder-control.ts rebuilds it as the VIPs change.
 import { type IpAddress, ipKey } from '../../core/net/addr.js';
-import { ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../../core/packet/frame.js';
+import { ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6, rd32 } from '../../core/packet/frame.js';
 import { ICMP4_ERROR_TYPES, ICMPV6_FIRST_INFO_TYPE } from '../../core/packet/l4.js';
 
 /**
@@ -90,19 +90,18 @@ const xor4 = (off: number, label?: string): Insn[] => [
   { code: LD_W_ABS, k: off + 12 }, { code: XOR_X },
 ];
 
-const u32 = (b: Uint8Array, i: number) => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
 
 /** A is one of `addrs` (IPv4): jump to `to`. Two instructions each, so no conditional jump is long. */
 const anyOf4 = (addrs: readonly IpAddress[], to: string): Insn[] =>
-  addrs.filter((a) => a.family === 4).flatMap((a): Insn[] => [{ code: JEQ_K, k: u32(a.bytes, 0), jf: 1 }, { code: JA, jt: to }]);
+  addrs.filter((a) => a.family === 4).flatMap((a): Insn[] => [{ code: JEQ_K, k: rd32(a.bytes, 0), jf: 1 }, { code: JA, jt: to }]);
 
 /** The IPv6 address at X is one of `addrs`: jump to `to` (clobbers A). */
 const anyOf6 = (addrs: readonly IpAddress[], to: string): Insn[] =>
   addrs.filter((a) => a.family === 6).flatMap((a): Insn[] => [
-    { code: LD_W_IND, k: 0 }, { code: JEQ_K, k: u32(a.bytes, 0), jf: 7 },
-    { code: LD_W_IND, k: 4 }, { code: JEQ_K, k: u32(a.bytes, 4), jf: 5 },
-    { code: LD_W_IND, k: 8 }, { code: JEQ_K, k: u32(a.bytes, 8), jf: 3 },
-    { code: LD_W_IND, k: 12 }, { code: JEQ_K, k: u32(a.bytes, 12), jf: 1 },
+    { code: LD_W_IND, k: 0 }, { code: JEQ_K, k: rd32(a.bytes, 0), jf: 7 },
+    { code: LD_W_IND, k: 4 }, { code: JEQ_K, k: rd32(a.bytes, 4), jf: 5 },
+    { code: LD_W_IND, k: 8 }, { code: JEQ_K, k: rd32(a.bytes, 8), jf: 3 },
+    { code: LD_W_IND, k: 12 }, { code: JEQ_K, k: rd32(a.bytes, 12), jf: 1 },
     { code: JA, jt: to },
   ]);
 

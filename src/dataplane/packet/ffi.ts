@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { loadKoffi, nativeView } from '../koffi.js';
 
 /** errno values the plane reacts to. */
-export const { EINTR, EAGAIN, EINVAL, ENOBUFS, ENOENT } = osConstants.errno;
+export const { EINTR, EAGAIN, ENOBUFS, ENOENT } = osConstants.errno;
 
 /** A failed system call: `call` names it, `errno` is the C errno. */
 export class SysError extends Error {
