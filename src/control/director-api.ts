@@ -85,7 +85,7 @@ export interface DataplaneCounters {
   readonly conns: number;
   readonly connsMax: number;
   /** The packet plane's XDP fast path, when on (ADR 0005): flows in it, packets it forwarded. */
-  readonly offload?: { readonly flows: number; readonly packets: number };
+  readonly offload?: { readonly flows: number; readonly packets: number; readonly installed: number; readonly installedToPeer: number };
   /** The packet plane's forwarding workers: what each received, sent and lost at its rings (fanout balance). */
   readonly packetWorkers?: readonly PacketWorkerCounters[];
   /** Frames held while a next hop was resolved, then sent, or dropped (packet plane, held-frames.ts). */

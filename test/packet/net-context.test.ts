@@ -12,8 +12,11 @@ const ADDR = [
   { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP'], mtu: 65536, address: '00:00:00:00:00:00',
     addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }, { family: 'inet', local: '198.18.0.100', prefixlen: 32, scope: 'global' }] },
   { ifindex: 7, ifname: 'l0', flags: ['BROADCAST', 'UP'], mtu: 1500, address: '02:00:00:00:01:00',
+    link_index: 2, link_netnsid: 3, linkinfo: { info_kind: 'veth' },
     addr_info: [{ family: 'inet', local: '198.18.0.2', prefixlen: 24, scope: 'global' }, { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' }] },
+  // A macvlan over a device of another namespace has link_netnsid too, but no peer to deliver into.
   { ifindex: 9, ifname: 'l1', flags: ['BROADCAST'], mtu: 9000, address: '02:00:00:00:01:01', master: 'br0',
+    link_index: 4, link_netnsid: 3, linkinfo: { info_kind: 'macvlan' },
     addr_info: [{ family: 'inet', local: '198.18.1.2', prefixlen: 24, scope: 'global' },
       // Still in duplicate address detection, and failed it: not the interface's.
       { family: 'inet6', local: 'fe80::ff:fe00:101', prefixlen: 64, scope: 'link', tentative: true },
@@ -39,12 +42,12 @@ function facts(): NetFacts {
   return { interfaces, routes: parseIpRoute(ROUTE4, idx), neighbours: parseIpNeigh(NEIGH, idx) };
 }
 
-test('parseIpAddr reads index, name, MAC, MTU, UP, addresses (not those in or failed by DAD) and the bridge or bond it is a port of', () => {
+test('parseIpAddr reads index, name, MAC, MTU, UP, addresses (not those in or failed by DAD), the bridge or bond it is a port of, and a veth\'s peer', () => {
   const i = parseIpAddr(ADDR);
-  assert.deepEqual(i.map((x) => [x.ifIndex, x.name, x.mtu, x.up, x.addrs.map((a) => `${formatIp(a.addr)}/${a.prefixLen}`), x.master]), [
-    [1, 'lo', 65536, true, ['127.0.0.1/8', '198.18.0.100/32'], undefined],
-    [7, 'l0', 1500, true, ['198.18.0.2/24', 'fe80::1/64'], undefined],
-    [9, 'l1', 9000, false, ['198.18.1.2/24'], 'br0'],
+  assert.deepEqual(i.map((x) => [x.ifIndex, x.name, x.mtu, x.up, x.addrs.map((a) => `${formatIp(a.addr)}/${a.prefixLen}`), x.master, x.vethPeer]), [
+    [1, 'lo', 65536, true, ['127.0.0.1/8', '198.18.0.100/32'], undefined, undefined],
+    [7, 'l0', 1500, true, ['198.18.0.2/24', 'fe80::1/64'], undefined, { nsid: 3, ifIndex: 2 }],
+    [9, 'l1', 9000, false, ['198.18.1.2/24'], 'br0', undefined],
   ]);
   assert.deepEqual(Array.from(i[1].mac), [2, 0, 0, 0, 1, 0]);
 });

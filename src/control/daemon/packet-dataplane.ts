@@ -151,7 +151,9 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
     counters() {
       const e = latest?.engine;
       const io = latest?.io;
-      const offload = ctx.offload !== 'none' && io ? { flows: io.offloadActive, packets: io.offloadPackets } : undefined;
+      const offload = ctx.offload !== 'none' && io ? {
+        flows: io.offloadActive, packets: io.offloadPackets, installed: io.offloadInstalled, installedToPeer: io.offloadInstalledToPeer,
+      } : undefined;
       const packetWorkers = latest?.workers.map((w) => ({
         index: w.index, up: plane.workerAlive(w.index), rxFrames: w.io.rxFrames, txFrames: w.io.txFrames, ringDrops: w.io.ringDrops,
       }));

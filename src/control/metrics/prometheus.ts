@@ -176,6 +176,9 @@ export function renderMetrics(api: MetricsSource, control?: ControlCounters): st
   if (dp.offload) {
     x.family('tsvs_offload_flows', 'gauge', 'Flows the XDP fast path forwards in the kernel now.', [[[], dp.offload.flows]]);
     x.family('tsvs_offload_packets_total', 'counter', 'Packets the XDP fast path forwarded (also counted in the service stats).', [[[], dp.offload.packets]]);
+    x.family('tsvs_offload_installed_total', 'counter', 'Flows installed in the fast path, by how it sends their frames: out of the interface (egress), or straight into its veth peer (peer, tc only).', [
+      [[['delivery', 'egress']], dp.offload.installed - dp.offload.installedToPeer], [[['delivery', 'peer']], dp.offload.installedToPeer],
+    ]);
   }
   if (dp.packetWorkers) {
     const per = (f: (w: PacketWorkerCounters) => number) => dp.packetWorkers!.map((w) => [[['worker', String(w.index)]], f(w)] as const);

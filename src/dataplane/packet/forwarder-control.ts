@@ -112,7 +112,7 @@ export class ForwarderControl {
     if (offloader) {
       const o = offloader.counters;
       Object.assign(io, {
-        offloadInstalled: o.installed, offloadRemoved: o.removed, offloadFull: o.full, offloadFailed: o.failed,
+        offloadInstalled: o.installed, offloadInstalledToPeer: o.installedToPeer, offloadRemoved: o.removed, offloadFull: o.full, offloadFailed: o.failed,
         offloadPackets: o.packets, offloadActive: o.active,
       });
     }

@@ -85,7 +85,8 @@ export class Forwarder {
     /** The kernel fast path (XDP or tcx), attached to the capture interfaces (ADR 0005); closed with the forwarder. */
     private readonly fast?: BpfFastPath,
   ) {
-    this.offloader = fast && new FlowOffloader(fast, engine);
+    // Only the tc program can deliver into a veth's peer (bpf_redirect_peer is a tc-ingress helper).
+    this.offloader = fast && new FlowOffloader(fast, engine, fast.mode === 'tc');
     this.ctl = new Int32Array(init.control);
     this.talk = new NeighbourTalk(init, net, neighbours, { emit: (i, b) => this.emit(i, b), flush: () => { if (this.tx.pending > 0) this.flush(); } }, this.io);
     this.control = new ForwarderControl({
@@ -164,6 +165,7 @@ export class Forwarder {
   private refreshMtus(): void {
     this.mtuOf.clear();
     for (const i of this.net.current().interfaces) this.mtuOf.set(i.ifIndex, i.mtu);
+    this.offloader?.setInterfaces(this.net.current().interfaces);
   }
 
   /** Runs until the stop flag is set; then releases everything. */

@@ -6,7 +6,9 @@ import { type IpAddress, inPrefix, ipKey, ipv4ToU32, parseIp } from '../../core/
 import { parseMac } from '../../core/packet/ethernet.js';
 import type { InterfaceInfo, NetContext, NextHop } from '../../core/engine-contract.js';
 import { type NeighbourCache, type NeighbourFact, parseIpNeigh } from './neighbour.js';
+import { type Libc, openLibc } from './ffi.js';
 import { UNRESOLVED_MAC } from './held-frames.js';
+import { type VethPeerRef, peerMac, plainEgress } from './veth-peer.js';
 
 /** One address on an interface, with its prefix. */
 export interface AddrFact {
@@ -29,6 +31,13 @@ export interface InterfaceFact {
    * frame before protocol delivery.
    */
   readonly master?: string;
+  /** A veth's peer in another namespace (`link_netnsid`, `link_index` of `ip -j -d addr`). */
+  readonly vethPeer?: VethPeerRef;
+  /**
+   * That peer's MAC, when the veth's egress is plain (veth-peer.ts): the fast path delivers frames
+   * whose next hop is the peer itself straight into the peer's receive path.
+   */
+  readonly peerMac?: Uint8Array;
 }
 
 /** One unicast route of the main table. */
@@ -65,6 +74,9 @@ export function parseIpAddr(json: unknown): InterfaceFact[] {
       if (ip && typeof a.prefixlen === 'number') addrs.push({ addr: ip, prefixLen: a.prefixlen, scope: String(a.scope ?? 'global') });
     }
     const flags = Array.isArray(e.flags) ? (e.flags as unknown[]).map(String) : [];
+    const kind = (e.linkinfo as Json | undefined)?.info_kind;
+    const vethPeer = kind === 'veth' && typeof e.link_netnsid === 'number' && typeof e.link_index === 'number'
+      ? { nsid: e.link_netnsid, ifIndex: e.link_index } : undefined;
     out.push({
       ifIndex: e.ifindex,
       name: e.ifname,
@@ -73,6 +85,7 @@ export function parseIpAddr(json: unknown): InterfaceFact[] {
       up: flags.includes('UP'),
       addrs,
       ...(typeof e.master === 'string' ? { master: e.master } : {}),
+      ...(vethPeer ? { vethPeer } : {}),
     });
   }
   return out;
@@ -105,22 +118,44 @@ export function parseIpRoute(json: unknown, ifIndexOf: (name: string) => number 
   return out;
 }
 
-function runIp(args: string[]): Promise<unknown> {
+/** Runs `ip -j ...` (or `tc -j ...`) and parses its JSON. */
+function runJson(cmd: 'ip' | 'tc', args: string[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    execFile('ip', ['-j', ...args], { maxBuffer: 64 << 20 }, (err, stdout) => {
-      if (err) reject(new Error(`Cannot run ip -j ${args.join(' ')}: ${err.message}`));
+    execFile(cmd, ['-j', ...args], { maxBuffer: 64 << 20 }, (err, stdout) => {
+      if (err) reject(new Error(`Cannot run ${cmd} -j ${args.join(' ')}: ${err.message}`));
       else resolve(stdout.trim() === '' ? [] : JSON.parse(stdout));
     });
+  });
+}
+const runIp = (args: string[]) => runJson('ip', args);
+
+/**
+ * The peers' MACs of the veths whose egress is plain. Without tc, or without libc's netlink (no
+ * koffi build here), no veth gets one: frames then leave through the veth as usual.
+ */
+async function withPeerMacs(interfaces: InterfaceFact[]): Promise<InterfaceFact[]> {
+  if (!interfaces.some((i) => i.vethPeer)) return interfaces;
+  let qdiscs: unknown;
+  let libc: Libc;
+  try {
+    qdiscs = await runJson('tc', ['qdisc', 'show']);
+    libc = openLibc();
+  } catch {
+    return interfaces;
+  }
+  return interfaces.map((i) => {
+    const mac = i.vethPeer && plainEgress(qdiscs, i.name) ? peerMac(libc, i.vethPeer) : undefined;
+    return mac ? { ...i, peerMac: mac } : i;
   });
 }
 
 /** Reads the current facts from the kernel (in the caller's network namespace). */
 export async function gatherNetFacts(): Promise<NetFacts> {
   const [addr, r4, r6, neigh] = await Promise.all([
-    runIp(['addr', 'show']), runIp(['-4', 'route', 'show', 'table', 'main']), runIp(['-6', 'route', 'show', 'table', 'main']),
+    runIp(['-d', 'addr', 'show']), runIp(['-4', 'route', 'show', 'table', 'main']), runIp(['-6', 'route', 'show', 'table', 'main']),
     runIp(['neigh', 'show']),
   ]);
-  const interfaces = parseIpAddr(addr);
+  const interfaces = await withPeerMacs(parseIpAddr(addr));
   const byName = new Map(interfaces.map((i) => [i.name, i.ifIndex]));
   const idx = (n: string) => byName.get(n);
   return { interfaces, routes: [...parseIpRoute(r4, idx), ...parseIpRoute(r6, idx)], neighbours: parseIpNeigh(neigh, idx) };
@@ -128,7 +163,7 @@ export async function gatherNetFacts(): Promise<NetFacts> {
 
 /** A stable text form of the facts, to tell whether anything changed. */
 export function factsDigest(f: NetFacts): string {
-  const a = f.interfaces.map((i) => `${i.ifIndex},${i.name},${Array.from(i.mac).join('.')},${i.mtu},${i.up},${i.addrs.map((x) => `${ipKey(x.addr)}/${x.prefixLen}`).join(' ')}`);
+  const a = f.interfaces.map((i) => `${i.ifIndex},${i.name},${Array.from(i.mac).join('.')},${i.mtu},${i.up},${i.addrs.map((x) => `${ipKey(x.addr)}/${x.prefixLen}`).join(' ')},${Array.from(i.peerMac ?? []).join('.')}`);
   const r = f.routes.map((x) => `${ipKey(x.dst)}/${x.prefixLen},${x.gateway ? ipKey(x.gateway) : ''},${x.ifIndex},${x.metric}`);
   const n = f.neighbours.map((x) => `${ipKey(x.addr)},${x.ifIndex},${Array.from(x.mac).join('.')}`).sort();
   return JSON.stringify([a, r, n]);

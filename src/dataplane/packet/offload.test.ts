@@ -22,17 +22,17 @@ const UDP = { kind: 'addr' as const, protocol: 'udp' as const, addr: ip4(FIX.VIP
 
 /** A fast path in memory: `kernel(n, bytes)` plays the kernel forwarding packets of every entry. */
 class FakeFastPath implements FlowFastPath {
-  readonly entries = new Map<string, { out: number; dmac: string; packets: number; bytes: number }>();
+  readonly entries = new Map<string, { out: number; dmac: string; toPeer: boolean; packets: number; bytes: number }>();
   /** insert() calls, and the most entries it holds (more is E2BIG, as a full BPF hash map). */
   inserts = 0;
   capacity = Infinity;
   /** read() calls, and whether they throw (a failed bpf(2) lookup). */
   reads = 0;
   readFails = false;
-  insert(k: FlowKey, out: number, dmac: Uint8Array): number {
+  insert(k: FlowKey, out: number, dmac: Uint8Array, _smac: Uint8Array, _mtu: number, toPeer: boolean): number {
     this.inserts++;
     if (this.entries.size >= this.capacity) return E2BIG;
-    this.entries.set(JSON.stringify(k), { out, dmac: Buffer.from(dmac).toString('hex'), packets: 0, bytes: 0 });
+    this.entries.set(JSON.stringify(k), { out, dmac: Buffer.from(dmac).toString('hex'), toPeer, packets: 0, bytes: 0 });
     return 0;
   }
   remove(k: FlowKey): void {
@@ -52,7 +52,7 @@ class FakeFastPath implements FlowFastPath {
   }
 }
 
-function setup(method: ForwardMethod) {
+function setup(method: ForwardMethod, peerDelivery = false) {
   const net: NetContext = {
     interfaces: () => [{ ifIndex: 1, name: 'eth0', mac: FIX.DIR, mtu: 1500, addrs: [ip4(FIX.DIP)] }],
     nextHop: (dst) => (same(dst.bytes, FIX.RS) ? { ifIndex: 1, mac: FIX.RSM, src: ip4(FIX.DIP), mtu: 1500 } : undefined),
@@ -65,7 +65,7 @@ function setup(method: ForwardMethod) {
   const clock = new ManualClock(0);
   const engine = createEngine({ net, clock, random: new SeededRandom(3), ops, sysctls: {}, worker: { index: 0, count: 1 }, options: {} }) as PacketEngineReplica;
   const fast = new FakeFastPath();
-  const off = new FlowOffloader(fast, engine);
+  const off = new FlowOffloader(fast, engine, peerDelivery);
   const v = newVerdict();
   /** One client datagram (golden in_B, 37 IP bytes; another client port makes another conn) through the engine, then the offloader, as the forwarder does. */
   const send = (sport?: number) => {
@@ -178,4 +178,28 @@ test('offload: a flow the sync finds over is removed after that one read (no sec
   off.sync();
   assert.equal(fast.reads, 1, 'one read per flow and sync');
   assert.deepEqual([fast.entries.size, off.counters.removed, off.counters.packets], [0, 1, 4], 'its last packets are still credited');
+});
+
+test('offload: a flow goes straight into the out veth\'s peer only when that peer is the next hop itself and the hook can (ADR 0005)', () => {
+  const other = Uint8Array.from([2, 0, 0, 0, 0, 0x99]);
+  for (const [peer, hookCan, toPeer] of [[FIX.RSM, true, true], [other, true, false], [undefined, true, false], [FIX.RSM, false, false]] as const) {
+    const { fast, off, send } = setup('droute', hookCan);
+    off.setInterfaces([{ ifIndex: 1, peerMac: peer }, { ifIndex: 2, peerMac: FIX.RSM }]);
+    send();
+    assert.deepEqual([...fast.entries.values()].map((e) => e.toPeer), [toPeer], `peer ${peer && Buffer.from(peer).toString('hex')}, hook ${hookCan}`);
+    assert.deepEqual([off.counters.installed, off.counters.installedToPeer], [1, toPeer ? 1 : 0]);
+  }
+});
+
+test('offload: when a veth\'s peer delivery changes (an egress qdisc added), its flows go back to the engine and return as the facts say', () => {
+  const { fast, off, send } = setup('droute', true);
+  off.setInterfaces([{ ifIndex: 1, peerMac: FIX.RSM }]);
+  send();
+  assert.deepEqual([...fast.entries.values()].map((e) => e.toPeer), [true]);
+  off.setInterfaces([{ ifIndex: 1, peerMac: FIX.RSM }]); // unchanged: the flow stays
+  assert.equal(off.counters.removed, 0);
+  off.setInterfaces([{ ifIndex: 1 }]);
+  assert.deepEqual([fast.entries.size, off.counters.removed], [0, 1]);
+  send();
+  assert.deepEqual([...fast.entries.values()].map((e) => e.toPeer), [false]);
 });

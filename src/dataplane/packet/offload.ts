@@ -18,8 +18,8 @@ export interface FlowKey {
 
 /** What the offloader needs of a fast path (BpfFastPath; an in-memory fake in tests). */
 export interface FlowFastPath {
-  /** Installs or replaces an entry (counters from 0); 0 or an errno. */
-  insert(k: FlowKey, outIfIndex: number, dstMac: Uint8Array, srcMac: Uint8Array, mtu: number): number;
+  /** Installs or replaces an entry (counters from 0); `toPeer`: into the out veth's peer (tc). 0 or an errno. */
+  insert(k: FlowKey, outIfIndex: number, dstMac: Uint8Array, srcMac: Uint8Array, mtu: number, toPeer: boolean): number;
   remove(k: FlowKey): void;
   /** Cumulative counters of an entry; false when there is none. */
   read(k: FlowKey, out: { packets: number; bytes: number }): boolean;
@@ -33,6 +33,8 @@ export interface OffloadCreditor {
 /** Counters of the offloader (monotonic, but `active`). */
 export interface OffloadCounters {
   installed: number;
+  /** Of those, flows delivered straight into a veth peer (ADR 0005, "Delivery to a veth peer"). */
+  installedToPeer: number;
   removed: number;
   /** Times the fast path's table became full (E2BIG); no insert is tried until an entry goes. */
   full: number;
@@ -55,6 +57,11 @@ function u32At(u8: Uint8Array, o: number): number {
   return ((u8[o] << 24) | (u8[o + 1] << 16) | (u8[o + 2] << 8) | u8[o + 3]) >>> 0;
 }
 
+function sameMac(mac: Uint8Array, u8: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 6; i++) if (mac[i] !== u8[off + i]) return false;
+  return true;
+}
+
 /** True when the IPv4 frame at `off` (untagged, no options) carries the flow `k`. */
 function carries(k: FlowKey, u8: Uint8Array, off: number): boolean {
   return u32At(u8, off + 26) === k.saddr && u32At(u8, off + 30) === k.daddr && u8[off + 23] === k.proto &&
@@ -62,7 +69,7 @@ function carries(k: FlowKey, u8: Uint8Array, off: number): boolean {
 }
 
 export class FlowOffloader {
-  readonly counters: OffloadCounters = { installed: 0, removed: 0, full: 0, failed: 0, packets: 0, active: 0 };
+  readonly counters: OffloadCounters = { installed: 0, installedToPeer: 0, removed: 0, full: 0, failed: 0, packets: 0, active: 0 };
   /** Offloaded conns by connection-table slot. */
   private readonly tracked = new Map<number, Tracked>();
   private readonly scratch = { packets: 0, bytes: 0 };
@@ -74,7 +81,30 @@ export class FlowOffloader {
   /** Where sync() goes on (a live Map iterator: it sees later inserts and skips deleted flows). */
   private cursor = this.tracked.entries();
 
-  constructor(private readonly fast: FlowFastPath, private readonly engine: OffloadCreditor) {}
+  /** Veths whose peer may take frames straight into its receive path: the peer's MAC (net-context.ts `peerMac`). */
+  private peerMacOf = new Map<number, Uint8Array>();
+
+  constructor(
+    private readonly fast: FlowFastPath,
+    private readonly engine: OffloadCreditor,
+    /** Whether the fast path can deliver into a veth's peer (the tc hook). */
+    private readonly peerDelivery = false,
+  ) {}
+
+  /**
+   * The director's interfaces, at start and whenever they change. A veth that gained an egress
+   * qdisc (or whose peer changed) must stop taking frames into its peer: then every flow goes back
+   * to the engine, which installs it again as the facts now say.
+   */
+  setInterfaces(interfaces: ReadonlyArray<{ readonly ifIndex: number; readonly peerMac?: Uint8Array }>): void {
+    if (!this.peerDelivery) return;
+    const next = new Map<number, Uint8Array>();
+    for (const i of interfaces) if (i.peerMac) next.set(i.ifIndex, i.peerMac);
+    const key = (m: ReadonlyMap<number, Uint8Array>) => [...m].map(([i, mac]) => `${i}=${mac.join('.')}`).join(' ');
+    const changed = key(next) !== key(this.peerMacOf);
+    this.peerMacOf = next;
+    if (changed) this.clear();
+  }
 
   /**
    * A frame of conn `conn` was forwarded (already rewritten, at `u8[off..]`) on `outIfIndex`. Only
@@ -98,13 +128,18 @@ export class FlowOffloader {
       saddr: u32At(u8, off + 26), daddr: u32At(u8, off + 30), proto: u8[off + 23],
       sport: (u8[off + 34] << 8) | u8[off + 35], dport: (u8[off + 36] << 8) | u8[off + 37],
     };
-    const rc = this.fast.insert(key, outIfIndex, u8.subarray(off, off + 6), u8.subarray(off + 6, off + 12), mtu);
+    // Into the veth's peer only when the next hop is the peer itself: what the peer's receive would
+    // have made of the frame (PACKET_HOST, a bridge's or macvlan's lookup) is then the same.
+    const peer = this.peerMacOf.get(outIfIndex);
+    const toPeer = peer !== undefined && sameMac(peer, u8, off);
+    const rc = this.fast.insert(key, outIfIndex, u8.subarray(off, off + 6), u8.subarray(off + 6, off + 12), mtu, toPeer);
     if (rc !== 0) {
       if (rc === E2BIG) { this.counters.full++; this.full = true; }
       else this.counters.failed++;
       return;
     }
     this.counters.installed++;
+    if (toPeer) this.counters.installedToPeer++;
     this.tracked.set(conn, { key, packets: 0, bytes: 0 });
     this.counters.active = this.tracked.size;
   }

@@ -200,6 +200,8 @@ export interface IoCounters {
   announcements: number;
   /** The kernel fast path (ADR 0005): flows installed / removed / refused (table full, other), packets it forwarded, flows in it now. */
   offloadInstalled: number;
+  /** Of the installed flows, those delivered straight into a veth peer. */
+  offloadInstalledToPeer: number;
   offloadRemoved: number;
   offloadFull: number;
   offloadFailed: number;
@@ -220,7 +222,7 @@ export function newIoCounters(): IoCounters {
     txCalls: 0, lastTxErrno: 0, ringDrops: 0, ringFreezes: 0, polls: 0, csumCompleted: 0, gsoFrames: 0, gsoSegments: 0,
     oversize: 0, arpReplies: 0, naReplies: 0, neighLearned: 0, neighRequests: 0, neighLimited: 0,
     neighHeld: 0, neighReleased: 0, neighHeldDropped: 0, announcements: 0,
-    offloadInstalled: 0, offloadRemoved: 0, offloadFull: 0, offloadFailed: 0, offloadPackets: 0, offloadActive: 0,
+    offloadInstalled: 0, offloadInstalledToPeer: 0, offloadRemoved: 0, offloadFull: 0, offloadFailed: 0, offloadPackets: 0, offloadActive: 0,
   };
 }
 

@@ -54,6 +54,8 @@ test('drProgram, for each hook: the map fd in its map load, the hook\'s context 
     const ctxLoads = p.filter((x) => x.code === 0x61 && x.src === 6 && x.dst !== 1).map((x) => x.off);
     for (const off of CTX[hook]) assert.ok(ctxLoads.includes(off), `${hook}: a load of ctx+${off}`);
     assert.ok(p.some((x) => x.code === 0x85 && x.imm === 23), `${hook}: calls bpf_redirect`);
+    // Only tc can deliver into a veth peer's receive path (bpf_redirect_peer is a tc-ingress helper).
+    assert.equal(p.some((x) => x.code === 0x85 && x.imm === 155), hook === 'tc', `${hook}: bpf_redirect_peer`);
     // Ends with the shared "not mine" path: r0 = PASS; exit.
     assert.deepEqual(p.slice(-2).map((x) => [x.code, x.dst, x.imm]), [[0xb7, 0, PASS[hook]], [0x95, 0, 0]], hook);
   }

@@ -32,7 +32,7 @@ if (isMainThread) {
       return { insnCount: fp.insnCount, verifierStats: fp.verifierStats };
     },
     attach: (ifIndex: number) => fp!.attach(ifIndex),
-    insert: (k: FlowKey, ifIndex: number, dst: string, src: string, mtu: number) => fp!.insert(k, ifIndex, mac(dst), mac(src), mtu),
+    insert: (k: FlowKey, ifIndex: number, dst: string, src: string, mtu: number, toPeer?: boolean) => fp!.insert(k, ifIndex, mac(dst), mac(src), mtu, toPeer),
     remove: (k: FlowKey) => fp!.remove(k),
     read: (k: FlowKey) => (fp!.read(k, out) ? { ...out } : null),
     count: () => fp!.count(),

@@ -195,6 +195,26 @@ for (const mode of MODES) describe(`fast path on ${mode === 'tc' ? 'tcx ingress'
     assert.equal(received, 5, 'forwarded after remove()');
   });
 
+  test('an entry marked for the veth peer: on tc its frames enter r0 without d1 transmitting them; XDP ignores the mark', { skip }, async () => {
+    const counter = (ns: string, dev: string, what: string) => Number(sh(`ip netns exec ${ns} cat /sys/class/net/${dev}/statistics/${what}`).trim());
+    const before = received;
+    for (const toPeer of [true, false]) {
+      assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 1500, toPeer), 0);
+      const tx0 = counter(D, 'd1', 'tx_packets'), rx0 = counter(R, 'r0', 'rx_packets');
+      const want = received + 5;
+      await send(5, 100);
+      assert.equal(await receivedAfter(want, 3000), want, `toPeer ${toPeer}`);
+      assert.deepEqual(await host.call('read', UDP_KEY), { packets: 5, bytes: 5 * (20 + 8 + 100) });
+      const sent = counter(D, 'd1', 'tx_packets') - tx0;
+      assert.ok(counter(R, 'r0', 'rx_packets') - rx0 >= 5, 'r0 counts what it received');
+      // d1 may send a stray ARP or IPv6 frame meanwhile, never five.
+      if (mode === 'tc' && toPeer) assert.ok(sent < 5, `d1 transmitted ${sent} frames`);
+      else assert.ok(sent >= 5, `toPeer ${toPeer}: d1 transmitted only ${sent} frames`);
+    }
+    await host.call('remove', UDP_KEY);
+    assert.equal(received, before + 10);
+  });
+
   test('TTL 1 and packets over the entry MTU go to user space (not forwarded, not counted)', { skip }, async () => {
     const before = received;
     assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 1500), 0);

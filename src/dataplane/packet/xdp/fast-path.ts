@@ -16,7 +16,7 @@ import {
   BPF_PROG_TYPE_XDP, BPF_TCX_INGRESS, BPF_XDP,
   EACCES, EBUSY, EINVAL, ENODEV, ENOENT, EOPNOTSUPP, EPERM, errnoName, openBpfSys, setAddr, getU64, type BpfSys,
 } from './bpf-sys.js';
-import { drProgram, type ProgramHook, KEY_SIZE, V_BYTES, V_DST_MAC, V_IFINDEX, V_MTU, V_PACKETS, V_SRC_MAC, VALUE_SIZE } from './program.js';
+import { drProgram, type ProgramHook, KEY_SIZE, V_BYTES, V_DST_MAC, V_IFINDEX, V_DELIVER_PEER, V_DELIVERY, V_MTU, V_PACKETS, V_SRC_MAC, VALUE_SIZE } from './program.js';
 
 /** An IPv4 flow in host-order numbers (as the core's conn table holds them). */
 /** generic / native: the XDP program in the kernel's generic (skb) or the driver's mode; tc: the
@@ -129,8 +129,11 @@ export class BpfFastPath {
     this.links.set(ifIndex, fd);
   }
 
-  /** Installs or replaces (BPF_ANY) the entry for k. Counters start at 0. Returns 0 or the errno (E2BIG when the map is full). */
-  insert(k: FlowKey, outIfIndex: number, dstMac: Uint8Array, srcMac: Uint8Array, mtu: number): number {
+  /**
+   * Installs or replaces (BPF_ANY) the entry for k. Counters start at 0. `toPeer`: deliver into the
+   * out veth's peer (tc only; the XDP program ignores it). Returns 0 or the errno (E2BIG when the map is full).
+   */
+  insert(k: FlowKey, outIfIndex: number, dstMac: Uint8Array, srcMac: Uint8Array, mtu: number, toPeer = false): number {
     this.live();
     if (dstMac.length !== 6 || srcMac.length !== 6) throw new TypeError('BpfFastPath.insert: MAC addresses must be 6 bytes');
     this.putKey(k);
@@ -141,7 +144,8 @@ export class BpfFastPath {
     this.bytes.set(dstMac, VALUE + V_DST_MAC);
     this.bytes.set(srcMac, VALUE + V_SRC_MAC);
     dv.setUint16(VALUE + V_MTU, mtu, HOST_LE);
-    dv.setUint16(VALUE + V_MTU + 2, 0); dv.setUint32(VALUE + V_MTU + 4, 0);
+    dv.setUint16(VALUE + V_DELIVERY, toPeer ? V_DELIVER_PEER : 0, HOST_LE); // the delivery byte and a zero
+    dv.setUint32(VALUE + V_DELIVERY + 2, 0);
     const r = this.sys.bpf(BPF_MAP_UPDATE_ELEM, this.mem + A_ELEM);
     return r < 0 ? -r : 0;
   }

@@ -17,9 +17,18 @@ export type ProgramHook = 'xdp' | 'tc';
 
 /** Flow map key: saddr[4] daddr[4] sport[2] dport[2] (network order, as in the headers), proto u8, 3 zero bytes. */
 export const KEY_SIZE = 16;
-/** Flow map value: packets u64, bytes u64, out ifindex u32, dst MAC, src MAC, MTU u16 (host order), 6 zero bytes. */
+/**
+ * Flow map value: packets u64, bytes u64, out ifindex u32, dst MAC, src MAC, MTU u16 (host order),
+ * delivery u8 (tc only: V_DELIVER_PEER), 5 zero bytes.
+ */
 export const VALUE_SIZE = 40;
-export const V_PACKETS = 0, V_BYTES = 8, V_IFINDEX = 16, V_DST_MAC = 20, V_SRC_MAC = 26, V_MTU = 32;
+export const V_PACKETS = 0, V_BYTES = 8, V_IFINDEX = 16, V_DST_MAC = 20, V_SRC_MAC = 26, V_MTU = 32, V_DELIVERY = 34;
+/**
+ * Delivery: the out interface is a veth whose peer, in another namespace, is the next hop itself,
+ * so the frame goes straight into the peer's receive path (bpf_redirect_peer) instead of through
+ * the veth's transmit and the receiving CPU's backlog queue (ADR 0005, "Delivery to a veth peer").
+ */
+export const V_DELIVER_PEER = 1;
 
 // Packet offsets: Ethernet header 14 bytes, then an IPv4 header without options (20 bytes).
 const ETH_TYPE = 12, IP = 14, IP_LEN = 20;
@@ -33,7 +42,7 @@ const XDP_DATA = 0, XDP_DATA_END = 4;
 const SKB_LEN = 0, SKB_VLAN_PRESENT = 20, SKB_DATA = 76, SKB_DATA_END = 80;
 
 // Helper ids (enum bpf_func_id).
-const BPF_FUNC_MAP_LOOKUP_ELEM = 1, BPF_FUNC_REDIRECT = 23, BPF_FUNC_SKB_PULL_DATA = 39;
+const BPF_FUNC_MAP_LOOKUP_ELEM = 1, BPF_FUNC_REDIRECT = 23, BPF_FUNC_SKB_PULL_DATA = 39, BPF_FUNC_REDIRECT_PEER = 155;
 /** What each hook returns for "not mine": XDP_PASS; TCX_NEXT (TC_ACT_UNSPEC: later programs, then the stack). */
 const PASS: Record<ProgramHook, number> = { xdp: 2, tc: -1 };
 
@@ -128,12 +137,19 @@ export function drProgram(mapFd: number, hook: ProgramHook): Uint8Array {
     .atomicAdd64(6, V_BYTES, 9);
 
   // 7. Next hop = the real server's MAC, source = our out interface's MAC; then out of that
-  // interface (XDP_REDIRECT, or TC_ACT_REDIRECT to its egress).
+  // interface (XDP_REDIRECT, or TC_ACT_REDIRECT to its egress), or, on tc and when the entry says
+  // so, into the receive path of that veth's peer (TC_ACT_REDIRECT as well).
   a.ldx('w', 1, 6, V_DST_MAC).stx('w', 7, 0, 1)
     .ldx('h', 1, 6, V_DST_MAC + 4).stx('h', 7, 4, 1)
     .ldx('h', 1, 6, V_SRC_MAC).stx('h', 7, 6, 1)
-    .ldx('w', 1, 6, V_SRC_MAC + 2).stx('w', 7, 8, 1)
-    .ldx('w', 1, 6, V_IFINDEX).movImm(2, 0)
+    .ldx('w', 1, 6, V_SRC_MAC + 2).stx('w', 7, 8, 1);
+  if (hook === 'tc') {
+    a.ldx('b', 2, 6, V_DELIVERY).ldx('w', 1, 6, V_IFINDEX)
+      .jneImm(2, V_DELIVER_PEER, 'egress')
+      .movImm(2, 0).call(BPF_FUNC_REDIRECT_PEER).exit()
+      .label('egress');
+  }
+  a.ldx('w', 1, 6, V_IFINDEX).movImm(2, 0)
     .call(BPF_FUNC_REDIRECT)
     .exit();
 

@@ -1,0 +1,59 @@
+// Which veths may take the fast path's frames into their peer (ADR 0005, "Delivery to a veth peer"):
+// gatherNetFacts run inside a namespace (root; tsvs-vpeer-*, removed at the end even on failure)
+// asks the kernel for the peer's MAC over rtnetlink, and leaves it out when the veth has its own
+// egress processing (a clsact qdisc for tc egress filters, or a shaping qdisc).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { nsRun, packetSkipReason, sh } from './helpers.js';
+
+const A = 'tsvs-vpeer-a', B = 'tsvs-vpeer-b';
+const PEER_MAC = '02:00:00:00:0b:01';
+const skip = packetSkipReason();
+const netContext = fileURLToPath(new URL('../../src/dataplane/packet/net-context.js', import.meta.url));
+// Prints, per interface: name, the peer reference, the peer's MAC (or -).
+const PROBE = `import(${JSON.stringify(netContext)}).then(async (m) => {
+  for (const i of (await m.gatherNetFacts()).interfaces) {
+    const mac = i.peerMac ? Array.from(i.peerMac, (b) => b.toString(16).padStart(2, '0')).join(':') : '-';
+    console.log(i.name, i.vethPeer ? i.vethPeer.ifIndex : '-', mac);
+  }
+});`;
+
+function down(): void {
+  for (const n of [A, B]) sh(`ip netns del ${n} 2>/dev/null || true`);
+}
+
+async function probe(): Promise<Record<string, string[]>> {
+  const r = await nsRun(A, [process.execPath, '--input-type=module', '-e', PROBE]);
+  assert.equal(r.code, 0, r.stderr);
+  return Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ')).map(([n, ...rest]) => [n, rest]));
+}
+
+before(() => {
+  if (skip) return;
+  down();
+  sh([
+    `ip netns add ${A}`, `ip netns add ${B}`,
+    `ip link add va netns ${A} type veth peer name vb netns ${B} address ${PEER_MAC}`,
+    `ip link add vs netns ${A} type veth peer name vt netns ${A}`, // both ends here: no other namespace
+    `ip -n ${A} link set va up`, `ip -n ${B} link set vb up`, `ip -n ${A} link set vs up`, `ip -n ${A} link set vt up`,
+  ].join(' && '));
+});
+after(() => { if (!skip) down(); });
+
+test('a veth with its peer in another namespace and a plain egress gets the peer\'s MAC; a veth within one namespace does not', { skip }, async () => {
+  const peerIndex = sh(`ip netns exec ${B} cat /sys/class/net/vb/ifindex`).trim();
+  const p = await probe();
+  assert.deepEqual(p.va, [peerIndex, PEER_MAC]);
+  assert.deepEqual(p.vs, ['-', '-']);
+  assert.deepEqual(p.lo, ['-', '-']);
+});
+
+test('a clsact qdisc (tc egress filters) or a shaping qdisc on the veth: no peer MAC; removed again: back', { skip }, async () => {
+  for (const q of ['clsact', 'root tbf rate 1gbit burst 64k latency 10ms']) {
+    sh(`ip netns exec ${A} tc qdisc add dev va ${q}`);
+    assert.deepEqual((await probe()).va[1], '-', q);
+    sh(`ip netns exec ${A} tc qdisc del dev va ${q.startsWith('root') ? 'root' : 'clsact'}`);
+    assert.deepEqual((await probe()).va[1], PEER_MAC, `${q} removed`);
+  }
+});
