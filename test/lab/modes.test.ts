@@ -139,12 +139,18 @@ async function offloadedPackets(hook: 'xdp' | 'tc'): Promise<number> {
     assert.deepEqual(packetSocketProtocols(table), ['0800', '0806', '86dd'], `the director's packet sockets:\n${table}`);
   }
   let packets = 0;
+  let m = '';
   for (let i = 0; i < 20 && packets < 100; i++) {
     await new Promise((r) => setTimeout(r, 500));
-    const m = await inNs('tsvs-lab-director', ['curl', '-sf', '-m', '5', 'http://127.0.0.1:9180/metrics'], 10_000);
+    m = await inNs('tsvs-lab-director', ['curl', '-sf', '-m', '5', 'http://127.0.0.1:9180/metrics'], 10_000);
     packets = Number(/^tsvs_offload_packets_total (\d+)/m.exec(m)?.[1] ?? 0);
   }
   assert.ok(packets >= 100, `the fast path forwarded the transfer's ACKs: tsvs_offload_packets_total ${packets}`);
+  // The director's veth leads to the router's bridge, not to a real server: the flows leave
+  // through the veth (delivery into the peer is only for a next hop that is the peer itself).
+  const installed = (d: string) => Number(new RegExp(`^tsvs_offload_installed_total\\{delivery="${d}"\\} (\\d+)`, 'm').exec(m)?.[1] ?? -1);
+  assert.ok(installed('egress') >= 1, `tsvs_offload_installed_total{delivery="egress"} ${installed('egress')}`);
+  assert.equal(installed('peer'), 0);
   return packets;
 }
 

@@ -64,8 +64,9 @@ describe('the tc fast path delivers into the veth peer that is the next hop (rea
     const s = await io();
     assert.deepEqual([s.offloadInstalled, s.offloadInstalledToPeer], [1, 1]);
     // What l1 does transmit: the flow's first datagrams, sent by the engine before the flow was
-    // installed, and the ARP exchange with the real server both ways (6 here).
-    assert.ok(l1Tx() - tx0 <= 10, `l1 transmitted ${l1Tx() - tx0} frames for ${SENT} datagrams`);
+    // installed, and the ARP exchange with the real server both ways (6 here); through the veth,
+    // all SENT of them (the next test).
+    assert.ok(l1Tx() - tx0 < SENT / 2, `l1 transmitted ${l1Tx() - tx0} frames for ${SENT} datagrams`);
     await waitFor('the fast path\'s packets credited', async () => (await io()).offloadPackets >= SENT - 10, 3000);
   });
 

@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { nsRun, packetSkipReason, sh } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fixture, nsRun, packetSkipReason, sh } from './helpers.js';
+import { tcxUnavailable } from '../../src/dataplane/packet/xdp/fast-path.js';
 
 const A = 'tsvs-vpeer-a', B = 'tsvs-vpeer-b';
 const PEER_MAC = '02:00:00:00:0b:01';
@@ -56,4 +59,39 @@ test('a clsact qdisc (tc egress filters) or a shaping qdisc on the veth: no peer
     sh(`ip netns exec ${A} tc qdisc del dev va ${q.startsWith('root') ? 'root' : 'clsact'}`);
     assert.deepEqual((await probe()).va[1], PEER_MAC, `${q} removed`);
   }
+});
+
+test('an nftables egress chain on the veth, the veth down, or a peer with a smaller MTU: no peer MAC', { skip }, async () => {
+  const cases: Array<[string, string, string]> = [
+    ['an nft egress chain', `ip netns exec ${A} nft 'add table netdev tsvs_vpeer; add chain netdev tsvs_vpeer out { type filter hook egress device "va" priority 0; }'`,
+      `ip netns exec ${A} nft delete table netdev tsvs_vpeer`],
+    ['va down', `ip -n ${A} link set va down`, `ip -n ${A} link set va up`],
+    ['the peer\'s MTU below va\'s', `ip -n ${B} link set vb mtu 1400`, `ip -n ${B} link set vb mtu 1500`],
+  ];
+  for (const [what, on, off] of cases) {
+    sh(on);
+    try {
+      assert.deepEqual((await probe()).va[1], '-', what);
+    } finally {
+      sh(off);
+    }
+    assert.deepEqual((await probe()).va[1], PEER_MAC, `${what}: undone`);
+  }
+});
+
+test('a tcx egress program on the veth: no peer MAC while it is attached', { skip: skip || tcxUnavailable() }, async () => {
+  const ifIndex = sh(`ip netns exec ${A} cat /sys/class/net/va/ifindex`).trim();
+  const holder = spawn('ip', ['netns', 'exec', A, process.execPath, fixture('tcx-egress-holder'), ifIndex], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const first = await new Promise<string>((resolve) => createInterface({ input: holder.stdout! }).once('line', resolve));
+    assert.equal(first, 'ready');
+    assert.deepEqual((await probe()).va[1], '-');
+  } finally {
+    const gone = new Promise((r) => holder.once('exit', r));
+    holder.stdin!.end();
+    const t = setTimeout(() => { if (holder.pid) try { process.kill(holder.pid, 'SIGKILL'); } catch { /* gone */ } }, 3000);
+    await gone;
+    clearTimeout(t);
+  }
+  assert.deepEqual((await probe()).va[1], PEER_MAC, 'detached');
 });

@@ -6,9 +6,8 @@ import { type IpAddress, inPrefix, ipKey, ipv4ToU32, parseIp } from '../../core/
 import { parseMac } from '../../core/packet/ethernet.js';
 import type { InterfaceInfo, NetContext, NextHop } from '../../core/engine-contract.js';
 import { type NeighbourCache, type NeighbourFact, parseIpNeigh } from './neighbour.js';
-import { type Libc, openLibc } from './ffi.js';
 import { UNRESOLVED_MAC } from './held-frames.js';
-import { type VethPeerRef, peerMac, plainEgress } from './veth-peer.js';
+import { type VethPeerRef, withPeerMacs } from './veth-peer.js';
 
 /** One address on an interface, with its prefix. */
 export interface AddrFact {
@@ -118,36 +117,19 @@ export function parseIpRoute(json: unknown, ifIndexOf: (name: string) => number 
   return out;
 }
 
-/** Runs `ip -j ...` (or `tc -j ...`) and parses its JSON. */
-function runJson(cmd: 'ip' | 'tc', args: string[]): Promise<unknown> {
+/** Runs a command and gives its standard output. */
+function runText(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, ['-j', ...args], { maxBuffer: 64 << 20 }, (err, stdout) => {
-      if (err) reject(new Error(`Cannot run ${cmd} -j ${args.join(' ')}: ${err.message}`));
-      else resolve(stdout.trim() === '' ? [] : JSON.parse(stdout));
+    execFile(cmd, args, { maxBuffer: 64 << 20 }, (err, stdout) => {
+      if (err) reject(new Error(`Cannot run ${cmd} ${args.join(' ')}: ${err.message}`));
+      else resolve(stdout);
     });
   });
 }
-const runIp = (args: string[]) => runJson('ip', args);
-
-/**
- * The peers' MACs of the veths whose egress is plain. Without tc, or without libc's netlink (no
- * koffi build here), no veth gets one: frames then leave through the veth as usual.
- */
-async function withPeerMacs(interfaces: InterfaceFact[]): Promise<InterfaceFact[]> {
-  if (!interfaces.some((i) => i.vethPeer)) return interfaces;
-  let qdiscs: unknown;
-  let libc: Libc;
-  try {
-    qdiscs = await runJson('tc', ['qdisc', 'show']);
-    libc = openLibc();
-  } catch {
-    return interfaces;
-  }
-  return interfaces.map((i) => {
-    const mac = i.vethPeer && plainEgress(qdiscs, i.name) ? peerMac(libc, i.vethPeer) : undefined;
-    return mac ? { ...i, peerMac: mac } : i;
-  });
-}
+const runIp = async (args: string[]): Promise<unknown> => {
+  const out = await runText('ip', ['-j', ...args]);
+  return out.trim() === '' ? [] : JSON.parse(out);
+};
 
 /** Reads the current facts from the kernel (in the caller's network namespace). */
 export async function gatherNetFacts(): Promise<NetFacts> {
@@ -155,7 +137,7 @@ export async function gatherNetFacts(): Promise<NetFacts> {
     runIp(['-d', 'addr', 'show']), runIp(['-4', 'route', 'show', 'table', 'main']), runIp(['-6', 'route', 'show', 'table', 'main']),
     runIp(['neigh', 'show']),
   ]);
-  const interfaces = await withPeerMacs(parseIpAddr(addr));
+  const interfaces = await withPeerMacs(parseIpAddr(addr), runText);
   const byName = new Map(interfaces.map((i) => [i.name, i.ifIndex]));
   const idx = (n: string) => byName.get(n);
   return { interfaces, routes: [...parseIpRoute(r4, idx), ...parseIpRoute(r6, idx)], neighbours: parseIpNeigh(neigh, idx) };

@@ -191,15 +191,19 @@ test('offload: a flow goes straight into the out veth\'s peer only when that pee
   }
 });
 
-test('offload: when a veth\'s peer delivery changes (an egress qdisc added), its flows go back to the engine and return as the facts say', () => {
+test('offload: when a veth\'s peer delivery changes (an egress qdisc added), its flows go back to the engine at the next sync and return as the facts say', () => {
   const { fast, off, send } = setup('droute', true);
   off.setInterfaces([{ ifIndex: 1, peerMac: FIX.RSM }]);
   send();
   assert.deepEqual([...fast.entries.values()].map((e) => e.toPeer), [true]);
-  off.setInterfaces([{ ifIndex: 1, peerMac: FIX.RSM }]); // unchanged: the flow stays
+  off.setInterfaces([{ ifIndex: 1, peerMac: FIX.RSM }, { ifIndex: 2 }]); // unchanged for this flow
+  off.sync();
   assert.equal(off.counters.removed, 0);
   off.setInterfaces([{ ifIndex: 1 }]);
-  assert.deepEqual([fast.entries.size, off.counters.removed], [0, 1]);
+  assert.equal(fast.entries.size, 1, 'not at once: a change costs no pass over the table');
+  fast.kernel(3, 111);
+  off.sync();
+  assert.deepEqual([fast.entries.size, off.counters.removed, off.counters.packets], [0, 1, 3], 'removed at the sync, credited first');
   send();
   assert.deepEqual([...fast.entries.values()].map((e) => e.toPeer), [false]);
 });

@@ -51,15 +51,19 @@ interface Tracked {
   readonly key: FlowKey;
   packets: number;
   bytes: number;
+  readonly outIfIndex: number;
+  /** The next hop's MAC as a number (48 bits), and whether the entry delivers into the out veth's peer. */
+  readonly nextHop: number;
+  readonly toPeer: boolean;
 }
 
 function u32At(u8: Uint8Array, o: number): number {
   return ((u8[o] << 24) | (u8[o + 1] << 16) | (u8[o + 2] << 8) | u8[o + 3]) >>> 0;
 }
 
-function sameMac(mac: Uint8Array, u8: Uint8Array, off: number): boolean {
-  for (let i = 0; i < 6; i++) if (mac[i] !== u8[off + i]) return false;
-  return true;
+/** Six bytes as one number (exact: 48 bits). */
+function mac48(u8: Uint8Array, off = 0): number {
+  return u8[off] * 2 ** 40 + u8[off + 1] * 2 ** 32 + ((u8[off + 2] << 24) >>> 0) + (u8[off + 3] << 16) + (u8[off + 4] << 8) + u8[off + 5];
 }
 
 /** True when the IPv4 frame at `off` (untagged, no options) carries the flow `k`. */
@@ -81,8 +85,8 @@ export class FlowOffloader {
   /** Where sync() goes on (a live Map iterator: it sees later inserts and skips deleted flows). */
   private cursor = this.tracked.entries();
 
-  /** Veths whose peer may take frames straight into its receive path: the peer's MAC (net-context.ts `peerMac`). */
-  private peerMacOf = new Map<number, Uint8Array>();
+  /** Veths whose peer may take frames straight into its receive path: the peer's MAC as a number (net-context.ts `peerMac`). */
+  private peerMacOf = new Map<number, number>();
 
   constructor(
     private readonly fast: FlowFastPath,
@@ -92,18 +96,21 @@ export class FlowOffloader {
   ) {}
 
   /**
-   * The director's interfaces, at start and whenever they change. A veth that gained an egress
-   * qdisc (or whose peer changed) must stop taking frames into its peer: then every flow goes back
-   * to the engine, which installs it again as the facts now say.
+   * The director's interfaces, at start and whenever they change. A flow whose delivery no longer
+   * matches (its veth gained an egress qdisc, its peer changed) is sent back to the engine when
+   * sync() next visits it (within a second up to 20,480 flows), and the engine installs it again
+   * as the facts now say: a change costs no unbounded pass over the table in one turn.
    */
   setInterfaces(interfaces: ReadonlyArray<{ readonly ifIndex: number; readonly peerMac?: Uint8Array }>): void {
     if (!this.peerDelivery) return;
-    const next = new Map<number, Uint8Array>();
-    for (const i of interfaces) if (i.peerMac) next.set(i.ifIndex, i.peerMac);
-    const key = (m: ReadonlyMap<number, Uint8Array>) => [...m].map(([i, mac]) => `${i}=${mac.join('.')}`).join(' ');
-    const changed = key(next) !== key(this.peerMacOf);
+    const next = new Map<number, number>();
+    for (const i of interfaces) if (i.peerMac) next.set(i.ifIndex, mac48(i.peerMac));
     this.peerMacOf = next;
-    if (changed) this.clear();
+  }
+
+  /** Whether frames for `nextHop` out of `outIfIndex` go into that veth's peer: the peer is the next hop itself. */
+  private toPeer(outIfIndex: number, nextHop: number): boolean {
+    return this.peerMacOf.get(outIfIndex) === nextHop;
   }
 
   /**
@@ -129,9 +136,9 @@ export class FlowOffloader {
       sport: (u8[off + 34] << 8) | u8[off + 35], dport: (u8[off + 36] << 8) | u8[off + 37],
     };
     // Into the veth's peer only when the next hop is the peer itself: what the peer's receive would
-    // have made of the frame (PACKET_HOST, a bridge's or macvlan's lookup) is then the same.
-    const peer = this.peerMacOf.get(outIfIndex);
-    const toPeer = peer !== undefined && sameMac(peer, u8, off);
+    // have made of the frame (PACKET_HOST) is then the same.
+    const nextHop = mac48(u8, off);
+    const toPeer = this.toPeer(outIfIndex, nextHop);
     const rc = this.fast.insert(key, outIfIndex, u8.subarray(off, off + 6), u8.subarray(off + 6, off + 12), mtu, toPeer);
     if (rc !== 0) {
       if (rc === E2BIG) { this.counters.full++; this.full = true; }
@@ -140,7 +147,7 @@ export class FlowOffloader {
     }
     this.counters.installed++;
     if (toPeer) this.counters.installedToPeer++;
-    this.tracked.set(conn, { key, packets: 0, bytes: 0 });
+    this.tracked.set(conn, { key, packets: 0, bytes: 0, outIfIndex, nextHop, toPeer });
     this.counters.active = this.tracked.size;
   }
 
@@ -159,6 +166,8 @@ export class FlowOffloader {
       const [s, t] = next.value;
       let live = false;
       try { live = this.credit(s, t); } catch { this.counters.failed++; }
+      // Delivery that no longer matches the facts: back to the engine (credited just now).
+      if (live && t.toPeer !== this.toPeer(t.outIfIndex, t.nextHop)) live = false;
       // Just credited (or the read failed): stop without a second read (the entry is still removed).
       if (!live) this.stopOrForget(s, t, false);
     }

@@ -8,10 +8,10 @@ import { loadKoffi, nativeView } from '../../koffi.js';
 
 /** bpf(2) commands (enum bpf_cmd). */
 export const BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3,
-  BPF_MAP_GET_NEXT_KEY = 4, BPF_PROG_LOAD = 5, BPF_LINK_CREATE = 28;
+  BPF_MAP_GET_NEXT_KEY = 4, BPF_PROG_LOAD = 5, BPF_PROG_QUERY = 16, BPF_LINK_CREATE = 28;
 export const BPF_MAP_TYPE_HASH = 1, BPF_PROG_TYPE_SCHED_CLS = 3, BPF_PROG_TYPE_XDP = 6;
 /** Attach types (enum bpf_attach_type). */
-export const BPF_XDP = 37, BPF_TCX_INGRESS = 46;
+export const BPF_XDP = 37, BPF_TCX_INGRESS = 46, BPF_TCX_EGRESS = 47;
 /** Update flags: create or replace. */
 export const BPF_ANY = 0;
 

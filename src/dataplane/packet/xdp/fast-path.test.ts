@@ -58,6 +58,8 @@ function up(): void {
     `ip -n ${S} route add ${VIP}/32 via 198.18.0.2`,
     `ip -n ${R} route add default via 198.18.1.2`,
     `ip netns exec ${D} sysctl -qw net.ipv4.ip_forward=0`,
+    // No IPv6 chatter (DAD, MLD, router solicitations) in d1's transmit counter.
+    `ip netns exec ${D} sysctl -qw net.ipv6.conf.d1.disable_ipv6=1`,
     `ip netns exec ${R} sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.r0.rp_filter=0`,
     // D's MAC fixed in S, so no datagram waits behind ARP.
     `ip -n ${S} neigh replace 198.18.0.2 lladdr ${MAC.d0} dev s0 nud permanent`,
@@ -213,6 +215,22 @@ for (const mode of MODES) describe(`fast path on ${mode === 'tc' ? 'tcx ingress'
     }
     await host.call('remove', UDP_KEY);
     assert.equal(received, before + 10);
+  });
+
+  test('a frame received as another host\'s (promiscuous d0) leaves through d1 even when its entry is marked for the peer (tc)', { skip: skip || mode !== 'tc' }, async () => {
+    const tx = () => Number(sh(`ip netns exec ${D} cat /sys/class/net/d1/statistics/tx_packets`).trim());
+    sh(`ip -n ${D} link set d0 promisc on && ip -n ${S} neigh replace 198.18.0.2 lladdr 02:00:00:00:0a:99 dev s0 nud permanent`);
+    try {
+      assert.equal(await host.call('insert', UDP_KEY, d1Index, MAC.r0, MAC.d1, 1500, true), 0);
+      const tx0 = tx();
+      const want = received + 5;
+      await send(5, 100);
+      assert.equal(await receivedAfter(want, 3000), want);
+      assert.ok(tx() - tx0 >= 5, `d1 transmitted only ${tx() - tx0} frames`);
+    } finally {
+      sh(`ip -n ${D} link set d0 promisc off && ip -n ${S} neigh replace 198.18.0.2 lladdr ${MAC.d0} dev s0 nud permanent`);
+      await host.call('remove', UDP_KEY);
+    }
   });
 
   test('TTL 1 and packets over the entry MTU go to user space (not forwarded, not counted)', { skip }, async () => {

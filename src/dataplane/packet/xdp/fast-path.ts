@@ -144,7 +144,8 @@ export class BpfFastPath {
     this.bytes.set(dstMac, VALUE + V_DST_MAC);
     this.bytes.set(srcMac, VALUE + V_SRC_MAC);
     dv.setUint16(VALUE + V_MTU, mtu, HOST_LE);
-    dv.setUint16(VALUE + V_DELIVERY, toPeer ? V_DELIVER_PEER : 0, HOST_LE); // the delivery byte and a zero
+    dv.setUint8(VALUE + V_DELIVERY, toPeer ? V_DELIVER_PEER : 0);
+    dv.setUint8(VALUE + V_DELIVERY + 1, 0);
     dv.setUint32(VALUE + V_DELIVERY + 2, 0);
     const r = this.sys.bpf(BPF_MAP_UPDATE_ELEM, this.mem + A_ELEM);
     return r < 0 ? -r : 0;

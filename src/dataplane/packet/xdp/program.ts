@@ -37,17 +37,20 @@ const L4 = IP + IP_LEN;
 const TCP_FLAGS = L4 + 13, UDP_END = L4 + 8, TCP_END = L4 + 20;
 const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04;
 
-// Context fields: struct xdp_md {data, data_end}; struct __sk_buff {len @0, vlan_present @20, data @76, data_end @80}.
+// Context fields: struct xdp_md {data, data_end}; struct __sk_buff {len @0, pkt_type @4, vlan_present @20, data @76, data_end @80}.
 const XDP_DATA = 0, XDP_DATA_END = 4;
-const SKB_LEN = 0, SKB_VLAN_PRESENT = 20, SKB_DATA = 76, SKB_DATA_END = 80;
+const SKB_LEN = 0, SKB_PKT_TYPE = 4, SKB_VLAN_PRESENT = 20, SKB_DATA = 76, SKB_DATA_END = 80;
+const PACKET_HOST = 0;
 
 // Helper ids (enum bpf_func_id).
 const BPF_FUNC_MAP_LOOKUP_ELEM = 1, BPF_FUNC_REDIRECT = 23, BPF_FUNC_SKB_PULL_DATA = 39, BPF_FUNC_REDIRECT_PEER = 155;
 /** What each hook returns for "not mine": XDP_PASS; TCX_NEXT (TC_ACT_UNSPEC: later programs, then the stack). */
 const PASS: Record<ProgramHook, number> = { xdp: 2, tc: -1 };
 
-// The key is built on the stack (helpers read map keys from the stack, never from the packet).
+// The key is built on the stack (helpers read map keys from the stack, never from the packet);
+// below it, tc keeps the frame's packet type.
 const KEY = -KEY_SIZE;
+const PKT_TYPE = KEY - 8;
 
 /** Assembles the forwarding program for `hook` against the flow map `mapFd`; returns `struct bpf_insn[]`. */
 export function drProgram(mapFd: number, hook: ProgramHook): Uint8Array {
@@ -63,7 +66,9 @@ export function drProgram(mapFd: number, hook: ProgramHook): Uint8Array {
     // off the frame (XDP sees it in the data instead): the out interface would lose it, so tagged
     // frames stay user space's.
     a.ldx('w', 7, 6, SKB_DATA).ldx('w', 8, 6, SKB_DATA_END).ldx('w', 9, 6, SKB_LEN)
-      .ldx('w', 1, 6, SKB_VLAN_PRESENT).jneImm(1, 0, 'pass');
+      .ldx('w', 1, 6, SKB_VLAN_PRESENT).jneImm(1, 0, 'pass')
+      // Kept for step 7 (ctx is gone by then): only a frame received as ours may enter a peer.
+      .ldx('w', 1, 6, SKB_PKT_TYPE).stx('w', FP, PKT_TYPE, 1);
   }
 
   // 1. EtherType IPv4 (a VLAN tag in the frame makes it 0x8100: user space).
@@ -144,9 +149,13 @@ export function drProgram(mapFd: number, hook: ProgramHook): Uint8Array {
     .ldx('h', 1, 6, V_SRC_MAC).stx('h', 7, 6, 1)
     .ldx('w', 1, 6, V_SRC_MAC + 2).stx('w', 7, 8, 1);
   if (hook === 'tc') {
-    a.ldx('b', 2, 6, V_DELIVERY).ldx('w', 1, 6, V_IFINDEX)
-      .jneImm(2, V_DELIVER_PEER, 'egress')
-      .movImm(2, 0).call(BPF_FUNC_REDIRECT_PEER).exit()
+    // The peer's receive starts where l0's left off and keeps the packet type it set (kernels
+    // before about 6.15 do not scrub it), so a frame not addressed to us (broadcast, another
+    // host's) goes out the usual way, where the peer's Ethernet layer sorts it.
+    a.ldx('b', 2, 6, V_DELIVERY).jneImm(2, V_DELIVER_PEER, 'egress')
+      .ldx('w', 2, FP, PKT_TYPE).jneImm(2, PACKET_HOST, 'egress')
+      .ldx('w', 1, 6, V_IFINDEX).movImm(2, 0)
+      .call(BPF_FUNC_REDIRECT_PEER).exit()
       .label('egress');
   }
   a.ldx('w', 1, 6, V_IFINDEX).movImm(2, 0)
