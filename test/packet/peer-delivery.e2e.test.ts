@@ -53,9 +53,12 @@ describe('the tc fast path delivers into the veth peer that is the next hop (rea
   });
 
   after(async () => {
-    await host?.close();
-    procs.killAll();
-    topo.down();
+    try {
+      await host?.close();
+    } finally {
+      procs.killAll();
+      topo.down();
+    }
   });
 
   test('a flow to the real server behind l1\'s peer is installed for the peer, and l1 transmits none of its offloaded datagrams', async () => {

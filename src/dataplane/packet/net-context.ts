@@ -132,12 +132,14 @@ const runIp = async (args: string[]): Promise<unknown> => {
 };
 
 /** Reads the current facts from the kernel (in the caller's network namespace). */
-export async function gatherNetFacts(): Promise<NetFacts> {
+export async function gatherNetFacts(opts: { readonly vethPeers?: boolean } = {}): Promise<NetFacts> {
   const [addr, r4, r6, neigh] = await Promise.all([
     runIp(['-d', 'addr', 'show']), runIp(['-4', 'route', 'show', 'table', 'main']), runIp(['-6', 'route', 'show', 'table', 'main']),
     runIp(['neigh', 'show']),
   ]);
-  const interfaces = await withPeerMacs(parseIpAddr(addr), runText);
+  // Only the tc fast path delivers into veth peers: other modes spawn no tc or nft for it.
+  const parsed = parseIpAddr(addr);
+  const interfaces = opts.vethPeers ? await withPeerMacs(parsed, runText) : parsed;
   const byName = new Map(interfaces.map((i) => [i.name, i.ifIndex]));
   const idx = (n: string) => byName.get(n);
   return { interfaces, routes: [...parseIpRoute(r4, idx), ...parseIpRoute(r6, idx)], neighbours: parseIpNeigh(neigh, idx) };

@@ -207,3 +207,16 @@ test('offload: when a veth\'s peer delivery changes (an egress qdisc added), its
   send();
   assert.deepEqual([...fast.entries.values()].map((e) => e.toPeer), [false]);
 });
+
+test('offload: a veth that becomes fit for peer delivery moves its flows there at the next sync', () => {
+  const { fast, off, send } = setup('droute', true);
+  off.setInterfaces([{ ifIndex: 1 }]);
+  send();
+  assert.deepEqual([...fast.entries.values()].map((e) => e.toPeer), [false]);
+  off.setInterfaces([{ ifIndex: 1, peerMac: FIX.RSM }]);
+  off.sync();
+  assert.deepEqual([fast.entries.size, off.counters.removed], [0, 1]);
+  send();
+  assert.deepEqual([...fast.entries.values()].map((e) => e.toPeer), [true]);
+  assert.equal(off.counters.installedToPeer, 1);
+});

@@ -104,6 +104,11 @@ export class PacketPlane {
     return this.workers.find((w) => w.index === index)?.alive ?? false;
   }
 
+  /** Veth peers matter to the tc fast path only (ADR 0005, "Delivery to a veth peer"). */
+  private factsOptions(): { vethPeers: boolean } {
+    return { vethPeers: this.opts?.offload?.mode === 'tc' };
+  }
+
   /** True between a successful start() and stop(). */
   get running(): boolean {
     return this.workers.length > 0;
@@ -122,7 +127,7 @@ export class PacketPlane {
       throw new Error(`Cannot start ${count} forwarding workers with the kernel fast path: its flow map and program belong to one worker (an interface takes one XDP program); use 1 worker`);
     }
     this.libc = openLibc();
-    this.facts = await gatherNetFacts();
+    this.facts = await gatherNetFacts(this.factsOptions());
     this.digest = factsDigest(this.facts);
     const byName = new Map(this.facts.interfaces.map((i) => [i.name, i.ifIndex]));
     const idx = (n: string) => {
@@ -308,7 +313,7 @@ export class PacketPlane {
     if (this.refreshing || !this.running) return false;
     this.refreshing = true;
     try {
-      const f = await gatherNetFacts();
+      const f = await gatherNetFacts(this.factsOptions());
       const d = factsDigest(f);
       if (d === this.digest) return false;
       this.facts = f;

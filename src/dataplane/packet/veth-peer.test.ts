@@ -73,6 +73,7 @@ test('hasQdiscs: only the root noqueue is none; a clsact (tc egress filters) or 
   assert.equal(hasQdiscs([q('l1', 'noqueue'), q('l1', 'clsact')], 'l1'), true);
   assert.equal(hasQdiscs([q('l1', 'tbf')], 'l1'), true);
   assert.equal(hasQdiscs({}, 'l1'), true, 'unreadable output');
+  assert.equal(hasQdiscs([null, q('l1', 'noqueue')], 'l1'), false, 'a null entry');
 });
 
 test('nftEgressDevices: the devices of netdev egress chains in `nft list chains` (device, or a devices set), not ingress ones', () => {
@@ -81,7 +82,10 @@ test('nftEgressDevices: the devices of netdev egress chains in `nft list chains`
 		type filter hook egress device "l1" priority filter; policy accept;
 	}
 	chain m {
-		type filter hook egress devices = { "l2", "l3" } priority filter + 1; policy accept;
+		type filter hook egress devices = { l2, l3 } priority filter + 1; policy accept;
+	}
+	chain q {
+		type filter hook egress devices = { "l5" } priority filter + 2; policy accept;
 	}
 	chain i {
 		type filter hook ingress device "l4" priority filter; policy accept;
@@ -93,6 +97,6 @@ table inet u {
 	}
 }
 `;
-  assert.deepEqual([...nftEgressDevices(listing)].sort(), ['l1', 'l2', 'l3']);
+  assert.deepEqual([...nftEgressDevices(listing)].sort(), ['l1', 'l2', 'l3', 'l5']);
   assert.deepEqual([...nftEgressDevices('')], []);
 });

@@ -89,7 +89,7 @@ export function queryPeer(libc: Libc, ref: VethPeerRef): PeerLink | undefined {
   if (fd < 0) return undefined;
   try {
     const req = request(ref);
-    if (libc.write(fd, req, req.length) !== req.length) return undefined;
+    if (Number(libc.write(fd, req, req.length)) !== req.length) return undefined;
     const buf = new Uint8Array(16384);
     const n = Number(libc.read(fd, buf, buf.length));
     if (n < NLMSG_HDR || new DataView(buf.buffer).getUint16(4, true) === NLMSG_ERROR) return undefined;
@@ -116,18 +116,22 @@ export function tcxEgressPrograms(bpf: BpfSys, ifIndex: number): number {
 /** Whether `dev` has qdiscs of its own in `tc -j qdisc show`: anything but the root `noqueue` (a clsact carries tc filters). */
 export function hasQdiscs(qdiscs: unknown, dev: string): boolean {
   if (!Array.isArray(qdiscs)) return true;
-  return (qdiscs as Array<Record<string, unknown>>).some((q) => q.dev === dev && q.kind !== 'noqueue');
+  return (qdiscs as Array<Record<string, unknown> | null>).some((q) => q?.dev === dev && q.kind !== 'noqueue');
 }
 
 /**
  * The devices named by netdev egress chains in `nft list chains` text (`nft -j` before 1.0.7 leaves
- * the device out): `hook egress device "X"`, or `devices = { "X", "Y" }`.
+ * the device out): `hook egress device "X"`, or `devices = { X, Y }` (nft prints a set of devices
+ * unquoted; quotes are taken off too).
  */
 export function nftEgressDevices(listing: string): Set<string> {
   const out = new Set<string>();
   for (const m of listing.matchAll(/hook egress (?:device "([^"]+)"|devices = \{([^}]*)\})/g)) {
     if (m[1] !== undefined) out.add(m[1]);
-    for (const d of (m[2] ?? '').matchAll(/"([^"]+)"/g)) out.add(d[1]);
+    for (const d of (m[2] ?? '').split(',')) {
+      const name = d.trim().replace(/^"|"$/g, '');
+      if (name) out.add(name);
+    }
   }
   return out;
 }
@@ -166,7 +170,12 @@ export async function withPeerMacs(interfaces: InterfaceFact[], run: (cmd: 'tc' 
   const next = new Map<string, Uint8Array | undefined>();
   const out = interfaces.map((i) => {
     if (!i.vethPeer) return i;
-    const mac = decide(i);
+    let mac: Uint8Array | undefined;
+    try {
+      mac = decide(i);
+    } catch {
+      mac = lastPeerMacs.get(key(i)); // a probe that threw (memory, koffi) changes nothing either
+    }
     next.set(key(i), mac);
     return mac ? { ...i, peerMac: mac } : i;
   });
