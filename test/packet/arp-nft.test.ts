@@ -13,7 +13,7 @@ import {
 } from '../../src/dataplane/packet/arp.js';
 import { NeighbourCache } from '../../src/dataplane/packet/neighbour.js';
 import { SMALL_SET, renderRuleset } from '../../src/dataplane/packet/nft.js';
-import { merge } from '../../src/dataplane/packet/plane.js';
+import { merge } from '../../src/dataplane/packet/plane-snapshot.js';
 import { ServiceModel } from '../../src/dataplane/packet/service-model.js';
 import { newIoCounters, type WorkerSnapshot } from '../../src/dataplane/packet/worker-protocol.js';
 import { ip } from './fixtures/wire.js';

@@ -9,7 +9,7 @@ import { registerBuiltinSchedulers } from '../../core/sched/builtin.js';
 import { SchedulerRegistry } from '../../core/sched/scheduler.js';
 import { ServiceTable } from '../../core/service/service-table.js';
 import { DEST_DEFAULTS } from '../../core/service/types.js';
-import { merge } from '../../dataplane/packet/plane.js';
+import { merge } from '../../dataplane/packet/plane-snapshot.js';
 import { newIoCounters } from '../../dataplane/packet/worker-protocol.js';
 import { copyCounters, tableOps } from './packet-dataplane.js';
 

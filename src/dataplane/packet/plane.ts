@@ -5,19 +5,20 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { TableOp } from '../../control/director-api.js';
-import { type IpAddress, formatIp } from '../../core/net/addr.js';
-import { serviceKeyString } from '../../core/service/keys.js';
-import type { StatsSnapshot } from '../../core/stats/counters.js';
+import type { IpAddress } from '../../core/net/addr.js';
 import { DEFAULT_RING, type RingGeometry, captureModeFor } from './af-packet.js';
 import { type Libc, openLibc } from './ffi.js';
 import { DEFAULT_RESOLVE_LIMITS, type ResolveLimits } from './neighbour.js';
 import { type NetFacts, factsDigest, gatherNetFacts } from './net-context.js';
 import { DEFAULT_NFT_TABLE, EXCLUSION_HOOK, type ExclusionSpec, NftExclusion } from './nft.js';
+import { type PlaneSnapshot, merge } from './plane-snapshot.js';
 import { ServiceModel } from './service-model.js';
 import {
-  CTL_MAIL, CTL_SLOTS, CTL_STOP, type ConnPage, type EngineSnapshot, type FromWorker, type IoCounters, type OffloadOptions, type OpsResult,
-  type ToWorker, type WorkerInit, type WorkerSnapshot, newIoCounters,
+  CTL_MAIL, CTL_SLOTS, CTL_STOP, type ConnPage, type FromWorker, type OffloadOptions, type OpsResult,
+  type ToWorker, type WorkerInit, type WorkerSnapshot,
 } from './worker-protocol.js';
+
+export type { PlaneSnapshot } from './plane-snapshot.js';
 
 /** How to start the plane. */
 export interface PacketPlaneOptions {
@@ -55,13 +56,6 @@ export interface PacketPlaneOptions {
   readonly onWorkerError?: (index: number, message: string) => void;
   /** The kernel fast path (XDP or tcx) for established direct-routing flows (ADR 0005); one worker only. */
   readonly offload?: OffloadOptions;
-}
-
-/** Counters of the whole plane: the engine replicas' merged, plus I/O. */
-export interface PlaneSnapshot {
-  readonly engine: EngineSnapshot;
-  readonly io: IoCounters;
-  readonly workers: readonly WorkerSnapshot[];
 }
 
 interface Pending {
@@ -363,44 +357,4 @@ export class PacketPlane {
     this.nft = undefined;
     return final;
   }
-}
-
-function addStats(a: StatsSnapshot, b: StatsSnapshot): StatsSnapshot {
-  return { conns: a.conns + b.conns, inPkts: a.inPkts + b.inPkts, outPkts: a.outPkts + b.outPkts, inBytes: a.inBytes + b.inBytes, outBytes: a.outBytes + b.outBytes };
-}
-
-/** Sums worker snapshots: services by key, destinations by address and port, drops by reason. */
-export function merge(snaps: readonly WorkerSnapshot[]): PlaneSnapshot {
-  const zero: StatsSnapshot = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 };
-  const services = new Map<string, { key: EngineSnapshot['services'][number]['key']; stats: StatsSnapshot; dests: Map<string, EngineSnapshot['services'][number]['dests'][number]> }>();
-  const drops: Record<string, number> = {};
-  let total = zero;
-  let conns = 0;
-  const io = newIoCounters();
-  for (const s of snaps) {
-    total = addStats(total, s.engine.total);
-    conns += s.engine.conns;
-    for (const [k, v] of Object.entries(s.engine.drops)) drops[k] = (drops[k] ?? 0) + v;
-    for (const svc of s.engine.services) {
-      const k = serviceKeyString(svc.key);
-      let m = services.get(k);
-      if (!m) services.set(k, (m = { key: svc.key, stats: zero, dests: new Map() }));
-      m.stats = addStats(m.stats, svc.stats);
-      for (const d of svc.dests) {
-        const dk = `${formatIp(d.addr)}:${d.port}`;
-        const cur = m.dests.get(dk);
-        m.dests.set(dk, cur ? {
-          addr: d.addr, port: d.port, stats: addStats(cur.stats, d.stats), activeConns: cur.activeConns + d.activeConns,
-          inactConns: cur.inactConns + d.inactConns, persistConns: cur.persistConns + d.persistConns,
-        } : d);
-      }
-    }
-    for (const k of Object.keys(io) as Array<keyof IoCounters>) if (k !== 'lastTxErrno') io[k] += s.io[k];
-    if (s.io.lastTxErrno) io.lastTxErrno = s.io.lastTxErrno;
-  }
-  return {
-    engine: { services: [...services.values()].map((m) => ({ key: m.key, stats: m.stats, dests: [...m.dests.values()] })), total, drops, conns },
-    io,
-    workers: snaps,
-  };
 }
