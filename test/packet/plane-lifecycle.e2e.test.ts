@@ -7,7 +7,7 @@ import type { TableOp } from '../../src/control/director-api.js';
 import { formatIp } from '../../src/core/net/addr.js';
 import type { PlaneSnapshot } from '../../src/dataplane/packet/plane.js';
 import { tcxUnavailable } from '../../src/dataplane/packet/xdp/fast-path.js';
-import { DirectorHost, DrTopology, Procs, fixture, nsRun, packetSkipReason, sh } from './helpers.js';
+import { DirectorHost, DrTopology, Procs, fixture, nsRun, packetSkipReason, sh, waitFor } from './helpers.js';
 import { ip } from './fixtures/wire.js';
 
 const skip = packetSkipReason();
@@ -134,6 +134,39 @@ describe('packet plane lifecycle and workers', { skip }, () => {
     assert.deepEqual(onVip2, [8, 8], `the new VIP's clients spread by source: ${onVip2.join(' + ')}`);
     await h.call('stop');
     assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));
+  });
+
+  test('workers that fail after start are restarted: traffic flows again, through new workers with no connections yet', async () => {
+    procs.killAll(); // the previous test's sink holds the port
+    const sink = procs.start(topo.rs, ['python3', '-c', UDP_SERVER]);
+    const h = newHost();
+    await h.call('start', { ...start, workers: 2, ops: udpService(5353), engineOptions: { failOnNetChange: true } });
+    await new Promise((r) => setTimeout(r, 300)); // the sink binds
+    const send = async (tag: string) => {
+      const r = await nsRun(topo.cli, ['python3', '-c', FLOWS_CLIENT, DrTopology.VIP, tag, '1', '198.18.0.1']);
+      assert.equal(r.code, 0, r.stderr);
+      await waitFor(`${tag} at the real server`, () => sink.out().split('\n').some((l) => l.startsWith(`${tag}-`)));
+    };
+    const conns = (s: PlaneSnapshot) => s.workers.reduce((n, w) => n + (w.engine.services[0]?.stats.conns ?? 0), 0);
+    await send('before');
+    assert.ok(conns(await h.call<PlaneSnapshot>('snapshot')) >= 1);
+    // A network change the test engine throws on: both workers fail in their control path.
+    sh(`ip -n ${topo.lb} addr add 198.18.1.77/24 dev l1`);
+    try {
+      assert.equal(await h.call('refreshFacts'), true);
+      let after: PlaneSnapshot | undefined;
+      await waitFor('the restarted workers answer', async () => {
+        after = await h.call<PlaneSnapshot>('snapshot').catch(() => undefined);
+        return after !== undefined && after.workers.length === 2 && conns(after) === 0;
+      }, 10_000);
+      await send('after');
+      assert.ok(conns(await h.call<PlaneSnapshot>('snapshot')) >= 1, 'the new workers forward');
+      await h.call('stop');
+      assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));
+    } finally {
+      await h.close();
+      sh(`ip -n ${topo.lb} addr del 198.18.1.77/24 dev l1 2>/dev/null; true`);
+    }
   });
 
   test('tc mode refuses a bridge port (its bridge takes the frames before bound sockets), naming the bridge; nothing is left installed', { skip: tcxUnavailable() ?? false }, async () => {

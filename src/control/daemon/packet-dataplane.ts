@@ -114,6 +114,7 @@ export async function startPacketDataPlane(ctx: DataPlaneContext): Promise<DataP
       offload: ctx.offload === 'none' ? undefined : { mode: FAST_PATH_MODE[ctx.offload], maxFlows: cfg.dataplane.packet.offloadFlows },
       workers,
       onWorkerError: (index, message) => ctx.log('packet-worker-failed', { index, message }),
+      onRestart: ({ ok, message }) => ctx.log(ok ? 'packet-workers-restarted' : 'packet-workers-not-restarted', { message }),
     });
   } catch (e) {
     unsubscribe();

@@ -185,7 +185,7 @@ export function renderMetrics(api: MetricsSource, control?: ControlCounters): st
     x.family('tsvs_packet_rx_frames_total', 'counter', 'Frames a packet-plane forwarding worker read from its receive rings.', per((w) => w.rxFrames));
     x.family('tsvs_packet_tx_frames_total', 'counter', 'Frames a packet-plane forwarding worker sent.', per((w) => w.txFrames));
     x.family('tsvs_packet_ring_drops_total', 'counter', "Frames a packet-plane worker's receive rings had no room for.", per((w) => w.ringDrops));
-    x.family('tsvs_packet_worker_up', 'gauge', 'Whether a packet-plane forwarding worker runs (0: it failed; restart the daemon).', per((w) => (w.up ? 1 : 0)));
+    x.family('tsvs_packet_worker_up', 'gauge', 'Whether a packet-plane forwarding worker runs (0: it failed; the plane restarts its workers, at most 5 times a minute).', per((w) => (w.up ? 1 : 0)));
   }
   if (dp.packetHeldFrames) {
     const h = dp.packetHeldFrames;

@@ -2,8 +2,8 @@
 // workers on some interfaces with an engine module, keep the kernel out with nft, forward table
 // operations and network facts to every engine replica, and read merged counters and connections.
 // stop() removes everything start() installed.
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
 import type { TableOp } from '../../control/director-api.js';
 import type { IpAddress } from '../../core/net/addr.js';
 import { DEFAULT_RING, type RingGeometry, captureModeFor } from './af-packet.js';
@@ -12,9 +12,10 @@ import { DEFAULT_RESOLVE_LIMITS, type ResolveLimits } from './neighbour.js';
 import { type NetFacts, factsDigest, gatherNetFacts } from './net-context.js';
 import { DEFAULT_NFT_TABLE, EXCLUSION_HOOK, type ExclusionSpec, NftExclusion } from './nft.js';
 import { type PlaneSnapshot, merge } from './plane-snapshot.js';
+import { type WorkerEvents, type WorkerHandle, startWorker, stopWorkers } from './plane-workers.js';
 import { ServiceModel } from './service-model.js';
 import {
-  CTL_MAIL, CTL_SLOTS, CTL_STOP, type ConnPage, type FromWorker, type OffloadOptions, type OpsResult,
+  CTL_MAIL, CTL_SLOTS, type ConnPage, type FromWorker, type OffloadOptions, type OpsResult,
   type ToWorker, type WorkerInit, type WorkerSnapshot,
 } from './worker-protocol.js';
 
@@ -52,8 +53,12 @@ export interface PacketPlaneOptions {
   readonly announceRounds?: number;
   /** PACKET_FANOUT group id (default: derived from the pid). */
   readonly fanoutGroupId?: number;
-  /** Called on a worker failure after start (the plane keeps the other workers). */
+  /**
+   * Called on a worker failure after start; the plane then restarts every worker (at most
+   * RESTARTS_PER_MINUTE times a minute) and calls `onRestart` with the outcome.
+   */
   readonly onWorkerError?: (index: number, message: string) => void;
+  readonly onRestart?: (outcome: { readonly ok: boolean; readonly message: string }) => void;
   /** The kernel fast path (XDP or tcx) for established direct-routing flows (ADR 0005); one worker only. */
   readonly offload?: OffloadOptions;
 }
@@ -65,14 +70,16 @@ interface Pending {
   results: unknown[];
 }
 
-interface WorkerHandle {
-  readonly index: number;
-  readonly worker: Worker;
-  readonly port: MessagePort;
-  eventFd: number;
-  last?: WorkerSnapshot;
-  stopped?: WorkerSnapshot;
-  alive: boolean;
+/** Restarts of the workers after failures, in any minute, before the plane gives up (ADR 0003). */
+export const RESTARTS_PER_MINUTE = 5;
+
+/** What the workers are started from, kept for a restart. */
+interface SpawnSpec {
+  readonly count: number;
+  readonly engineModule: string;
+  readonly interfaces: WorkerInit['interfaces'];
+  readonly announce: readonly number[];
+  readonly groupId: number;
 }
 
 /** The AF_PACKET data plane. */
@@ -91,7 +98,19 @@ export class PacketPlane {
   private factsTimer?: NodeJS.Timeout;
   private refreshing = false;
   private ops: TableOp[] = [];
+  private sysctls: Readonly<Record<string, number>> = {};
   private readonly wakeBuf = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+  private spec?: SpawnSpec;
+  private stopping = false;
+  /** The restart under way, which stop() waits for. */
+  private restarting?: Promise<void>;
+  /** Restarts so far (each one's workers join fresh fanout groups), and their times (ms). */
+  private generation = 0;
+  private restartTimes: number[] = [];
+  private readonly events: WorkerEvents = {
+    message: (h, m) => this.onMessage(h, m),
+    failed: (h, message) => this.workerFailed(h, message),
+  };
 
   /** Whether forwarding worker `index` still runs (a worker that failed after start does not). */
   workerAlive(index: number): boolean {
@@ -103,9 +122,9 @@ export class PacketPlane {
     return { vethPeers: this.opts?.offload?.mode === 'tc' };
   }
 
-  /** True between a successful start() and stop(). */
+  /** True between a successful start() and stop() (a restart of the workers included). */
   get running(): boolean {
-    return this.workers.length > 0;
+    return this.spec !== undefined;
   }
 
   /** Opens the rings, installs the nft rules and starts the workers; rejects (having cleaned up) on any failure. */
@@ -115,7 +134,9 @@ export class PacketPlane {
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`Cannot start the packet plane as workers must be 1..64: current value is ${count}`);
     if (opts.interfaces.length === 0) throw new Error('Cannot start the packet plane without interfaces');
     this.opts = opts;
+    this.stopping = false;
     this.ops = [...(opts.ops ?? [])];
+    this.sysctls = opts.sysctls ?? {};
     this.model.apply(this.ops);
     if (count > 1 && opts.offload) {
       throw new Error(`Cannot start ${count} forwarding workers with the kernel fast path: its flow map and program belong to one worker (an interface takes one XDP program); use 1 worker`);
@@ -144,52 +165,10 @@ export class PacketPlane {
     if (opts.nftTable !== false) this.nft = new NftExclusion(opts.nftTable ?? DEFAULT_NFT_TABLE, hook);
     try {
       await this.nft?.apply(this.exclusion());
-      this.control = new SharedArrayBuffer(CTL_SLOTS * 4);
-      this.ctl = new Int32Array(this.control);
       const engineModule = opts.engineModule instanceof URL ? opts.engineModule.href
         : opts.engineModule.startsWith('file:') ? opts.engineModule : pathToFileURL(opts.engineModule).href;
       const groupId = opts.fanoutGroupId ?? (process.pid & 0xffff);
-      // One at a time: a worker joins its fanout groups when it is ready, and the kernel numbers
-      // a group's members in join order, so worker i is member i of every group (fanout.ts).
-      for (let index = 0; index < count; index++) {
-        const { port1, port2 } = new MessageChannel();
-        const init: WorkerInit = {
-          index, count, engineModule, engineOptions: opts.engineOptions, interfaces, announceIfIndexes: announce,
-          facts: this.facts, ops: this.ops, sysctls: opts.sysctls ?? {}, extraVips: opts.extraVips ?? [],
-          ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64,
-          fanout: count > 1 ? { groupId, fullnatAddresses: opts.fullnatAddresses ?? [], fullnatPorts: opts.fullnatPorts } : undefined,
-          snapshotEveryMs: opts.snapshotEveryMs ?? 1000, neighbourLimits: opts.neighbourLimits ?? DEFAULT_RESOLVE_LIMITS,
-          announceRounds: opts.announceRounds ?? 2, control: this.control, port: port2, offload: opts.offload,
-        };
-        const worker = new Worker(fileURLToPath(new URL('./worker.js', import.meta.url)), {
-          workerData: init, transferList: [port2],
-        });
-        const h: WorkerHandle = { index, worker, port: port1, eventFd: -1, alive: true };
-        this.workers.push(h);
-        await new Promise<void>((resolve, reject) => {
-          port1.on('message', (m: FromWorker) => {
-            if (m.type === 'ready') {
-              h.eventFd = m.eventFd;
-              resolve();
-            } else if (m.type === 'fatal') {
-              h.alive = false;
-              reject(new Error(`Packet plane worker ${m.index} failed: ${m.message}`));
-              opts.onWorkerError?.(m.index, m.message);
-            }
-            this.onMessage(h, m);
-          });
-          worker.on('error', (e) => {
-            h.alive = false;
-            reject(e);
-            opts.onWorkerError?.(index, e.message);
-          });
-          worker.on('exit', () => {
-            h.alive = false;
-            reject(new Error(`Packet plane worker ${index} exited before it was ready`));
-            this.failPending(`worker ${index} exited`);
-          });
-        });
-      }
+      await this.spawnWorkers({ count, engineModule, interfaces, announce, groupId });
     } catch (e) {
       await this.stop().catch(() => undefined);
       throw e;
@@ -197,6 +176,74 @@ export class PacketPlane {
     const every = opts.factsRefreshMs ?? 2000;
     this.factsTimer = setInterval(() => void this.refreshFacts().catch(() => undefined), every);
     this.factsTimer.unref();
+  }
+
+  /**
+   * Starts the workers one at a time: a worker joins its fanout groups when it is ready, and the
+   * kernel numbers a group's members in join order, so worker i is member i of every group
+   * (fanout.ts). After a restart the groups are new ones (the group id moves on), so nothing a
+   * dead worker left behind can share them.
+   */
+  private async spawnWorkers(spec: SpawnSpec): Promise<void> {
+    const opts = this.opts!;
+    this.spec = spec;
+    this.control = new SharedArrayBuffer(CTL_SLOTS * 4);
+    this.ctl = new Int32Array(this.control);
+    const { count } = spec;
+    const groupId = (spec.groupId + this.generation * 64) & 0xffff;
+    for (let index = 0; index < count; index++) {
+      const { port1, port2 } = new MessageChannel();
+      const init: WorkerInit = {
+        index, count, engineModule: spec.engineModule, engineOptions: opts.engineOptions, interfaces: spec.interfaces,
+        announceIfIndexes: spec.announce, facts: this.facts!, ops: this.ops, sysctls: this.sysctls, extraVips: opts.extraVips ?? [],
+        ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64,
+        fanout: count > 1 ? { groupId, fullnatAddresses: opts.fullnatAddresses ?? [], fullnatPorts: opts.fullnatPorts } : undefined,
+        snapshotEveryMs: opts.snapshotEveryMs ?? 1000, neighbourLimits: opts.neighbourLimits ?? DEFAULT_RESOLVE_LIMITS,
+        announceRounds: opts.announceRounds ?? 2, control: this.control, port: port2, offload: opts.offload,
+      };
+      this.workers.push(await startWorker(init, port1, this.events));
+    }
+  }
+
+  /** A worker died after start: every worker is restarted (its connections, and its steering, are gone anyway). */
+  private workerFailed(h: WorkerHandle, message: string): void {
+    this.opts?.onWorkerError?.(h.index, message);
+    this.failPending(`worker ${h.index} failed`);
+    if (this.restarting || this.stopping) return;
+    this.restarting = this.restartWorkers().then((ok) => {
+      this.restarting = undefined;
+      // A new worker that died while the others were still starting was not restarted yet.
+      const dead = ok ? this.workers.find((w) => !w.alive) : undefined;
+      if (dead) this.workerFailed(dead, 'failed while the workers restarted');
+    });
+  }
+
+  /** Stops what is left of the workers and starts them all again; true when they run. */
+  private async restartWorkers(): Promise<boolean> {
+    if (!this.spec) return false;
+    const now = Date.now();
+    this.restartTimes = this.restartTimes.filter((t) => now - t < 60_000);
+    if (this.restartTimes.length >= RESTARTS_PER_MINUTE) {
+      this.opts?.onRestart?.({ ok: false, message: `${RESTARTS_PER_MINUTE} restarts in a minute: the failed workers stay down until the plane is started again` });
+      return false;
+    }
+    this.restartTimes.push(now);
+    try {
+      await stopWorkers(this.workers, this.ctl, this.libc);
+      this.workers = [];
+      if (this.stopping) return false;
+      this.generation++;
+      this.facts = await gatherNetFacts(this.factsOptions());
+      this.digest = factsDigest(this.facts);
+      await this.spawnWorkers(this.spec);
+      this.opts?.onRestart?.({ ok: true, message: `${this.spec.count} forwarding worker(s) restarted; their connections were lost` });
+      return true;
+    } catch (e) {
+      await stopWorkers(this.workers, this.ctl, this.libc).catch(() => undefined);
+      this.workers = [];
+      this.opts?.onRestart?.({ ok: false, message: `Cannot restart the forwarding workers: ${(e as Error).message}` });
+      return false;
+    }
   }
 
   private onMessage(h: WorkerHandle, m: FromWorker): void {
@@ -294,6 +341,7 @@ export class PacketPlane {
 
   /** Sends new sysctl values to every replica. */
   setSysctls(values: Readonly<Record<string, number>>): void {
+    this.sysctls = values;
     for (const w of this.workers) if (w.alive) this.send(w, { type: 'sysctls', values });
   }
 
@@ -339,19 +387,15 @@ export class PacketPlane {
 
   /** Stops the workers (within ~100 ms each, 2 s at most), removes the nft table, releases everything. */
   async stop(): Promise<PlaneSnapshot> {
+    this.stopping = true;
     if (this.factsTimer) clearInterval(this.factsTimer);
     this.factsTimer = undefined;
-    if (this.ctl) Atomics.store(this.ctl, CTL_STOP, 1);
-    const exits = this.workers.map((w) => new Promise<void>((resolve) => {
-      if (w.eventFd >= 0) this.libc?.write(w.eventFd, this.wakeBuf, 8);
-      const t = setTimeout(() => void w.worker.terminate().then(() => resolve()), 2000);
-      w.worker.once('exit', () => { clearTimeout(t); resolve(); });
-      if (w.worker.threadId < 0) resolve();
-    }));
-    await Promise.all(exits);
-    const final = merge(this.workers.map((w) => w.stopped ?? w.last).filter((s): s is WorkerSnapshot => s !== undefined));
-    for (const w of this.workers) w.port.close();
+    await this.restarting;
+    const workers = this.workers;
+    await stopWorkers(workers, this.ctl, this.libc);
+    const final = merge(workers.map((w) => w.stopped ?? w.last).filter((s): s is WorkerSnapshot => s !== undefined));
     this.workers = [];
+    this.spec = undefined;
     this.failPending('the plane stopped');
     if (this.nft) await this.nft.remove();
     this.nft = undefined;

@@ -1,0 +1,80 @@
+// The packet plane's forwarding worker threads (docs/adr/0003-packet-plane.md): each is started
+// and awaited until its rings have joined their fanout groups, and all are stopped together. What
+// a worker says after it is ready goes to the plane; a worker that dies after that is reported
+// once, so the plane can restart the set.
+import { fileURLToPath } from 'node:url';
+import { type MessagePort, Worker } from 'node:worker_threads';
+import type { Libc } from './ffi.js';
+import { CTL_STOP, type FromWorker, type WorkerInit, type WorkerSnapshot } from './worker-protocol.js';
+
+/** One running worker as the plane holds it. */
+export interface WorkerHandle {
+  readonly index: number;
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  eventFd: number;
+  last?: WorkerSnapshot;
+  stopped?: WorkerSnapshot;
+  alive: boolean;
+  /** Set when the plane stops it: its exit is then no failure. */
+  stopping?: boolean;
+}
+
+/** Where a worker's messages and its death after start go. */
+export interface WorkerEvents {
+  message(h: WorkerHandle, m: FromWorker): void;
+  /** The worker failed after it was ready (a fatal error, a thread error, an exit not asked for). */
+  failed(h: WorkerHandle, message: string): void;
+}
+
+/**
+ * Starts the worker `init` describes (its port is `init.port`'s other end, `port`); resolves once
+ * it is ready, rejects if it fails or exits before.
+ */
+export function startWorker(init: WorkerInit, port: MessagePort, events: WorkerEvents): Promise<WorkerHandle> {
+  const worker = new Worker(fileURLToPath(new URL('./worker.js', import.meta.url)), {
+    workerData: init, transferList: [init.port],
+  });
+  const h: WorkerHandle = { index: init.index, worker, port, eventFd: -1, alive: true };
+  let ready = false;
+  const died = (message: string) => {
+    if (!h.alive) return;
+    h.alive = false;
+    if (ready && !h.stopping) events.failed(h, message);
+  };
+  return new Promise<WorkerHandle>((resolve, reject) => {
+    port.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') {
+        h.eventFd = m.eventFd;
+        ready = true;
+        resolve(h);
+      } else if (m.type === 'fatal') {
+        reject(new Error(`Packet plane worker ${m.index} failed: ${m.message}`));
+        died(m.message);
+      }
+      events.message(h, m);
+    });
+    worker.on('error', (e) => {
+      reject(e);
+      died(e.message);
+    });
+    worker.on('exit', (code) => {
+      reject(new Error(`Packet plane worker ${init.index} exited before it was ready`));
+      died(`exited (code ${code})`);
+    });
+  });
+}
+
+/** Sets the stop flag, wakes every worker and waits for each to exit (terminated after 2 s). */
+export async function stopWorkers(handles: readonly WorkerHandle[], ctl: Int32Array | undefined, libc: Libc | undefined): Promise<void> {
+  if (ctl) Atomics.store(ctl, CTL_STOP, 1);
+  const wake = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+  for (const w of handles) w.stopping = true;
+  await Promise.all(handles.map((w) => new Promise<void>((resolve) => {
+    if (w.eventFd >= 0) libc?.write(w.eventFd, wake, 8);
+    const t = setTimeout(() => void w.worker.terminate().then(() => resolve()), 2000);
+    w.worker.once('exit', () => { clearTimeout(t); resolve(); });
+    if (w.worker.threadId < 0) resolve();
+  })));
+  for (const w of handles) w.port.close();
+}
