@@ -136,20 +136,23 @@ describe('packet plane lifecycle and workers', { skip }, () => {
     assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));
   });
 
-  test('workers that fail after start are restarted: traffic flows again, through new workers with no connections yet', async () => {
+  test('workers that fail after start are restarted: traffic flows again, through new workers with no connections yet and the table as it was (a service added after start included)', async () => {
     procs.killAll(); // the previous test's sink holds the port
     const sink = procs.start(topo.rs, ['python3', '-c', UDP_SERVER]);
     const h = newHost();
-    await h.call('start', { ...start, workers: 2, ops: udpService(5353), engineOptions: { failOnNetChange: true } });
+    // No periodic refresh: the test's own refreshFacts must be the one that sees the change.
+    await h.call('start', { ...start, workers: 2, ops: udpService(5353), engineOptions: { failOnNetChange: true }, factsRefreshMs: 3_600_000 });
     await new Promise((r) => setTimeout(r, 300)); // the sink binds
-    const send = async (tag: string) => {
-      const r = await nsRun(topo.cli, ['python3', '-c', FLOWS_CLIENT, DrTopology.VIP, tag, '1', '198.18.0.1']);
+    const send = async (tag: string, vip = DrTopology.VIP) => {
+      const r = await nsRun(topo.cli, ['python3', '-c', FLOWS_CLIENT, vip, tag, '1', '198.18.0.1']);
       assert.equal(r.code, 0, r.stderr);
       await waitFor(`${tag} at the real server`, () => sink.out().split('\n').some((l) => l.startsWith(`${tag}-`)));
     };
     const conns = (s: PlaneSnapshot) => s.workers.reduce((n, w) => n + (w.engine.services[0]?.stats.conns ?? 0), 0);
     await send('before');
     assert.ok(conns(await h.call<PlaneSnapshot>('snapshot')) >= 1);
+    const added = await h.call<{ ok: boolean; error?: string }>('applyOps', { ops: udpService(5353, DrTopology.VIP2) });
+    assert.equal(added.ok, true, added.error);
     // A network change the test engine throws on: both workers fail in their control path.
     sh(`ip -n ${topo.lb} addr add 198.18.1.77/24 dev l1`);
     try {
@@ -160,6 +163,7 @@ describe('packet plane lifecycle and workers', { skip }, () => {
         return after !== undefined && after.workers.length === 2 && conns(after) === 0;
       }, 10_000);
       await send('after');
+      await send('after-vip2', DrTopology.VIP2);
       assert.ok(conns(await h.call<PlaneSnapshot>('snapshot')) >= 1, 'the new workers forward');
       await h.call('stop');
       assert.doesNotMatch(tables(topo.lb), new RegExp(TABLE));

@@ -1,7 +1,7 @@
 // The packet plane's forwarding worker threads (docs/adr/0003-packet-plane.md): each is started
 // and awaited until its rings have joined their fanout groups, and all are stopped together. What
 // a worker says after it is ready goes to the plane; a worker that dies after that is reported
-// once, so the plane can restart the set.
+// once, so the plane can restart the set. Requests to every worker wait here for all answers.
 import { fileURLToPath } from 'node:url';
 import { type MessagePort, Worker } from 'node:worker_threads';
 import type { Libc } from './ffi.js';
@@ -40,6 +40,7 @@ export function startWorker(init: WorkerInit, port: MessagePort, events: WorkerE
   const died = (message: string) => {
     if (!h.alive) return;
     h.alive = false;
+    h.eventFd = -1; // the worker closed it (or its thread is gone): never write to the number again
     if (ready && !h.stopping) events.failed(h, message);
   };
   return new Promise<WorkerHandle>((resolve, reject) => {
@@ -77,4 +78,53 @@ export async function stopWorkers(handles: readonly WorkerHandle[], ctl: Int32Ar
     if (w.worker.threadId < 0) resolve();
   })));
   for (const w of handles) w.port.close();
+}
+
+interface Pending {
+  resolve: (v: unknown[]) => void;
+  reject: (e: Error) => void;
+  left: number;
+  results: unknown[];
+}
+
+/** Requests sent to several workers, each answered once per worker (by sequence number). */
+export class PendingRequests {
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+
+  /** Sends with `send(seq)` and resolves with the `answers` answers (rejects after 5 s). */
+  request<T>(answers: number, send: (seq: number) => void): Promise<T[]> {
+    const seq = ++this.seq;
+    return new Promise<T[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new Error('Packet plane request timed out after 5 s'));
+      }, 5000);
+      this.pending.set(seq, {
+        resolve: (v) => { clearTimeout(timer); resolve(v as T[]); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+        left: answers, results: [],
+      });
+      send(seq);
+    });
+  }
+
+  /** One worker's answer to request `seq`. */
+  settle(seq: number, v: unknown): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    p.results.push(v);
+    if (--p.left === 0) {
+      this.pending.delete(seq);
+      p.resolve(p.results);
+    }
+  }
+
+  /** Rejects every request still waiting. */
+  failAll(why: string): void {
+    for (const [seq, p] of this.pending) {
+      this.pending.delete(seq);
+      p.reject(new Error(`Packet plane request failed: ${why}`));
+    }
+  }
 }

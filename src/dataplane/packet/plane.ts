@@ -12,7 +12,7 @@ import { DEFAULT_RESOLVE_LIMITS, type ResolveLimits } from './neighbour.js';
 import { type NetFacts, factsDigest, gatherNetFacts } from './net-context.js';
 import { DEFAULT_NFT_TABLE, EXCLUSION_HOOK, type ExclusionSpec, NftExclusion } from './nft.js';
 import { type PlaneSnapshot, merge } from './plane-snapshot.js';
-import { type WorkerEvents, type WorkerHandle, startWorker, stopWorkers } from './plane-workers.js';
+import { PendingRequests, type WorkerEvents, type WorkerHandle, startWorker, stopWorkers } from './plane-workers.js';
 import { ServiceModel } from './service-model.js';
 import {
   CTL_MAIL, CTL_SLOTS, type ConnPage, type FromWorker, type OffloadOptions, type OpsResult,
@@ -63,13 +63,6 @@ export interface PacketPlaneOptions {
   readonly offload?: OffloadOptions;
 }
 
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  left: number;
-  results: unknown[];
-}
-
 /** Restarts of the workers after failures, in any minute, before the plane gives up (ADR 0003). */
 export const RESTARTS_PER_MINUTE = 5;
 
@@ -88,8 +81,7 @@ export class PacketPlane {
   private control?: SharedArrayBuffer;
   private ctl?: Int32Array;
   private workers: WorkerHandle[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private seq = 0;
+  private readonly pending = new PendingRequests();
   private readonly model = new ServiceModel();
   private nft?: NftExclusion;
   private opts?: PacketPlaneOptions;
@@ -135,6 +127,7 @@ export class PacketPlane {
     if (opts.interfaces.length === 0) throw new Error('Cannot start the packet plane without interfaces');
     this.opts = opts;
     this.stopping = false;
+    this.restartTimes = [];
     this.ops = [...(opts.ops ?? [])];
     this.sysctls = opts.sysctls ?? {};
     this.model.apply(this.ops);
@@ -167,8 +160,9 @@ export class PacketPlane {
       await this.nft?.apply(this.exclusion());
       const engineModule = opts.engineModule instanceof URL ? opts.engineModule.href
         : opts.engineModule.startsWith('file:') ? opts.engineModule : pathToFileURL(opts.engineModule).href;
-      const groupId = opts.fanoutGroupId ?? (process.pid & 0xffff);
-      await this.spawnWorkers({ count, engineModule, interfaces, announce, groupId });
+      const spec: SpawnSpec = { count, engineModule, interfaces, announce, groupId: opts.fanoutGroupId ?? (process.pid & 0xffff) };
+      this.workers = await this.spawnWorkers(spec);
+      this.spec = spec;
     } catch (e) {
       await this.stop().catch(() => undefined);
       throw e;
@@ -179,88 +173,116 @@ export class PacketPlane {
   }
 
   /**
-   * Starts the workers one at a time: a worker joins its fanout groups when it is ready, and the
-   * kernel numbers a group's members in join order, so worker i is member i of every group
+   * Starts a set of workers one at a time: a worker joins its fanout groups when it is ready, and
+   * the kernel numbers a group's members in join order, so worker i is member i of every group
    * (fanout.ts). After a restart the groups are new ones (the group id moves on), so nothing a
-   * dead worker left behind can share them.
+   * dead worker left behind can share them. The set is the plane's only once all are ready; if
+   * one fails first, the others are stopped and this rejects.
    */
-  private async spawnWorkers(spec: SpawnSpec): Promise<void> {
+  private async spawnWorkers(spec: SpawnSpec): Promise<WorkerHandle[]> {
     const opts = this.opts!;
-    this.spec = spec;
-    this.control = new SharedArrayBuffer(CTL_SLOTS * 4);
-    this.ctl = new Int32Array(this.control);
+    const control = new SharedArrayBuffer(CTL_SLOTS * 4);
+    const ctl = new Int32Array(control);
     const { count } = spec;
     const groupId = (spec.groupId + this.generation * 64) & 0xffff;
-    for (let index = 0; index < count; index++) {
-      const { port1, port2 } = new MessageChannel();
-      const init: WorkerInit = {
-        index, count, engineModule: spec.engineModule, engineOptions: opts.engineOptions, interfaces: spec.interfaces,
-        announceIfIndexes: spec.announce, facts: this.facts!, ops: this.ops, sysctls: this.sysctls, extraVips: opts.extraVips ?? [],
-        ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64,
-        fanout: count > 1 ? { groupId, fullnatAddresses: opts.fullnatAddresses ?? [], fullnatPorts: opts.fullnatPorts } : undefined,
-        snapshotEveryMs: opts.snapshotEveryMs ?? 1000, neighbourLimits: opts.neighbourLimits ?? DEFAULT_RESOLVE_LIMITS,
-        announceRounds: opts.announceRounds ?? 2, control: this.control, port: port2, offload: opts.offload,
-      };
-      this.workers.push(await startWorker(init, port1, this.events));
+    const started: WorkerHandle[] = [];
+    try {
+      for (let index = 0; index < count; index++) {
+        const { port1, port2 } = new MessageChannel();
+        const init: WorkerInit = {
+          index, count, engineModule: spec.engineModule, engineOptions: opts.engineOptions, interfaces: spec.interfaces,
+          announceIfIndexes: spec.announce, facts: this.facts!, ops: this.ops, sysctls: this.sysctls, extraVips: opts.extraVips ?? [],
+          ring: opts.ring ?? DEFAULT_RING, batch: opts.batch ?? 64,
+          fanout: count > 1 ? { groupId, fullnatAddresses: opts.fullnatAddresses ?? [], fullnatPorts: opts.fullnatPorts } : undefined,
+          snapshotEveryMs: opts.snapshotEveryMs ?? 1000, neighbourLimits: opts.neighbourLimits ?? DEFAULT_RESOLVE_LIMITS,
+          announceRounds: opts.announceRounds ?? 2, control, port: port2, offload: opts.offload,
+        };
+        started.push(await startWorker(init, port1, this.events));
+      }
+      const dead = started.find((w) => !w.alive);
+      if (dead) throw new Error(`Packet plane worker ${dead.index} failed while the others started`);
+    } catch (e) {
+      await stopWorkers(started, ctl, this.libc).catch(() => undefined);
+      throw e;
     }
+    this.control = control;
+    this.ctl = ctl;
+    return started;
   }
 
-  /** A worker died after start: every worker is restarted (its connections, and its steering, are gone anyway). */
-  private workerFailed(h: WorkerHandle, message: string): void {
-    this.opts?.onWorkerError?.(h.index, message);
-    this.failPending(`worker ${h.index} failed`);
+  /**
+   * A worker of the running set died: every worker is restarted (its connections, and the
+   * steering of the others, are gone anyway). One of a set still starting is spawnWorkers' to see.
+   */
+  private workerFailed(h: WorkerHandle, message: string, report = true): void {
+    if (!this.workers.includes(h)) return;
+    if (report) this.opts?.onWorkerError?.(h.index, message);
     if (this.restarting || this.stopping) return;
     this.restarting = this.restartWorkers().then((ok) => {
       this.restarting = undefined;
-      // A new worker that died while the others were still starting was not restarted yet.
+      // A new worker that died between the restart's end and now was not restarted yet.
       const dead = ok ? this.workers.find((w) => !w.alive) : undefined;
-      if (dead) this.workerFailed(dead, 'failed while the workers restarted');
+      if (dead) this.workerFailed(dead, 'failed after the workers restarted', false);
     });
+    // Requests the dead worker will never answer fail now; applyOps tries again after the restart.
+    this.pending.failAll(`worker ${h.index} failed`);
   }
 
   /** Stops what is left of the workers and starts them all again; true when they run. */
   private async restartWorkers(): Promise<boolean> {
-    if (!this.spec) return false;
+    const spec = this.spec;
+    if (!spec) return false;
     const now = Date.now();
     this.restartTimes = this.restartTimes.filter((t) => now - t < 60_000);
     if (this.restartTimes.length >= RESTARTS_PER_MINUTE) {
-      this.opts?.onRestart?.({ ok: false, message: `${RESTARTS_PER_MINUTE} restarts in a minute: the failed workers stay down until the plane is started again` });
+      this.notifyRestart(false, `${RESTARTS_PER_MINUTE} restarts in a minute: the failed workers stay down until the plane is started again`);
       return false;
     }
     this.restartTimes.push(now);
+    const old = this.workers;
+    this.workers = [];
     try {
-      await stopWorkers(this.workers, this.ctl, this.libc);
-      this.workers = [];
+      await stopWorkers(old, this.ctl, this.libc);
       if (this.stopping) return false;
       this.generation++;
       this.facts = await gatherNetFacts(this.factsOptions());
-      this.digest = factsDigest(this.facts);
-      await this.spawnWorkers(this.spec);
-      this.opts?.onRestart?.({ ok: true, message: `${this.spec.count} forwarding worker(s) restarted; their connections were lost` });
+      const digest = factsDigest(this.facts);
+      if (digest !== this.digest) await this.nft?.apply(this.exclusion());
+      this.digest = digest;
+      const sysctls = this.sysctls;
+      this.workers = await this.spawnWorkers(spec);
+      // Sysctls set while the new workers started went to none of them.
+      if (this.sysctls !== sysctls) this.setSysctls(this.sysctls);
+      this.notifyRestart(true, `${spec.count} forwarding worker(s) restarted; their connections were lost`);
       return true;
     } catch (e) {
-      await stopWorkers(this.workers, this.ctl, this.libc).catch(() => undefined);
-      this.workers = [];
-      this.opts?.onRestart?.({ ok: false, message: `Cannot restart the forwarding workers: ${(e as Error).message}` });
+      this.notifyRestart(false, `Cannot restart the forwarding workers: ${(e as Error).message}`);
       return false;
     }
+  }
+
+  private notifyRestart(ok: boolean, message: string): void {
+    try {
+      this.opts?.onRestart?.({ ok, message });
+    } catch { /* a caller's logging must not stop the plane */ }
   }
 
   private onMessage(h: WorkerHandle, m: FromWorker): void {
     switch (m.type) {
       case 'snapshot':
         h.last = m.snapshot;
-        this.settle(m.seq, m.snapshot);
+        this.pending.settle(m.seq, m.snapshot);
         return;
       case 'stopped':
         h.last = m.snapshot;
         h.stopped = m.snapshot;
+        h.eventFd = -1; // closed by the worker right after
         return;
       case 'ops-result':
-        this.settle(m.seq, m.result);
+        this.pending.settle(m.seq, m.result);
         return;
       case 'connections':
-        this.settle(m.seq, m.page);
+        this.pending.settle(m.seq, m.page);
         return;
       case 'neighbour':
         for (const w of this.workers) {
@@ -268,23 +290,6 @@ export class PacketPlane {
         }
         return;
       default:
-    }
-  }
-
-  private settle(seq: number, v: unknown): void {
-    const p = this.pending.get(seq);
-    if (!p) return;
-    p.results.push(v);
-    if (--p.left === 0) {
-      this.pending.delete(seq);
-      p.resolve(p.results);
-    }
-  }
-
-  private failPending(why: string): void {
-    for (const [seq, p] of this.pending) {
-      this.pending.delete(seq);
-      p.reject(new Error(`Packet plane request failed: ${why}`));
     }
   }
 
@@ -298,19 +303,7 @@ export class PacketPlane {
   private request<T>(make: (seq: number) => ToWorker): Promise<T[]> {
     const live = this.workers.filter((w) => w.alive);
     if (live.length === 0) return Promise.reject(new Error('Cannot reach the packet plane: no forwarding worker is running'));
-    const seq = ++this.seq;
-    return new Promise<T[]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(seq);
-        reject(new Error('Packet plane request timed out after 5 s'));
-      }, 5000);
-      this.pending.set(seq, {
-        resolve: (v) => { clearTimeout(timer); resolve(v as T[]); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
-        left: live.length, results: [],
-      });
-      for (const w of live) this.send(w, make(seq));
-    });
+    return this.pending.request<T>(live.length, (seq) => { for (const w of live) this.send(w, make(seq)); });
   }
 
   private exclusion(): ExclusionSpec {
@@ -330,7 +323,16 @@ export class PacketPlane {
 
   /** Applies table operations in every engine replica, then brings the nft rules in line. */
   async applyOps(ops: readonly TableOp[]): Promise<OpsResult> {
-    const results = await this.request<OpsResult>((seq) => ({ type: 'ops', seq, ops }));
+    await this.restarting;
+    let results: OpsResult[];
+    try {
+      results = await this.request<OpsResult>((seq) => ({ type: 'ops', seq, ops }));
+    } catch (e) {
+      // A worker failed meanwhile: the restarted set has the table without these ops.
+      if (!this.restarting) throw e;
+      await this.restarting;
+      results = await this.request<OpsResult>((seq) => ({ type: 'ops', seq, ops }));
+    }
     const bad = results.find((r) => !r.ok);
     if (bad) return bad;
     this.ops.push(...ops);
@@ -352,7 +354,8 @@ export class PacketPlane {
 
   /** Re-reads the network facts now and pushes them (and the nft local addresses) when they changed. */
   async refreshFacts(): Promise<boolean> {
-    if (this.refreshing || !this.running) return false;
+    // A restart gathers the facts itself, for the workers it starts.
+    if (this.refreshing || !this.running || this.restarting) return false;
     this.refreshing = true;
     try {
       const f = await gatherNetFacts(this.factsOptions());
@@ -375,11 +378,13 @@ export class PacketPlane {
 
   /** Fresh counters: asks every worker now. */
   async requestSnapshot(): Promise<PlaneSnapshot> {
+    await this.restarting;
     return merge(await this.request<WorkerSnapshot>((seq) => ({ type: 'snapshot', seq })));
   }
 
   /** A page of connections over all workers (worker order, then each engine's table order). */
   async connections(offset: number, limit: number): Promise<ConnPage> {
+    await this.restarting;
     const pages = await this.request<ConnPage>((seq) => ({ type: 'connections', seq, offset: 0, limit: offset + limit }));
     const entries = pages.flatMap((p) => p.entries).slice(offset, offset + limit);
     return { total: pages.reduce((a, p) => a + p.total, 0), entries };
@@ -396,7 +401,7 @@ export class PacketPlane {
     const final = merge(workers.map((w) => w.stopped ?? w.last).filter((s): s is WorkerSnapshot => s !== undefined));
     this.workers = [];
     this.spec = undefined;
-    this.failPending('the plane stopped');
+    this.pending.failAll('the plane stopped');
     if (this.nft) await this.nft.remove();
     this.nft = undefined;
     return final;
