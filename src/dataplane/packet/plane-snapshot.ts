@@ -51,3 +51,30 @@ export function merge(snaps: readonly WorkerSnapshot[]): PlaneSnapshot {
     workers: snaps,
   };
 }
+
+/**
+ * What a stopped set of workers leaves to the counters of the set after it (a restart, ADR 0003):
+ * their cumulative counters, summed with what earlier sets left (`prior`), as one pseudo-worker
+ * snapshot (index -1). Gauges are not left: the old set's connections are gone, so its active,
+ * inactive and persistent conns, table entries and offloaded flows count zero.
+ */
+export function carryOver(prior: WorkerSnapshot | undefined, finals: readonly WorkerSnapshot[]): WorkerSnapshot {
+  const m = merge(prior ? [prior, ...finals] : finals);
+  return {
+    index: -1,
+    atMs: 0,
+    neighbours: 0,
+    io: { ...m.io, offloadActive: 0 },
+    engine: {
+      ...m.engine,
+      conns: 0,
+      services: m.engine.services.map((svc) => ({ ...svc, dests: svc.dests.map((d) => ({ ...d, activeConns: 0, inactConns: 0, persistConns: 0 })) })),
+    },
+  };
+}
+
+/** The live workers' snapshots merged, plus what earlier sets left; `workers` lists the live ones only. */
+export function mergeWithCarried(live: readonly WorkerSnapshot[], carried: WorkerSnapshot | undefined): PlaneSnapshot {
+  const m = merge(carried ? [...live, carried] : live);
+  return { ...m, workers: live };
+}

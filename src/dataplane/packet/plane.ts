@@ -11,7 +11,7 @@ import { type Libc, openLibc } from './ffi.js';
 import { DEFAULT_RESOLVE_LIMITS, type ResolveLimits } from './neighbour.js';
 import { type NetFacts, factsDigest, gatherNetFacts } from './net-context.js';
 import { DEFAULT_NFT_TABLE, EXCLUSION_HOOK, type ExclusionSpec, NftExclusion } from './nft.js';
-import { type PlaneSnapshot, merge } from './plane-snapshot.js';
+import { type PlaneSnapshot, carryOver, mergeWithCarried } from './plane-snapshot.js';
 import { PendingRequests, type WorkerEvents, type WorkerHandle, startWorker, stopWorkers } from './plane-workers.js';
 import { ServiceModel } from './service-model.js';
 import {
@@ -99,6 +99,8 @@ export class PacketPlane {
   /** Restarts so far (each one's workers join fresh fanout groups), and their times (ms). */
   private generation = 0;
   private restartTimes: number[] = [];
+  /** What the sets stopped by restarts left to the counters (plane-snapshot.ts carryOver). */
+  private carried?: WorkerSnapshot;
   private readonly events: WorkerEvents = {
     message: (h, m) => this.onMessage(h, m),
     failed: (h, message) => this.workerFailed(h, message),
@@ -128,6 +130,7 @@ export class PacketPlane {
     this.opts = opts;
     this.stopping = false;
     this.restartTimes = [];
+    this.carried = undefined;
     this.ops = [...(opts.ops ?? [])];
     this.sysctls = opts.sysctls ?? {};
     this.model.apply(this.ops);
@@ -243,6 +246,8 @@ export class PacketPlane {
     this.workers = [];
     try {
       await stopWorkers(old, this.ctl, this.libc);
+      // The counters go on from where the old set left them (as IPVS's never go back).
+      this.carried = carryOver(this.carried, old.map((w) => w.stopped ?? w.last).filter((x): x is WorkerSnapshot => x !== undefined));
       if (this.stopping) return false;
       this.generation++;
       this.facts = await gatherNetFacts(this.factsOptions());
@@ -373,13 +378,13 @@ export class PacketPlane {
 
   /** The latest counters (each worker reports every snapshotEveryMs). */
   snapshot(): PlaneSnapshot {
-    return merge(this.workers.map((w) => w.last).filter((s): s is WorkerSnapshot => s !== undefined));
+    return mergeWithCarried(this.workers.map((w) => w.last).filter((s): s is WorkerSnapshot => s !== undefined), this.carried);
   }
 
   /** Fresh counters: asks every worker now. */
   async requestSnapshot(): Promise<PlaneSnapshot> {
     await this.restarting;
-    return merge(await this.request<WorkerSnapshot>((seq) => ({ type: 'snapshot', seq })));
+    return mergeWithCarried(await this.request<WorkerSnapshot>((seq) => ({ type: 'snapshot', seq })), this.carried);
   }
 
   /** A page of connections over all workers (worker order, then each engine's table order). */
@@ -398,7 +403,7 @@ export class PacketPlane {
     await this.restarting;
     const workers = this.workers;
     await stopWorkers(workers, this.ctl, this.libc);
-    const final = merge(workers.map((w) => w.stopped ?? w.last).filter((s): s is WorkerSnapshot => s !== undefined));
+    const final = mergeWithCarried(workers.map((w) => w.stopped ?? w.last).filter((s): s is WorkerSnapshot => s !== undefined), this.carried);
     this.workers = [];
     this.spec = undefined;
     this.pending.failAll('the plane stopped');
