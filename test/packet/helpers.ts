@@ -235,12 +235,13 @@ for i in range(int(sys.argv[3])):
     time.sleep(0.02)
 `;
 
-/** Polls `cond` every 50 ms; fails naming `what` after `ms`. */
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+/** Polls a condition every 50 ms, failing with what it waited for (the lab tests' helper). */
+export { until as waitFor } from '../lab/helpers.js';
+
+/** A counter of `/proc/net/snmp` in namespace `ns`, by protocol and name (`Tcp`, `RetransSegs`). */
+export function snmp(ns: string, proto: string, field: string): number {
+  const lines = sh(`ip netns exec ${ns} cat /proc/net/snmp`).split('\n').filter((l) => l.startsWith(`${proto}:`));
+  const names = lines[0].split(/\s+/);
+  const vals = lines[1].split(/\s+/);
+  return Number(vals[names.indexOf(field)]);
 }

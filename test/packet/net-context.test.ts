@@ -80,16 +80,21 @@ test('nextHop: the longest prefix wins over the default route; off-link goes via
 
 test('nextHop: a missing neighbour asks the data plane to resolve the gateway, and gives a pending hop (cached, asking again each time)', () => {
   const misses: string[] = [];
-  const ctx = new LinuxNetContext(facts(), new NeighbourCache(), (a, i) => misses.push(`${formatIp(a)}@${i}`));
+  const ctx = new LinuxNetContext(facts(), new NeighbourCache(), (a, i, key) => misses.push(`${formatIp(a)}@${i} ${key}`));
   const viaGw = ctx.nextHop(ip('198.18.9.9'))!;
   assert.deepEqual([Array.from(viaGw.mac), viaGw.ifIndex], [Array.from(UNRESOLVED_MAC), 9]);
   const p = ctx.takePending()!;
   assert.equal(p, viaGw);
-  assert.deepEqual([formatIp(p.via), p.key], ['198.18.1.50', '9/198.18.1.50']);
+  assert.deepEqual([formatIp(p.via), p.viaKey, p.key], ['198.18.1.50', '198.18.1.50', '9/198.18.1.50']);
   assert.equal(ctx.takePending(), undefined, 'taken');
-  assert.equal(ctx.nextHop(ip('198.18.1.77'))!.mac, UNRESOLVED_MAC);
-  assert.equal(ctx.nextHop(ip('198.18.1.77')), ctx.takePending(), 'the same pending object again: no allocation per packet');
-  assert.deepEqual(misses, ['198.18.1.50@9', '198.18.1.77@9', '198.18.1.77@9']);
+  const first = ctx.nextHop(ip('198.18.1.77'))!;
+  assert.equal(first.mac, UNRESOLVED_MAC);
+  ctx.takePending();
+  const second = ctx.nextHop(ip('198.18.1.77'));
+  assert.equal(second, first, 'the same pending object on the next frame: no allocation per packet');
+  assert.equal(ctx.takePending(), second);
+  const k = (a: string) => `${a}@9 ${a}`;
+  assert.deepEqual(misses, [k('198.18.1.50'), k('198.18.1.77'), k('198.18.1.77')], 'each frame asks again (rate limited), with the key made once');
   assert.equal(ctx.nextHop(ip('2001:db8::1')), undefined, 'no IPv6 route at all: no miss either');
   assert.equal(ctx.takePending(), undefined);
   assert.equal(misses.length, 3);

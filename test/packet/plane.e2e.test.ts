@@ -16,7 +16,7 @@ import type { TableOp } from '../../src/control/director-api.js';
 import type { ConnPage, OpsResult } from '../../src/dataplane/packet/worker-protocol.js';
 import type { PlaneSnapshot } from '../../src/dataplane/packet/plane.js';
 import { tcxUnavailable } from '../../src/dataplane/packet/xdp/fast-path.js';
-import { DirectorHost, DrTopology, Procs, UDP_CLIENT, UDP_SERVER, fixture, nsRun, packetSkipReason, packetSocketProtocols, sh, waitFor } from './helpers.js';
+import { DirectorHost, DrTopology, Procs, UDP_CLIENT, UDP_SERVER, fixture, nsRun, packetSkipReason, packetSocketProtocols, sh, snmp, waitFor } from './helpers.js';
 import { ip } from './fixtures/wire.js';
 
 const skip = packetSkipReason();
@@ -62,13 +62,6 @@ for i in range(40):
 c.shutdown(socket.SHUT_WR)
 print(c.recv(100).decode(), len(data), sum(data) % 1000003)
 `;
-
-function snmp(ns: string, proto: string, field: string): number {
-  const lines = sh(`ip netns exec ${ns} cat /proc/net/snmp`).split('\n').filter((l) => l.startsWith(`${proto}:`));
-  const names = lines[0].split(/\s+/);
-  const vals = lines[1].split(/\s+/);
-  return Number(vals[names.indexOf(field)]);
-}
 
 async function arpProbe(ns: string): Promise<{ replies: number; macs: string[] }> {
   const r = await nsRun(ns, [process.execPath, fixture('arp-probe'), 'c0', '198.18.0.1', DrTopology.VIP, '400']);
@@ -137,9 +130,10 @@ for (const fast of [false, true]) describe(`packet plane end to end: DR test eng
     const r = await nsRun(topo.cli, ['python3', '-c', UDP_CLIENT, DrTopology.VIP, '5353', '50']);
     assert.equal(r.code, 0, r.stderr);
     // The first datagrams wait while tsvs resolves the real server's MAC (active ARP; held-frames.ts
-    // holds 16 per neighbour): a few beyond that may be dropped.
-    await waitFor('datagrams at the real server', () => udpSink!.out().split('\n').filter((l) => l.startsWith('msg-')).length >= 40);
+    // holds up to 16 per neighbour, and ARP answers long before the client's 20 ms pacing fills that).
+    await waitFor('datagrams at the real server', () => udpSink!.out().split('\n').filter((l) => l.startsWith('msg-')).length >= 50);
     const lines = udpSink!.out().split('\n').filter((l) => l.startsWith('msg-'));
+    assert.equal(lines.length, 50);
     assert.ok(lines.every((l) => l.endsWith(' 198.18.0.1')), 'client address kept (DR)');
     assert.equal(snmp(topo.rs, 'Udp', 'InCsumErrors'), 0);
     // The director's kernel did not answer the VIP traffic (no socket there: it would send port unreachable).
@@ -147,6 +141,8 @@ for (const fast of [false, true]) describe(`packet plane end to end: DR test eng
     const s = await host!.call<PlaneSnapshot>('snapshot');
     assert.ok(s.io.csumCompleted >= 40, `csumCompleted ${s.io.csumCompleted}`);
     assert.ok(s.io.neighRequests >= 1, 'the real server was resolved actively');
+    assert.ok(s.io.neighHeld >= 1, `the first datagram waited for the real server's MAC: neighHeld ${s.io.neighHeld}`);
+    assert.deepEqual([s.io.neighReleased, s.io.neighHeldDropped], [s.io.neighHeld, 0]);
   });
 
   test('TCP: curl gets the page from the real server through the VIP', async () => {

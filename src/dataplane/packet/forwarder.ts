@@ -163,9 +163,10 @@ export class Forwarder {
   }
 
   private refreshMtus(): void {
+    const { interfaces } = this.net.current();
     this.mtuOf.clear();
-    for (const i of this.net.current().interfaces) this.mtuOf.set(i.ifIndex, i.mtu);
-    this.offloader?.setInterfaces(this.net.current().interfaces);
+    for (const i of interfaces) this.mtuOf.set(i.ifIndex, i.mtu);
+    this.offloader?.setInterfaces(interfaces);
   }
 
   /** Runs until the stop flag is set; then releases everything. */

@@ -16,7 +16,7 @@ export const HOLD_NEIGHBOURS = 64;
 /** How long a neighbour's frames wait (the kernel's three solicitations, a second apart). */
 export const HOLD_MS = 3000;
 
-/** Where learned MACs are found (NeighbourCache). */
+/** Where learned MACs are found (NeighbourCache; the narrower shape lets the tests give just these). */
 export interface NeighbourLookup {
   get(addr: IpAddress): { readonly ifIndex: number; readonly mac: Uint8Array } | undefined;
 }

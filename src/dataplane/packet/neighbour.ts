@@ -122,9 +122,12 @@ export class NeighbourCache {
     else this.v6.set(ipKey(n.addr), n);
   }
 
-  /** Asks for active resolution of `addr` on `ifIndex`, subject to the rate limits; true when queued. */
-  request(addr: IpAddress, ifIndex: number, nowMs: number): boolean {
-    const key = ipKey(addr);
+  /**
+   * Asks for active resolution of `addr` on `ifIndex`, subject to the rate limits; true when queued.
+   * `key` is ipKey(addr), given by a caller that has it (nextHop asks for every frame toward a
+   * neighbour being resolved).
+   */
+  request(addr: IpAddress, ifIndex: number, nowMs: number, key = ipKey(addr)): boolean {
     const last = this.lastAsk.get(key);
     if (last !== undefined && nowMs - last < this.limits.perAddressMs) return false;
     if (nowMs - this.budgetAtMs >= 1000) {

@@ -153,8 +153,14 @@ export function factsDigest(f: NetFacts): string {
   return JSON.stringify([a, r, n]);
 }
 
+/** The hop toward `via` while its MAC is being resolved (UNRESOLVED_MAC: held-frames.ts). */
+export function pendingHop(ifIndex: number, src: IpAddress, mtu: number, via: IpAddress): PendingHop {
+  const viaKey = ipKey(via);
+  return { ifIndex, mac: UNRESOLVED_MAC, src, mtu, via, viaKey, key: `${ifIndex}/${viaKey}` };
+}
+
 /** Called when nextHop() misses a neighbour: the data plane resolves it. */
-export type MissHandler = (addr: IpAddress, ifIndex: number) => void;
+export type MissHandler = (addr: IpAddress, ifIndex: number, addrKey: string) => void;
 
 /**
  * A next hop whose MAC is still being resolved: it carries UNRESOLVED_MAC, and says which
@@ -162,7 +168,8 @@ export type MissHandler = (addr: IpAddress, ifIndex: number) => void;
  */
 export interface PendingHop extends NextHop {
   readonly via: IpAddress;
-  /** `via` and the interface as one key (made once, not per frame). */
+  /** `via` as a key (ipKey), and `via` with the interface: both made once, not per frame. */
+  readonly viaKey: string;
   readonly key: string;
 }
 
@@ -261,14 +268,14 @@ export class LinuxNetContext implements NetContext {
       const mtu = itf?.mtu ?? 1500;
       const made: NextHop | PendingHop = n !== undefined && n.ifIndex === r.ifIndex
         ? { ifIndex: r.ifIndex, mac: n.mac, src, mtu }
-        : { ifIndex: r.ifIndex, mac: UNRESOLVED_MAC, src, mtu, via, key: `${r.ifIndex}/${ipKey(via)}` };
+        : pendingHop(r.ifIndex, src, mtu, via);
       if (dst.family === 4) this.cache4.set(k4, made);
       else this.cache6.set(k6, made);
       hop = made;
     }
     if (hop.mac === UNRESOLVED_MAC) {
       const p = hop as PendingHop;
-      this.onMiss(p.via, p.ifIndex);
+      this.onMiss(p.via, p.ifIndex, p.viaKey);
       this.pending = p;
     }
     return hop;

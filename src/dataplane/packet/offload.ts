@@ -6,6 +6,8 @@
 // engine; a conn that is gone, reused or no longer offloadable (FIN, RST, deleted destination)
 // loses its entry, and its packets come back to the engine.
 import { constants as osConstants } from 'node:os';
+import { rd16, rd32 } from '../../core/packet/frame.js';
+import { macEquals } from './neighbour.js';
 
 /** An IPv4 flow in host-order numbers, as the connection table holds it. */
 export interface FlowKey {
@@ -52,24 +54,15 @@ interface Tracked {
   packets: number;
   bytes: number;
   readonly outIfIndex: number;
-  /** The next hop's MAC as a number (48 bits), and whether the entry delivers into the out veth's peer. */
-  readonly nextHop: number;
+  /** The next hop's MAC (a copy), and whether the entry delivers into the out veth's peer. */
+  readonly nextHop: Uint8Array;
   readonly toPeer: boolean;
-}
-
-function u32At(u8: Uint8Array, o: number): number {
-  return ((u8[o] << 24) | (u8[o + 1] << 16) | (u8[o + 2] << 8) | u8[o + 3]) >>> 0;
-}
-
-/** Six bytes as one number (exact: 48 bits). */
-function mac48(u8: Uint8Array, off = 0): number {
-  return u8[off] * 2 ** 40 + u8[off + 1] * 2 ** 32 + ((u8[off + 2] << 24) >>> 0) + (u8[off + 3] << 16) + (u8[off + 4] << 8) + u8[off + 5];
 }
 
 /** True when the IPv4 frame at `off` (untagged, no options) carries the flow `k`. */
 function carries(k: FlowKey, u8: Uint8Array, off: number): boolean {
-  return u32At(u8, off + 26) === k.saddr && u32At(u8, off + 30) === k.daddr && u8[off + 23] === k.proto &&
-    ((u8[off + 34] << 8) | u8[off + 35]) === k.sport && ((u8[off + 36] << 8) | u8[off + 37]) === k.dport;
+  return rd32(u8, off + 26) === k.saddr && rd32(u8, off + 30) === k.daddr && u8[off + 23] === k.proto &&
+    rd16(u8, off + 34) === k.sport && rd16(u8, off + 36) === k.dport;
 }
 
 export class FlowOffloader {
@@ -85,8 +78,8 @@ export class FlowOffloader {
   /** Where sync() goes on (a live Map iterator: it sees later inserts and skips deleted flows). */
   private cursor = this.tracked.entries();
 
-  /** Veths whose peer may take frames straight into its receive path: the peer's MAC as a number (net-context.ts `peerMac`). */
-  private peerMacOf = new Map<number, number>();
+  /** Veths whose peer may take frames straight into its receive path: the peer's MAC (net-context.ts `peerMac`). */
+  private peerMacOf = new Map<number, Uint8Array>();
 
   constructor(
     private readonly fast: FlowFastPath,
@@ -103,14 +96,15 @@ export class FlowOffloader {
    */
   setInterfaces(interfaces: ReadonlyArray<{ readonly ifIndex: number; readonly peerMac?: Uint8Array }>): void {
     if (!this.peerDelivery) return;
-    const next = new Map<number, number>();
-    for (const i of interfaces) if (i.peerMac) next.set(i.ifIndex, mac48(i.peerMac));
+    const next = new Map<number, Uint8Array>();
+    for (const i of interfaces) if (i.peerMac) next.set(i.ifIndex, i.peerMac);
     this.peerMacOf = next;
   }
 
-  /** Whether frames for `nextHop` out of `outIfIndex` go into that veth's peer: the peer is the next hop itself. */
-  private toPeer(outIfIndex: number, nextHop: number): boolean {
-    return this.peerMacOf.get(outIfIndex) === nextHop;
+  /** Whether frames for the next hop at `u8[off..off+6]` out of `outIfIndex` go into that veth's peer: the peer is the next hop itself. */
+  private toPeer(outIfIndex: number, u8: Uint8Array, off = 0): boolean {
+    const peer = this.peerMacOf.get(outIfIndex);
+    return peer !== undefined && macEquals(peer, u8, off);
   }
 
   /**
@@ -132,13 +126,12 @@ export class FlowOffloader {
     }
     if (this.full) return;
     const key: FlowKey = {
-      saddr: u32At(u8, off + 26), daddr: u32At(u8, off + 30), proto: u8[off + 23],
-      sport: (u8[off + 34] << 8) | u8[off + 35], dport: (u8[off + 36] << 8) | u8[off + 37],
+      saddr: rd32(u8, off + 26), daddr: rd32(u8, off + 30), proto: u8[off + 23],
+      sport: rd16(u8, off + 34), dport: rd16(u8, off + 36),
     };
     // Into the veth's peer only when the next hop is the peer itself: what the peer's receive would
     // have made of the frame (PACKET_HOST) is then the same.
-    const nextHop = mac48(u8, off);
-    const toPeer = this.toPeer(outIfIndex, nextHop);
+    const toPeer = this.toPeer(outIfIndex, u8, off);
     const rc = this.fast.insert(key, outIfIndex, u8.subarray(off, off + 6), u8.subarray(off + 6, off + 12), mtu, toPeer);
     if (rc !== 0) {
       if (rc === E2BIG) { this.counters.full++; this.full = true; }
@@ -147,7 +140,7 @@ export class FlowOffloader {
     }
     this.counters.installed++;
     if (toPeer) this.counters.installedToPeer++;
-    this.tracked.set(conn, { key, packets: 0, bytes: 0, outIfIndex, nextHop, toPeer });
+    this.tracked.set(conn, { key, packets: 0, bytes: 0, outIfIndex, nextHop: u8.slice(off, off + 6), toPeer });
     this.counters.active = this.tracked.size;
   }
 

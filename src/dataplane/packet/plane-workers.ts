@@ -66,13 +66,19 @@ export function startWorker(init: WorkerInit, port: MessagePort, events: WorkerE
   });
 }
 
+const WAKE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+
+/** Wakes a worker blocked in poll() (its eventfd), so it reads its mail or the stop flag now. */
+export function wakeWorker(libc: Libc | undefined, h: WorkerHandle): void {
+  if (h.eventFd >= 0) libc?.write(h.eventFd, WAKE, 8);
+}
+
 /** Sets the stop flag, wakes every worker and waits for each to exit (terminated after 2 s). */
 export async function stopWorkers(handles: readonly WorkerHandle[], ctl: Int32Array | undefined, libc: Libc | undefined): Promise<void> {
   if (ctl) Atomics.store(ctl, CTL_STOP, 1);
-  const wake = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
   for (const w of handles) w.stopping = true;
   await Promise.all(handles.map((w) => new Promise<void>((resolve) => {
-    if (w.eventFd >= 0) libc?.write(w.eventFd, wake, 8);
+    wakeWorker(libc, w);
     const t = setTimeout(() => void w.worker.terminate().then(() => resolve()), 2000);
     w.worker.once('exit', () => { clearTimeout(t); resolve(); });
     if (w.worker.threadId < 0) resolve();

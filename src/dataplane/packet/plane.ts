@@ -12,7 +12,7 @@ import { DEFAULT_RESOLVE_LIMITS, type ResolveLimits } from './neighbour.js';
 import { type NetFacts, factsDigest, gatherNetFacts } from './net-context.js';
 import { DEFAULT_NFT_TABLE, EXCLUSION_HOOK, type ExclusionSpec, NftExclusion } from './nft.js';
 import { type PlaneSnapshot, carryOver, mergeWithCarried } from './plane-snapshot.js';
-import { PendingRequests, type WorkerEvents, type WorkerHandle, startWorker, stopWorkers } from './plane-workers.js';
+import { PendingRequests, type WorkerEvents, type WorkerHandle, startWorker, stopWorkers, wakeWorker } from './plane-workers.js';
 import { ServiceModel } from './service-model.js';
 import {
   CTL_MAIL, CTL_SLOTS, type ConnPage, type FromWorker, type OffloadOptions, type OpsResult,
@@ -78,7 +78,6 @@ interface SpawnSpec {
 /** The AF_PACKET data plane. */
 export class PacketPlane {
   private libc?: Libc;
-  private control?: SharedArrayBuffer;
   private ctl?: Int32Array;
   private workers: WorkerHandle[] = [];
   private readonly pending = new PendingRequests();
@@ -91,7 +90,6 @@ export class PacketPlane {
   private refreshing = false;
   private ops: TableOp[] = [];
   private sysctls: Readonly<Record<string, number>> = {};
-  private readonly wakeBuf = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
   private spec?: SpawnSpec;
   private stopping = false;
   /** The restart under way, which stop() waits for. */
@@ -208,7 +206,6 @@ export class PacketPlane {
       await stopWorkers(started, ctl, this.libc).catch(() => undefined);
       throw e;
     }
-    this.control = control;
     this.ctl = ctl;
     return started;
   }
@@ -301,7 +298,7 @@ export class PacketPlane {
   private send(h: WorkerHandle, m: ToWorker): void {
     h.port.postMessage(m);
     Atomics.add(this.ctl!, CTL_MAIL, 1);
-    if (h.eventFd >= 0) this.libc!.write(h.eventFd, this.wakeBuf, 8);
+    wakeWorker(this.libc, h);
   }
 
   /** Sends a request to every live worker and waits for all answers (5 s at most). */

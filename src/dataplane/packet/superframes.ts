@@ -2,6 +2,7 @@
 // GSO/GRO frames the kernel hands a tap whole, which sent as they are would be refused (EMSGSIZE)
 // or not fit a slot. The segments land in slots of their own in the arena; the forwarder then
 // handles each like a received frame.
+import { ETH_P_IP, ETH_P_IPV6, IPPROTO_TCP, rd16 } from '../../core/packet/frame.js';
 import { FIX_OK, type FrameFixup, type SegmentSink } from './frame-fixup.js';
 
 /** Slots for the segments of one superframe (64 KiB / 1 KiB MSS, with margin). */
@@ -39,6 +40,6 @@ export class SuperframeCutter {
 
 /** True when the Ethernet frame at `src` carries TCP over IPv4 or IPv6 (no extension headers). */
 export function looksTcp(u8: Uint8Array, src: number): boolean {
-  const et = (u8[src + 12] << 8) | u8[src + 13];
-  return (et === 0x0800 && u8[src + 23] === 6) || (et === 0x86dd && u8[src + 20] === 6);
+  const et = rd16(u8, src + 12);
+  return (et === ETH_P_IP && u8[src + 23] === IPPROTO_TCP) || (et === ETH_P_IPV6 && u8[src + 20] === IPPROTO_TCP);
 }

@@ -8,7 +8,7 @@
 // IFLA_TARGET_NETNSID, Linux 4.20+) through libc.
 import { type Libc, openLibc } from './ffi.js';
 import type { InterfaceFact } from './net-context.js';
-import { BPF_PROG_QUERY, BPF_TCX_EGRESS, type BpfSys, openBpfSys } from './xdp/bpf-sys.js';
+import { ATTR_SIZE, BPF_PROG_QUERY, BPF_TCX_EGRESS, type BpfSys, openBpfSys } from './xdp/bpf-sys.js';
 
 /** A veth as `ip -j -d addr` shows it: its peer's namespace id (as this namespace numbers it) and index there. */
 export interface VethPeerRef {
@@ -101,9 +101,9 @@ export function queryPeer(libc: Libc, ref: VethPeerRef): PeerLink | undefined {
 
 /** Programs attached to `ifIndex`'s tcx egress hook (BPF_PROG_QUERY), or -errno. */
 export function tcxEgressPrograms(bpf: BpfSys, ifIndex: number): number {
-  const attr = bpf.alloc(144);
+  const attr = bpf.alloc(ATTR_SIZE);
   try {
-    const dv = new DataView(bpf.view(attr, 144));
+    const dv = new DataView(bpf.view(attr, ATTR_SIZE));
     dv.setUint32(0, ifIndex, true); // target_ifindex
     dv.setUint32(4, BPF_TCX_EGRESS, true);
     const r = bpf.bpf(BPF_PROG_QUERY, attr);
@@ -147,8 +147,7 @@ let lastPeerMacs = new Map<string, Uint8Array | undefined>();
  * veth keeps its previous answer (none the first time): frames then leave through the veth.
  */
 export async function withPeerMacs(interfaces: InterfaceFact[], run: (cmd: 'tc' | 'nft', args: string[]) => Promise<string>): Promise<InterfaceFact[]> {
-  const veths = interfaces.filter((i) => i.vethPeer);
-  if (veths.length === 0) return interfaces;
+  if (!interfaces.some((i) => i.vethPeer)) return interfaces;
   const key = (i: InterfaceFact) => `${i.ifIndex}:${i.vethPeer!.nsid}:${i.vethPeer!.ifIndex}`;
   let decide: (i: InterfaceFact) => Uint8Array | undefined;
   try {

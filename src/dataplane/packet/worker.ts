@@ -31,12 +31,10 @@ async function main(init: WorkerInit): Promise<void> {
     const mod = (await import(init.engineModule)) as Partial<EngineModule>;
     if (typeof mod.createEngine !== 'function') throw new Error(`Cannot use engine module ${init.engineModule}: it does not export createEngine`);
     const neighbours = new NeighbourCache(init.neighbourLimits);
-    let onMiss: (a: Parameters<NeighbourCache['request']>[0], i: number) => void = () => {};
-    const net = new LinuxNetContext(init.facts, neighbours, (a, i) => onMiss(a, i));
-    onMiss = (a, i) => { neighbours.request(a, i, performance.now()); };
     // Coarse time: the forwarder sets it once per ring block and loop turn (never older than the
-    // block being processed), so the engine does not read the clock per packet.
+    // block being processed), so neither the engine nor a neighbour miss reads the clock per packet.
     const time = { ms: performance.now() };
+    const net = new LinuxNetContext(init.facts, neighbours, (a, i, key) => { neighbours.request(a, i, time.ms, key); });
     const engine = await mod.createEngine({
       net,
       clock: { nowMs: () => time.ms },
